@@ -1,0 +1,42 @@
+"""Exceptions raised by linkage:
+
+* LinkageError
+  + SchemaError        - the linkage schema is invalid or of an unsupported version
+  + InputError         - an input file cannot be read (format, encoding, missing columns)
+  + RecordError        - a record cannot be encoded (row number + field name; never the value)
+  + BatchError         - a batch file is malformed or its metadata is inconsistent
+"""
+
+
+class LinkageError(Exception):
+    """Base class of every error raised by `linkage`; messages never contain record values."""
+
+
+class SchemaError(LinkageError):
+    """The linkage schema is invalid or of an unsupported version."""
+
+
+class InputError(LinkageError):
+    """An input file cannot be used as a whole: not CSV, not decodable, columns missing."""
+
+
+class BatchError(LinkageError):
+    """A batch file is malformed, or its metadata does not match its contents."""
+
+
+class InvalidValue(ValueError):  # noqa: N818 - it names what is wrong, like the others
+    """A single value cannot be normalised; `reason` says why without quoting the value."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RecordError(LinkageError):
+    """One record cannot be encoded. Names the row and field, never the value."""
+
+    def __init__(self, row: int, field: str, reason: str) -> None:
+        super().__init__(f"row {row}: field '{field}' {reason}")
+        self.row = row
+        self.field = field
+        self.reason = reason

@@ -1,0 +1,205 @@
+"""The linkage schema: which fields are encoded, how, and with how many bits (public)."""
+
+import hashlib
+import json
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from linkage.errors import SchemaError
+
+SCHEMA_VERSION = 1
+DEFAULT_SCHEMA = "person"
+
+
+class FieldKind(StrEnum):
+    """What a field holds; the kind selects the normaliser."""
+
+    GIVEN_NAMES = "given_names"
+    SURNAMES = "surnames"
+    FULL_NAME = "full_name"
+    DATE = "date"
+    SEX = "sex"
+    NATIONALITY = "nationality"
+    PHONE = "phone"
+    POSTCODE = "postcode"
+    CITY = "city"
+    TEXT = "text"
+    IDENTIFIER = "identifier"
+
+
+class TokenMethod(StrEnum):
+    """How a normalised value becomes tokens."""
+
+    QGRAMS = "qgrams"  # q-grams of each word, padded at both ends
+    DATE_PARTS = "date_parts"  # year, month, day, and day/month without their role
+    EXACT = "exact"  # the whole value is one token
+
+
+_DEFAULT_METHOD = {
+    FieldKind.DATE: TokenMethod.DATE_PARTS,
+    FieldKind.SEX: TokenMethod.EXACT,
+    FieldKind.NATIONALITY: TokenMethod.EXACT,
+    FieldKind.PHONE: TokenMethod.QGRAMS,
+    FieldKind.IDENTIFIER: TokenMethod.EXACT,
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tokenization(_Frozen):
+    """Tokeniser settings of one field."""
+
+    method: TokenMethod = TokenMethod.QGRAMS
+    q: int = Field(default=2, ge=1, le=4)
+    padded: bool = True
+
+
+class Normalization(_Frozen):
+    """Normaliser settings of one field; each applies only to the kinds that use it."""
+
+    date_formats: tuple[str, ...] = ("YYYY-MM-DD", "DD-MM-YYYY", "DD/MM/YYYY", "YYYYMMDD", "YYMMDD")
+    century_pivot: int = Field(default=30, ge=0, le=99)  # YY above the pivot -> 19YY
+    phone_region: str = Field(default="NL", min_length=2, max_length=2)
+    drop_particles: bool = True  # de, del, da, dos, van, van der, ... dropped from surnames
+
+
+class FieldSpec(_Frozen):
+    """One encoded field."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    kind: FieldKind
+    required: bool = False
+    bits_per_token: int = Field(default=10, ge=0, le=64)  # 0: not encoded (e.g. salt only)
+    tokenize: Tokenization | None = None  # None: the kind's default method
+    normalize: Normalization = Normalization()
+
+    @property
+    def tokenization(self) -> Tokenization:
+        """The effective tokenisation: the explicit one or the kind's default."""
+        if self.tokenize is not None:
+            return self.tokenize
+        return Tokenization(method=_DEFAULT_METHOD.get(self.kind, TokenMethod.QGRAMS))
+
+
+class Hardening(_Frozen):
+    """Optional hardening of the record-level filter against cryptanalysis."""
+
+    balance: bool = False  # append the complement, then permute: every filter half ones
+    xor_fold: bool = False  # XOR the two halves: half the length, no bit readable alone
+    salt_field: str | None = None  # record-level salt: its value keys every token hash
+    flip_probability: float = Field(default=0.0, ge=0.0, lt=0.5)  # permanent random bit flips
+
+
+class LinkageSchema(_Frozen):
+    """A versioned, public description of how records are encoded.
+
+    Two batches can be compared only when their schemas have the same fingerprint.
+    """
+
+    version: Literal[1] = SCHEMA_VERSION
+    name: str = Field(min_length=1, max_length=80)
+    filter_bits: int = Field(default=1024, ge=64, le=16384, multiple_of=64)
+    fields: tuple[FieldSpec, ...] = Field(min_length=1)
+    hardening: Hardening = Hardening()
+
+    @model_validator(mode="after")
+    def _check_fields(self) -> Self:
+        names = [spec.name for spec in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError("field names must be unique")
+        salt = self.hardening.salt_field
+        if salt is not None and salt not in names:
+            raise ValueError(f"salt_field '{salt}' is not a field of the schema")
+        if not any(spec.bits_per_token for spec in self.fields):
+            raise ValueError("at least one field must set bits")
+        for spec in self.fields:
+            if spec.tokenization.method is TokenMethod.DATE_PARTS and spec.kind is not FieldKind.DATE:
+                raise ValueError(f"field '{spec.name}': date_parts tokens need kind 'date'")
+        if self.hardening.xor_fold and not self.hardening.balance and self.filter_bits < 128:
+            raise ValueError("xor_fold needs filter_bits of at least 128")
+        return self
+
+    @property
+    def encoded_bits(self) -> int:
+        """Length of the filters this schema produces, after balancing and folding."""
+        bits = self.filter_bits * (2 if self.hardening.balance else 1)
+        return bits // (2 if self.hardening.xor_fold else 1)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """Field names in schema order."""
+        return tuple(spec.name for spec in self.fields)
+
+    def field(self, name: str) -> FieldSpec:
+        """The spec of one field by name."""
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise SchemaError(f"schema '{self.name}' has no field '{name}'")
+
+    def canonical_json(self) -> str:
+        """Canonical form: every default made explicit, keys sorted, no whitespace."""
+        document = self.model_dump(mode="json")
+        for spec, raw in zip(self.fields, document["fields"], strict=True):
+            raw["tokenize"] = spec.tokenization.model_dump(mode="json")
+        return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical form, hex; equal fingerprints mean comparable encodings."""
+        return hashlib.sha256(self.canonical_json().encode("ascii")).hexdigest()
+
+
+def parse_schema(text: str, *, source: str = "schema") -> LinkageSchema:
+    """Parse and validate a schema document; errors name the offending location."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SchemaError(f"{source}: not valid JSON (line {err.lineno}, column {err.colno})") from err
+    if isinstance(raw, dict) and raw.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise SchemaError(
+            f"{source}: schema version {raw.get('version')!r} is not supported "
+            f"(this fieldlink reads version {SCHEMA_VERSION})"
+        )
+    try:
+        return LinkageSchema.model_validate(raw)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'schema'}: {error['msg']}"
+            for error in err.errors()
+        )
+        raise SchemaError(f"{source}: {problems}") from err
+
+
+def load_schema(path: Path | str | None = None) -> LinkageSchema:
+    """Load a schema file, or a schema shipped with fieldlink by name (default: person).
+
+    Args:
+        path: A path to a JSON schema file, the name of a shipped schema, or None for the
+            default person schema.
+
+    Returns:
+        The validated schema.
+    """
+    if path is None or (isinstance(path, str) and path in shipped_schemas()):
+        name = path or DEFAULT_SCHEMA
+        text = resources.files("linkage.schemas").joinpath(f"{name}.json").read_text("utf-8")
+        return parse_schema(text, source=f"shipped schema '{name}'")
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SchemaError(f"{file}: cannot be read ({type(err).__name__})") from err
+    return parse_schema(text, source=str(file))
+
+
+def shipped_schemas() -> list[str]:
+    """Names of the schemas shipped with fieldlink."""
+    folder = resources.files("linkage.schemas")
+    return sorted(item.name.removesuffix(".json") for item in folder.iterdir()
+                  if item.name.endswith(".json"))

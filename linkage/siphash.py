@@ -1,0 +1,99 @@
+"""SipHash-2-4 (Aumasson and Bernstein, 2012), compiled with numba, over UTF-32 code points.
+
+SipHash is a keyed pseudorandom function designed for short inputs, which is exactly what
+Bloom-filter encoding hashes: q-grams of a few characters. It is 10-30 times cheaper than
+HMAC-SHA256 on such inputs while keeping a PRF's guarantee that, without the key, outputs
+reveal nothing about inputs.
+
+The message is the little-endian byte string of the code points (that is, the UTF-32-LE
+encoding of the token), so `siphash24(key, token.encode("utf-32-le"))` in any conforming
+implementation gives the same value. tests/linkage/test_siphash.py checks the reference
+vectors of the SipHash paper.
+"""
+
+import numpy as np
+from numba import njit, uint64
+
+_C0 = np.uint64(0x736F6D6570736575)
+_C1 = np.uint64(0x646F72616E646F6D)
+_C2 = np.uint64(0x6C7967656E657261)
+_C3 = np.uint64(0x7465646279746573)
+_FF = np.uint64(0xFF)
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+@njit(uint64(uint64, uint64), inline="always", cache=True)
+def _rotl(value, bits):  # type: ignore[no-untyped-def]
+    return (value << bits) | (value >> (uint64(64) - bits))
+
+
+@njit(inline="always", cache=True)
+def _round(v0, v1, v2, v3):  # type: ignore[no-untyped-def]
+    v0 += v1
+    v1 = _rotl(v1, uint64(13))
+    v1 ^= v0
+    v0 = _rotl(v0, uint64(32))
+    v2 += v3
+    v3 = _rotl(v3, uint64(16))
+    v3 ^= v2
+    v0 += v3
+    v3 = _rotl(v3, uint64(21))
+    v3 ^= v0
+    v2 += v1
+    v1 = _rotl(v1, uint64(17))
+    v1 ^= v2
+    v2 = _rotl(v2, uint64(32))
+    return v0, v1, v2, v3
+
+
+@njit(cache=True)
+def siphash_codepoints(key0, key1, message, length):  # type: ignore[no-untyped-def]
+    """SipHash-2-4 of message[:length] (uint32 code points, as UTF-32-LE bytes).
+
+    Args:
+        key0: First 8 key bytes as a little-endian uint64.
+        key1: Last 8 key bytes as a little-endian uint64.
+        message: uint32 array of code points.
+        length: Number of code points to hash.
+
+    Returns:
+        The 64-bit hash as uint64.
+    """
+    v0 = key0 ^ _C0
+    v1 = key1 ^ _C1
+    v2 = key0 ^ _C2
+    v3 = key1 ^ _C3
+    for block in range(length // 2):
+        word = uint64(message[2 * block]) | (uint64(message[2 * block + 1]) << uint64(32))
+        v3 ^= word
+        v0, v1, v2, v3 = _round(v0, v1, v2, v3)
+        v0, v1, v2, v3 = _round(v0, v1, v2, v3)
+        v0 ^= word
+    last = (uint64(4 * length) & _FF) << uint64(56)
+    if length % 2:
+        last |= uint64(message[length - 1])
+    v3 ^= last
+    v0, v1, v2, v3 = _round(v0, v1, v2, v3)
+    v0, v1, v2, v3 = _round(v0, v1, v2, v3)
+    v0 ^= last
+    v2 ^= _FF
+    for _ in range(4):
+        v0, v1, v2, v3 = _round(v0, v1, v2, v3)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+def key_halves(key: bytes) -> tuple[np.uint64, np.uint64]:
+    """Split a 16-byte SipHash key into the two little-endian uint64 halves."""
+    if len(key) != 16:
+        raise ValueError("a SipHash key is 16 bytes")
+    return (np.uint64(int.from_bytes(key[:8], "little")),
+            np.uint64(int.from_bytes(key[8:], "little")))
+
+
+def siphash(key: bytes, text: str) -> int:
+    """SipHash-2-4 of a string's UTF-32-LE bytes (convenience for tests and small inputs)."""
+    message = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    key0, key1 = key_halves(key)
+    return int(siphash_codepoints(key0, key1, message, len(message)))
+
+
