@@ -57,4 +57,6 @@ def derive_key(
     Returns:
         A key that is independent of every key derived for another purpose or context.
     """
-    return hkdf_sha256(ikm, salt=salt, info=context_info(purpose, *labels), length_bytes=length_bytes)
+    return hkdf_sha256(
+        ikm, salt=salt, info=context_info(purpose, *labels), length_bytes=length_bytes
+    )

@@ -1,4 +1,4 @@
-"""Exceptions raised by keys:
+"""Exceptions raised by keys.
 
 * KeyMaterialError
   + WeakSecretError  - secret material is too short or otherwise unusable

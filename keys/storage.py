@@ -13,7 +13,7 @@ from keys.errors import KeyFileError, WeakSecretError
 from keys.secret import LinkageSecret, ReferenceKey
 
 KEY_FILE_FORMAT = "fieldlink-key/1"
-SECRET_KIND = "linkage-secret"
+SECRET_KIND = "linkage-secret"  # noqa: S105 - a file kind label, not a password
 REFERENCE_KIND = "reference-key"
 
 _KeyT = TypeVar("_KeyT", LinkageSecret, ReferenceKey)
@@ -32,7 +32,9 @@ def write_reference_key(path: Path, key: ReferenceKey) -> None:
 def read_secret(path: Path) -> LinkageSecret:
     """Load a linkage secret, refusing files that group or others can read."""
     document, value = _read(path, SECRET_KIND)
-    return _build(path, lambda: LinkageSecret(project=_label(path, document, "project"), value=value))
+    return _build(
+        path, lambda: LinkageSecret(project=_label(path, document, "project"), value=value)
+    )
 
 
 def read_reference_key(path: Path) -> ReferenceKey:

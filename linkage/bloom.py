@@ -36,7 +36,7 @@ _SPACE = 0x20
 
 
 @njit(inline="always", cache=True)
-def _mix(value):  # type: ignore[no-untyped-def]
+def _mix(value):
     value ^= value >> uint64(30)
     value *= _MIX1
     value ^= value >> uint64(27)
@@ -45,7 +45,7 @@ def _mix(value):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always", cache=True)
-def _set_bits(words, token_hash, bits_per_token, filter_bits):  # type: ignore[no-untyped-def]
+def _set_bits(words, token_hash, bits_per_token, filter_bits):
     for draw in range(bits_per_token):
         mixed = _mix(token_hash + uint64(draw + 1) * _GOLDEN)
         position = ((mixed >> uint64(32)) * uint64(filter_bits)) >> uint64(32)
@@ -53,12 +53,12 @@ def _set_bits(words, token_hash, bits_per_token, filter_bits):  # type: ignore[n
 
 
 @njit(inline="always", cache=True)
-def _emit(words, key0, key1, buffer, length, bits, filter_bits):  # type: ignore[no-untyped-def]
+def _emit(words, key0, key1, buffer, length, bits, filter_bits):
     _set_bits(words, siphash_codepoints(key0, key1, buffer, length), bits, filter_bits)
 
 
 @njit(cache=True)
-def _qgrams(words, cps, start, end, key0, key1, buffer, prefix, q, padded, bits, filter_bits):  # type: ignore[no-untyped-def]
+def _qgrams(words, cps, start, end, key0, key1, buffer, prefix, q, padded, bits, filter_bits):
     word_start = start
     for index in range(start, end + 1):
         if index < end and cps[index] != _SPACE:
@@ -85,11 +85,16 @@ def _qgrams(words, cps, start, end, key0, key1, buffer, prefix, q, padded, bits,
 
 
 @njit(cache=True)
-def _date_parts(words, cps, start, key0, key1, buffer, prefix, bits, filter_bits):  # type: ignore[no-untyped-def]
+def _date_parts(words, cps, start, key0, key1, buffer, prefix, bits, filter_bits):
     # value is YYYY-MM-DD; tokens: Y+year, M+month, D+day, and P+month, P+day, so that a
     # date with day and month swapped still shares the year and both P tokens.
-    spans = ((ord("Y"), 0, 4), (ord("M"), 5, 7), (ord("D"), 8, 10),
-             (ord("P"), 5, 7), (ord("P"), 8, 10))
+    spans = (
+        (ord("Y"), 0, 4),
+        (ord("M"), 5, 7),
+        (ord("D"), 8, 10),
+        (ord("P"), 5, 7),
+        (ord("P"), 8, 10),
+    )
     for tag, first, last in spans:
         buffer[prefix] = tag
         for offset in range(last - first):
@@ -98,14 +103,14 @@ def _date_parts(words, cps, start, key0, key1, buffer, prefix, bits, filter_bits
 
 
 @njit(cache=True)
-def _exact(words, cps, start, end, key0, key1, buffer, prefix, bits, filter_bits):  # type: ignore[no-untyped-def]
+def _exact(words, cps, start, end, key0, key1, buffer, prefix, bits, filter_bits):
     for offset in range(end - start):
         buffer[prefix + offset] = cps[start + offset]
     _emit(words, key0, key1, buffer, prefix + end - start, bits, filter_bits)
 
 
 @njit(cache=True)
-def _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, buffer, words):  # type: ignore[no-untyped-def]
+def _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, buffer, words):
     filter_bits = words.shape[0] * 64
     prefix = 0
     if salt_field >= 0:
@@ -121,8 +126,20 @@ def _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, bu
             continue
         key0, key1 = keys[field, 0], keys[field, 1]
         if method == 0:
-            _qgrams(words, cps, first, last, key0, key1, buffer, prefix, q, padded == 1, bits,
-                    filter_bits)
+            _qgrams(
+                words,
+                cps,
+                first,
+                last,
+                key0,
+                key1,
+                buffer,
+                prefix,
+                q,
+                padded == 1,
+                bits,
+                filter_bits,
+            )
         elif method == 1:
             _date_parts(words, cps, first, key0, key1, buffer, prefix, bits, filter_bits)
         else:
@@ -130,7 +147,7 @@ def _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, bu
 
 
 @njit(cache=True)
-def _balance(words, permutation, out):  # type: ignore[no-untyped-def]
+def _balance(words, permutation, out):
     # The filter and its complement, permuted: exactly half the bits are one (Berger and
     # Schnell's balanced Bloom filters), so the count of ones no longer leaks name lengths.
     size = words.shape[0] * 64
@@ -144,11 +161,12 @@ def _balance(words, permutation, out):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _flip(words, flip_keys, threshold):  # type: ignore[no-untyped-def]
+def _flip(words, flip_keys, threshold):
     # Permanent randomised response: the coin flips are seeded by a keyed hash of the
     # filter itself, so the same record always gets the same noise (no averaging attack).
-    state = siphash_codepoints(flip_keys[0], flip_keys[1], words.view(np.uint32),
-                               2 * words.shape[0])
+    state = siphash_codepoints(
+        flip_keys[0], flip_keys[1], words.view(np.uint32), 2 * words.shape[0]
+    )
     for index in range(words.shape[0] * 64):
         state += _GOLDEN
         if _mix(state) < threshold:
@@ -156,7 +174,7 @@ def _flip(words, flip_keys, threshold):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _harden(words, permutation, balance, fold, threshold, flip_keys):  # type: ignore[no-untyped-def]
+def _harden(words, permutation, balance, fold, threshold, flip_keys):
     hardened = words
     if balance:
         hardened = np.zeros(2 * words.shape[0], dtype=np.uint64)
@@ -170,14 +188,28 @@ def _harden(words, permutation, balance, fold, threshold, flip_keys):  # type: i
 
 
 @njit(parallel=True, cache=True)
-def _encode_all(cps, starts, ends, plan, keys, salt_field, salt_keys, hardening, permutation,
-                flip_keys, buffer_size, base_words, out):  # type: ignore[no-untyped-def]
+def _encode_all(
+    cps,
+    starts,
+    ends,
+    plan,
+    keys,
+    salt_field,
+    salt_keys,
+    hardening,
+    permutation,
+    flip_keys,
+    buffer_size,
+    base_words,
+    out,
+):
     for row in prange(out.shape[0]):
         buffer = np.empty(buffer_size, dtype=np.uint32)
         words = np.zeros(base_words, dtype=np.uint64)
         _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, buffer, words)
-        out[row, :] = _harden(words, permutation, hardening[0], hardening[1], hardening[2],
-                              flip_keys)
+        out[row, :] = _harden(
+            words, permutation, hardening[0], hardening[1], hardening[2], flip_keys
+        )
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -196,8 +228,9 @@ def _pack(columns: Sequence[Sequence[str | None]], rows: int) -> _PackedColumns:
         if len(column) != rows:
             raise ValueError("all columns must have the same number of rows")
         lengths = np.fromiter((len(value) if value else 0 for value in column), np.int64, rows)
-        chunks.append(np.frombuffer("".join(v for v in column if v).encode("utf-32-le"),
-                                    dtype=np.uint32))
+        chunks.append(
+            np.frombuffer("".join(v for v in column if v).encode("utf-32-le"), dtype=np.uint32)
+        )
         offsets = base + np.concatenate(([0], np.cumsum(lengths)))
         starts.append(offsets[:-1])
         ends.append(offsets[1:])
@@ -222,10 +255,13 @@ class BloomEncoder:
         """Derive every key the schema needs from the secret (HKDF, once)."""
         self.schema = schema
         field_keys = secret.field_keys(schema.field_names)
-        self._keys = np.array([key_halves(field_keys[name]) for name in schema.field_names],
-                              dtype=np.uint64)
-        self._plan = np.array([_plan_row(spec.tokenization, spec.bits_per_token)
-                               for spec in schema.fields], dtype=np.int64)
+        self._keys = np.array(
+            [key_halves(field_keys[name]) for name in schema.field_names], dtype=np.uint64
+        )
+        self._plan = np.array(
+            [_plan_row(spec.tokenization, spec.bits_per_token) for spec in schema.fields],
+            dtype=np.int64,
+        )
         salt = schema.hardening.salt_field
         self._salt_field = schema.field_names.index(salt) if salt else -1
         self._salt_keys = np.array(key_halves(secret.derive("record-salt", length_bytes=16)))
@@ -256,9 +292,21 @@ class BloomEncoder:
         rows = len(columns[0]) if columns else 0
         packed = _pack(columns, rows)
         out = np.zeros((rows, self.schema.encoded_bits // 64), dtype=np.uint64)
-        _encode_all(packed.codepoints, packed.starts, packed.ends, self._plan, self._keys,
-                    self._salt_field, self._salt_keys, self._hardening, self._permutation,
-                    self._flip_keys, packed.longest + 8, self.schema.filter_bits // 64, out)
+        _encode_all(
+            packed.codepoints,
+            packed.starts,
+            packed.ends,
+            self._plan,
+            self._keys,
+            self._salt_field,
+            self._salt_keys,
+            self._hardening,
+            self._permutation,
+            self._flip_keys,
+            packed.longest + 8,
+            self.schema.filter_bits // 64,
+            out,
+        )
         return out.view(np.uint8).reshape(rows, self.schema.encoded_bits // 8)
 
 
@@ -270,6 +318,8 @@ def _plan_row(tokenization: Tokenization, bits: int) -> list[int]:
 def _keyed_permutation(key: bytes, size: int) -> npt.NDArray[np.int64]:
     # Sort positions by a keyed PRF of the position: a uniformly random permutation that
     # only key holders can compute, and stable across numpy versions (unlike a seeded RNG).
-    scores = [hmac.new(key, index.to_bytes(4, "big"), hashlib.sha256).digest()[:8]
-              for index in range(size)]
+    scores = [
+        hmac.new(key, index.to_bytes(4, "big"), hashlib.sha256).digest()[:8]
+        for index in range(size)
+    ]
     return np.array(sorted(range(size), key=scores.__getitem__), dtype=np.int64)

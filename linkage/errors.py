@@ -1,4 +1,4 @@
-"""Exceptions raised by linkage:
+"""Exceptions raised by linkage.
 
 * LinkageError
   + SchemaError        - the linkage schema is invalid or of an unsupported version
@@ -24,7 +24,7 @@ class BatchError(LinkageError):
     """A batch file is malformed, or its metadata does not match its contents."""
 
 
-class InvalidValue(ValueError):  # noqa: N818 - it names what is wrong, like the others
+class InvalidValue(ValueError):
     """A single value cannot be normalised; `reason` says why without quoting the value."""
 
     def __init__(self, reason: str) -> None:

@@ -2,16 +2,24 @@
 
 import hashlib
 import json
+import re
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from linkage.errors import SchemaError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 DEFAULT_SCHEMA = "person"
 
 
@@ -39,6 +47,7 @@ class TokenMethod(StrEnum):
     EXACT = "exact"  # the whole value is one token
 
 
+_DATE_FORMAT_PARTS = re.compile(r"YYYY|YY|MM|DD|[-/. ]")
 _DEFAULT_METHOD = {
     FieldKind.DATE: TokenMethod.DATE_PARTS,
     FieldKind.SEX: TokenMethod.EXACT,
@@ -67,6 +76,21 @@ class Normalization(_Frozen):
     century_pivot: int = Field(default=30, ge=0, le=99)  # YY above the pivot -> 19YY
     phone_region: str = Field(default="NL", min_length=2, max_length=2)
     drop_particles: bool = True  # de, del, da, dos, van, van der, ... dropped from surnames
+
+    @field_validator("date_formats")
+    @classmethod
+    def _known_date_formats(cls, formats: tuple[str, ...]) -> tuple[str, ...]:
+        for token in formats:
+            parts = _DATE_FORMAT_PARTS.findall(token)
+            if "".join(parts) != token or sorted(p for p in parts if p[0] in "YMD") not in (
+                ["DD", "MM", "YYYY"],
+                ["DD", "MM", "YY"],
+            ):
+                raise ValueError(
+                    f"date format {token!r} is not made of DD, MM, YYYY or YY "
+                    "and separators - / . or space"
+                )
+        return formats
 
 
 class FieldSpec(_Frozen):
@@ -119,7 +143,10 @@ class LinkageSchema(_Frozen):
         if not any(spec.bits_per_token for spec in self.fields):
             raise ValueError("at least one field must set bits")
         for spec in self.fields:
-            if spec.tokenization.method is TokenMethod.DATE_PARTS and spec.kind is not FieldKind.DATE:
+            if (
+                spec.tokenization.method is TokenMethod.DATE_PARTS
+                and spec.kind is not FieldKind.DATE
+            ):
                 raise ValueError(f"field '{spec.name}': date_parts tokens need kind 'date'")
         if self.hardening.xor_fold and not self.hardening.balance and self.filter_bits < 128:
             raise ValueError("xor_fold needs filter_bits of at least 128")
@@ -160,7 +187,9 @@ def parse_schema(text: str, *, source: str = "schema") -> LinkageSchema:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as err:
-        raise SchemaError(f"{source}: not valid JSON (line {err.lineno}, column {err.colno})") from err
+        raise SchemaError(
+            f"{source}: not valid JSON (line {err.lineno}, column {err.colno})"
+        ) from err
     if isinstance(raw, dict) and raw.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
         raise SchemaError(
             f"{source}: schema version {raw.get('version')!r} is not supported "
@@ -201,5 +230,6 @@ def load_schema(path: Path | str | None = None) -> LinkageSchema:
 def shipped_schemas() -> list[str]:
     """Names of the schemas shipped with fieldlink."""
     folder = resources.files("linkage.schemas")
-    return sorted(item.name.removesuffix(".json") for item in folder.iterdir()
-                  if item.name.endswith(".json"))
+    return sorted(
+        item.name.removesuffix(".json") for item in folder.iterdir() if item.name.endswith(".json")
+    )

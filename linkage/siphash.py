@@ -23,12 +23,12 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 
 
 @njit(uint64(uint64, uint64), inline="always", cache=True)
-def _rotl(value, bits):  # type: ignore[no-untyped-def]
+def _rotl(value, bits):
     return (value << bits) | (value >> (uint64(64) - bits))
 
 
 @njit(inline="always", cache=True)
-def _round(v0, v1, v2, v3):  # type: ignore[no-untyped-def]
+def _round(v0, v1, v2, v3):
     v0 += v1
     v1 = _rotl(v1, uint64(13))
     v1 ^= v0
@@ -47,7 +47,7 @@ def _round(v0, v1, v2, v3):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def siphash_codepoints(key0, key1, message, length):  # type: ignore[no-untyped-def]
+def siphash_codepoints(key0, key1, message, length):
     """SipHash-2-4 of message[:length] (uint32 code points, as UTF-32-LE bytes).
 
     Args:
@@ -86,8 +86,10 @@ def key_halves(key: bytes) -> tuple[np.uint64, np.uint64]:
     """Split a 16-byte SipHash key into the two little-endian uint64 halves."""
     if len(key) != 16:
         raise ValueError("a SipHash key is 16 bytes")
-    return (np.uint64(int.from_bytes(key[:8], "little")),
-            np.uint64(int.from_bytes(key[8:], "little")))
+    return (
+        np.uint64(int.from_bytes(key[:8], "little")),
+        np.uint64(int.from_bytes(key[8:], "little")),
+    )
 
 
 def siphash(key: bytes, text: str) -> int:
@@ -95,5 +97,3 @@ def siphash(key: bytes, text: str) -> int:
     message = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     key0, key1 = key_halves(key)
     return int(siphash_codepoints(key0, key1, message, len(message)))
-
-

@@ -7,4 +7,6 @@ import numpy.typing as npt
 
 FieldName = str
 Record = Mapping[FieldName, str]  # one input row: column or field name -> raw text
-FilterMatrix = npt.NDArray[np.uint8]  # n x (filter_bits // 8) packed Bloom filters, bit order little
+FilterMatrix = npt.NDArray[
+    np.uint8
+]  # n x (filter_bits // 8) packed Bloom filters, bit order little

@@ -14,8 +14,9 @@ from keys import (
 )
 
 
-def test_secret_round_trips_through_an_owner_only_file(tmp_path: Path,
-                                                       secret: LinkageSecret) -> None:
+def test_secret_round_trips_through_an_owner_only_file(
+    tmp_path: Path, secret: LinkageSecret
+) -> None:
     path = tmp_path / "project.key"
 
     write_secret(path, secret)
@@ -25,8 +26,9 @@ def test_secret_round_trips_through_an_owner_only_file(tmp_path: Path,
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
-def test_group_or_world_readable_secret_files_are_refused(tmp_path: Path, secret: LinkageSecret,
-                                                          mode: int) -> None:
+def test_group_or_world_readable_secret_files_are_refused(
+    tmp_path: Path, secret: LinkageSecret, mode: int
+) -> None:
     path = tmp_path / "project.key"
     write_secret(path, secret)
     os.chmod(path, mode)
@@ -53,9 +55,15 @@ def test_reference_key_is_not_accepted_as_a_secret(tmp_path: Path, ref_key: Refe
         read_secret(path)
 
 
-@pytest.mark.parametrize("content", ["", "not json", '{"format": "other", "secret": ""}',
-                                     '{"format": "fieldlink-key/1", "kind": "linkage-secret", '
-                                     '"project": "p", "secret": "AAAA"}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "",
+        "not json",
+        '{"format": "other", "secret": ""}',
+        '{"format": "fieldlink-key/1", "kind": "linkage-secret", "project": "p", "secret": "AAAA"}',
+    ],
+)
 def test_malformed_key_files_get_a_clear_error(tmp_path: Path, content: str) -> None:
     path = tmp_path / "bad.key"
     path.write_text(content)

@@ -16,8 +16,12 @@ def _rotl(value: int, bits: int) -> int:
 
 def siphash24(key: bytes, message: bytes) -> int:
     k0, k1 = struct.unpack("<QQ", key)
-    v = [k0 ^ 0x736F6D6570736575, k1 ^ 0x646F72616E646F6D,
-         k0 ^ 0x6C7967656E657261, k1 ^ 0x7465646279746573]
+    v = [
+        k0 ^ 0x736F6D6570736575,
+        k1 ^ 0x646F72616E646F6D,
+        k0 ^ 0x6C7967656E657261,
+        k1 ^ 0x7465646279746573,
+    ]
 
     def sipround() -> None:
         v[0] = (v[0] + v[1]) & MASK
@@ -33,7 +37,7 @@ def siphash24(key: bytes, message: bytes) -> int:
 
     tail = len(message) % 8
     blocks = [struct.unpack_from("<Q", message, i)[0] for i in range(0, len(message) - tail, 8)]
-    last = ((len(message) & 0xFF) << 56) | int.from_bytes(message[len(message) - tail:], "little")
+    last = ((len(message) & 0xFF) << 56) | int.from_bytes(message[len(message) - tail :], "little")
     for block in [*blocks, last]:
         v[3] ^= block
         sipround()
@@ -66,14 +70,16 @@ def tokens(value: str, method: str, q: int, padded: bool) -> list[str]:
         text = ("\x02" * (q - 1) + word + "\x03" * (q - 1)) if padded else word
         if len(text) < q:
             out.append(text)
-        out.extend(text[i:i + q] for i in range(len(text) - q + 1))
+        out.extend(text[i : i + q] for i in range(len(text) - q + 1))
     return out
 
 
 def positions(token_hash: int, count: int, filter_bits: int) -> list[int]:
     golden = 0x9E3779B97F4A7C15
-    return [((_mix((token_hash + (draw + 1) * golden) & MASK) >> 32) * filter_bits) >> 32
-            for draw in range(count)]
+    return [
+        ((_mix((token_hash + (draw + 1) * golden) & MASK) >> 32) * filter_bits) >> 32
+        for draw in range(count)
+    ]
 
 
 def permutation(key: bytes, size: int) -> list[int]:
@@ -81,9 +87,15 @@ def permutation(key: bytes, size: int) -> list[int]:
     return sorted(range(size), key=scores.__getitem__)
 
 
-def encode(fields: list[dict], values: list[str | None], filter_bits: int,
-           salt: bytes | None = None, balance_key: bytes | None = None,
-           fold: bool = False, flip: tuple[bytes, float] | None = None) -> list[int]:
+def encode(
+    fields: list[dict],
+    values: list[str | None],
+    filter_bits: int,
+    salt: bytes | None = None,
+    balance_key: bytes | None = None,
+    fold: bool = False,
+    flip: tuple[bytes, float] | None = None,
+) -> list[int]:
     """Set bits of one record. `fields`: dicts with key, method, q, padded, bits."""
     bits = [0] * filter_bits
     prefix = salt or b""

@@ -10,8 +10,12 @@ from tests.linkage import reference_encoder as oracle
 
 FIELDS = (
     FieldSpec(name="given", kind="given_names", bits_per_token=7),
-    FieldSpec(name="family", kind="surnames", bits_per_token=9,
-              tokenize=Tokenization(method="qgrams", q=3, padded=False)),
+    FieldSpec(
+        name="family",
+        kind="surnames",
+        bits_per_token=9,
+        tokenize=Tokenization(method="qgrams", q=3, padded=False),
+    ),
     FieldSpec(name="born", kind="date", bits_per_token=15),
     FieldSpec(name="sex", kind="sex", bits_per_token=3),
     FieldSpec(name="salt_only", kind="postcode", bits_per_token=0),
@@ -28,28 +32,45 @@ ORACLE_SECRET = LinkageSecret(project="oracle", value=bytes(range(7, 39)))
 words = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéñ", min_size=1, max_size=9)
 names = st.lists(words, min_size=1, max_size=3).map(" ".join)
 dates = st.dates().map(lambda day: day.isoformat()).filter(lambda text: len(text) == 10)
-records = st.tuples(st.none() | names, st.none() | names, st.none() | dates,
-                    st.none() | st.sampled_from("mfx"), st.none() | words)
+records = st.tuples(
+    st.none() | names,
+    st.none() | names,
+    st.none() | dates,
+    st.none() | st.sampled_from("mfx"),
+    st.none() | words,
+)
 
 
 def oracle_bits(schema: LinkageSchema, secret: LinkageSecret, values: tuple) -> list[int]:
     keys = secret.field_keys(schema.field_names)
-    fields = [{"key": keys[spec.name], "method": spec.tokenization.method.value,
-               "q": spec.tokenization.q, "padded": spec.tokenization.padded,
-               "bits": spec.bits_per_token} for spec in schema.fields]
+    fields = [
+        {
+            "key": keys[spec.name],
+            "method": spec.tokenization.method.value,
+            "q": spec.tokenization.q,
+            "padded": spec.tokenization.padded,
+            "bits": spec.bits_per_token,
+        }
+        for spec in schema.fields
+    ]
     hardening = schema.hardening
     salt = None
     if hardening.salt_field:
         salt_value = values[schema.field_names.index(hardening.salt_field)] or ""
-        salt_hash = oracle.siphash24(secret.derive("record-salt", length_bytes=16),
-                                     salt_value.encode("utf-32-le"))
+        salt_hash = oracle.siphash24(
+            secret.derive("record-salt", length_bytes=16), salt_value.encode("utf-32-le")
+        )
         salt = salt_hash.to_bytes(8, "little")
     return oracle.encode(
-        fields, list(values), schema.filter_bits, salt=salt,
+        fields,
+        list(values),
+        schema.filter_bits,
+        salt=salt,
         balance_key=secret.derive("balance-permutation") if hardening.balance else None,
         fold=hardening.xor_fold,
         flip=(secret.derive("bit-flip", length_bytes=16), hardening.flip_probability)
-        if hardening.flip_probability else None,
+        if hardening.flip_probability
+        else None,
     )
 
 
@@ -61,8 +82,9 @@ def kernel_bits(encoder: BloomEncoder, rows: list[tuple]) -> np.ndarray:
 @pytest.mark.parametrize("hardening", HARDENINGS, ids=repr)
 @settings(max_examples=15, deadline=None)
 @given(rows=st.lists(records, min_size=1, max_size=4))
-def test_kernel_sets_exactly_the_bits_of_the_python_oracle(hardening: Hardening,
-                                                            rows: list[tuple]) -> None:
+def test_kernel_sets_exactly_the_bits_of_the_python_oracle(
+    hardening: Hardening, rows: list[tuple]
+) -> None:
     secret = ORACLE_SECRET
     schema = LinkageSchema(name="t", filter_bits=256, fields=FIELDS, hardening=hardening)
 
@@ -94,8 +116,10 @@ def test_another_secret_gives_unrelated_filters(secret: LinkageSecret) -> None:
     other = LinkageSecret(project=secret.project, value=bytes(32))
     row = [("maria jose", "garcia")]
 
-    mine, theirs = kernel_bits(BloomEncoder(schema, secret), row)[0], kernel_bits(
-        BloomEncoder(schema, other), row)[0]
+    mine, theirs = (
+        kernel_bits(BloomEncoder(schema, secret), row)[0],
+        kernel_bits(BloomEncoder(schema, other), row)[0],
+    )
 
     assert 2 * (mine & theirs).sum() / (mine.sum() + theirs.sum()) < 0.3
 
@@ -104,8 +128,7 @@ def test_swapped_day_and_month_still_overlap(secret: LinkageSecret) -> None:
     schema = LinkageSchema(name="t", fields=(FIELDS[2],))
     encoder = BloomEncoder(schema, secret)
 
-    date, swapped, other = kernel_bits(encoder, [("1985-03-07",), ("1985-07-03",),
-                                                 ("1971-11-22",)])
+    date, swapped, other = kernel_bits(encoder, [("1985-03-07",), ("1985-07-03",), ("1971-11-22",)])
 
     def dice(a: np.ndarray, b: np.ndarray) -> float:
         return 2 * (a & b).sum() / (a.sum() + b.sum())
@@ -117,8 +140,10 @@ def test_swapped_day_and_month_still_overlap(secret: LinkageSecret) -> None:
 def test_balanced_filters_are_exactly_half_ones(secret: LinkageSecret) -> None:
     schema = LinkageSchema(name="t", fields=FIELDS, hardening=Hardening(balance=True))
 
-    bits = kernel_bits(BloomEncoder(schema, secret), [("ana", "lopez", None, "f", None),
-                                                      ("jan", None, "1990-01-01", None, None)])
+    bits = kernel_bits(
+        BloomEncoder(schema, secret),
+        [("ana", "lopez", None, "f", None), ("jan", None, "1990-01-01", None, None)],
+    )
 
     assert bits.shape[1] == 2048
     assert bits.sum(axis=1).tolist() == [1024, 1024]

@@ -1,0 +1,176 @@
+"""What a data officer runs locally: a CSV file in, a batch file and a reference map out."""
+
+import csv
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from keys import LinkageSecret, ReferenceKey
+from linkage.batch import Batch, write_batch
+from linkage.encode import EncodedRecords, OnInvalid, encode_table
+from linkage.errors import InputError, RecordError
+from linkage.records import ColumnPlan, RecordTable, check_ids, plan_columns, read_csv
+from linkage.schema import LinkageSchema
+
+REFMAP_HEADER = ("reference", "local_id")
+
+
+@dataclass(frozen=True, slots=True)
+class EncodeSummary:
+    """What `encode_csv` did; holds counts, names and row numbers, never a value."""
+
+    records_read: int
+    records_encoded: int
+    problems: tuple[RecordError, ...]
+    rejected_rows: int
+    missing: dict[str, int]  # field -> encoded records without a value
+    plan: ColumnPlan
+    batch_path: Path
+    refmap_path: Path
+    seconds: float
+
+
+def refmap_path_for(batch_path: Path) -> Path:
+    """Where the local reference map goes: beside the batch, `NAME.refs.csv`."""
+    return batch_path.with_name(batch_path.stem + ".refs.csv")
+
+
+def encode_csv(
+    path: Path,
+    *,
+    schema: LinkageSchema,
+    secret: LinkageSecret,
+    ref_key: ReferenceKey,
+    out: Path,
+    id_column: str = "record_id",
+    mapping: Mapping[str, str] | None = None,
+    encoding: str = "utf-8",
+    on_invalid: OnInvalid = OnInvalid.REJECT,
+    max_invalid: float = 0.05,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> EncodeSummary:
+    """Encode an agency CSV file into a batch file and a local reference map.
+
+    Nothing is written unless the whole file could be encoded: outputs appear atomically.
+
+    Args:
+        path: The agency's CSV file.
+        schema: The project's linkage schema.
+        secret: The project linkage secret.
+        ref_key: The agency-local reference key.
+        out: Where the batch file goes; the reference map goes beside it.
+        id_column: Column with the local record id.
+        mapping: Column -> field for columns not named like their field.
+        encoding: Text encoding of the CSV file.
+        on_invalid: Reject, blank or fail on records with invalid values.
+        max_invalid: Stop, writing nothing, when more than this share of records is invalid
+            (a wrong date format or column mapping, rather than a few typos).
+        workers: Processes to use.
+        progress: Called with the number of records finished, now and then.
+
+    Returns:
+        A summary with counts, problems (row and field) and output paths.
+
+    Raises:
+        InputError: The file cannot be used, or too many records are invalid.
+        RecordError: With `on_invalid=FAIL`, the first invalid value.
+    """
+    started = time.perf_counter()
+    table = read_csv(path, encoding=encoding)
+    plan = plan_columns(table.header, schema, id_column=id_column, mapping=mapping)
+    id_problems = check_ids(table, id_column)
+    if id_problems and on_invalid is OnInvalid.FAIL:
+        raise id_problems[0]
+    bad_ids = {table.row_numbers.index(problem.row) for problem in id_problems}
+    kept = table.without(bad_ids) if bad_ids else table
+    if progress is not None and bad_ids:
+        progress(len(bad_ids))
+    encoded = encode_table(
+        kept, plan, schema, secret, on_invalid=on_invalid, workers=workers, progress=progress
+    )
+    problems = tuple(sorted(id_problems + list(encoded.problems), key=lambda p: p.row))
+    rejected = len(table) - len(encoded.rows)
+    _check_invalid_share(problems, len(table), max_invalid)
+    if not len(encoded.rows):
+        raise InputError(f"{path}: no record could be encoded")
+    local_ids = _local_ids(kept, id_column, encoded)
+    batch = Batch.create(
+        agency=ref_key.agency,
+        schema_fingerprint=schema.fingerprint(),
+        key_check=secret.key_check_value(),
+        references=ref_key.references(local_ids),
+        filters=encoded.filters,
+    )
+    refmap = refmap_path_for(out)
+    with _atomic(out) as batch_tmp, _atomic(refmap) as refmap_tmp:
+        write_batch(batch, batch_tmp)
+        write_refmap(refmap_tmp, zip(batch.references, local_ids, strict=True))
+    return EncodeSummary(
+        records_read=len(table),
+        records_encoded=len(batch),
+        problems=problems,
+        rejected_rows=rejected,
+        missing=encoded.missing,
+        plan=plan,
+        batch_path=out,
+        refmap_path=refmap,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _check_invalid_share(problems: tuple[RecordError, ...], total: int, limit: float) -> None:
+    rows = len({problem.row for problem in problems})
+    if rows and rows > limit * total:
+        raise InputError(
+            f"{rows} of {total} records ({rows / total:.1%}) have invalid values, more than "
+            f"the {limit:.0%} allowed (--max-invalid); first: {problems[0]}. "
+            "Check the column mapping and the schema's date formats."
+        )
+
+
+def _local_ids(table_kept: RecordTable, id_column: str, encoded: EncodedRecords) -> list[str]:
+    position = {row: index for index, row in enumerate(table_kept.row_numbers)}
+    ids = table_kept.columns[id_column]
+    return [ids[position[int(row)]].strip() for row in encoded.rows]
+
+
+def write_refmap(path: Path, pairs: Iterable[tuple[str, str]]) -> None:
+    """Write the local reference map (reference, local_id); it never leaves the agency."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(REFMAP_HEADER)
+        writer.writerows(pairs)
+
+
+def read_refmap(path: Path) -> dict[str, str]:
+    """Read a local reference map: reference -> local record id."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            if tuple(next(reader, ())) != REFMAP_HEADER:
+                raise InputError(f"{path}: not a fieldlink reference map")
+            refmap: dict[str, str] = {}
+            for reference, local_id in reader:
+                refmap[reference] = local_id
+            return refmap
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: cannot be read as a reference map") from err
+
+
+@contextmanager
+def _atomic(target: Path) -> Iterator[Path]:
+    # Write beside the target, owner-only, and rename only on success: a failed run never
+    # leaves a partial batch or map behind, nor replaces a good one.
+    descriptor, name = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
+    os.close(descriptor)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -1,0 +1,264 @@
+"""The batch file: an Arrow IPC file of references and filters with validated metadata.
+
+This is the wire format between agencies and the hub, so the hub may import this module.
+It knows nothing of secrets: it carries the public key check value and schema fingerprint.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Self
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from linkage.errors import BatchError
+
+BATCH_FORMAT = "fieldlink-batch/1"
+MAX_FILTER_BITS = 65536
+_HEX = re.compile(r"^[0-9a-f]+$")
+_META_KEYS = (
+    "format",
+    "agency",
+    "schema_fingerprint",
+    "key_check",
+    "filter_bits",
+    "record_count",
+    "created_at",
+)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Batch:
+    """One agency's encoded records: pseudonymous references and packed filters."""
+
+    agency: str
+    schema_fingerprint: str
+    key_check: str
+    filter_bits: int
+    references: tuple[str, ...]
+    filters: npt.NDArray[np.uint8]  # records x filter_bits // 8
+    created_at: str
+
+    def __post_init__(self) -> None:
+        _check_metadata(self)
+        if self.filters.ndim != 2 or self.filters.shape[1] * 8 != self.filter_bits:
+            raise BatchError(f"filters must be {self.filter_bits // 8} bytes each")
+        if self.filters.shape[0] != len(self.references):
+            raise BatchError("one filter per reference is required")
+        if len(set(self.references)) != len(self.references):
+            raise BatchError(f"references must be unique ({_first_duplicate(self.references)})")
+
+    def __len__(self) -> int:
+        return len(self.references)
+
+    def __repr__(self) -> str:
+        return (
+            f"Batch(agency={self.agency!r}, records={len(self)}, bits={self.filter_bits}, "
+            f"schema={self.schema_fingerprint[:12]}, key_check={self.key_check})"
+        )
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        agency: str,
+        schema_fingerprint: str,
+        key_check: str,
+        references: list[str],
+        filters: npt.NDArray[np.uint8],
+    ) -> Self:
+        """A new batch stamped with the current time."""
+        return cls(
+            agency=agency,
+            schema_fingerprint=schema_fingerprint,
+            key_check=key_check,
+            filter_bits=int(filters.shape[1]) * 8,
+            references=tuple(references),
+            filters=filters,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+
+    def metadata(self) -> dict[str, str]:
+        """The public metadata, as stored in the file."""
+        return {
+            "format": BATCH_FORMAT,
+            "agency": self.agency,
+            "schema_fingerprint": self.schema_fingerprint,
+            "key_check": self.key_check,
+            "filter_bits": str(self.filter_bits),
+            "record_count": str(len(self)),
+            "created_at": self.created_at,
+        }
+
+    def digest(self) -> str:
+        """SHA-256 over metadata, references and filters: the batch's content identity."""
+        hasher = hashlib.sha256(json.dumps(self.metadata(), sort_keys=True).encode())
+        hasher.update("\n".join(self.references).encode())
+        hasher.update(np.ascontiguousarray(self.filters).tobytes())
+        return hasher.hexdigest()
+
+
+def _check_metadata(batch: Batch) -> None:
+    if not batch.agency or len(batch.agency) > 80:
+        raise BatchError("agency must be 1-80 characters")
+    if len(batch.schema_fingerprint) > 128 or not batch.schema_fingerprint:
+        raise BatchError("schema fingerprint is missing or too long")
+    if len(batch.key_check) != 16 or not _HEX.match(batch.key_check):
+        raise BatchError("key check value must be 16 hex digits")
+    if not 8 <= batch.filter_bits <= MAX_FILTER_BITS or batch.filter_bits % 8:
+        raise BatchError(f"filter_bits must be a multiple of 8 in 8..{MAX_FILTER_BITS}")
+
+
+def _first_duplicate(references: tuple[str, ...]) -> str:
+    seen: set[str] = set()
+    for index, reference in enumerate(references):
+        if reference in seen:
+            return f"record {index} repeats an earlier reference"
+        seen.add(reference)
+    return "none"
+
+
+def write_batch(batch: Batch, sink: Path | IO[bytes]) -> None:
+    """Write a batch as an Arrow IPC file (columns `ref` and `filter`, metadata on the schema)."""
+    width = batch.filter_bits // 8
+    filters = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), len(batch), [None, pa.py_buffer(np.ascontiguousarray(batch.filters))]
+    )
+    table = pa.table({"ref": pa.array(batch.references, pa.string()), "filter": filters})
+    table = table.replace_schema_metadata(
+        {f"fieldlink.{k}": v for k, v in batch.metadata().items()}
+    )
+    if isinstance(sink, Path):
+        with pa.OSFile(str(sink), "wb") as out, pa.ipc.new_file(out, table.schema) as writer:
+            writer.write_table(table)
+        return
+    # A caller's file object stays open: closing it is the caller's business.
+    with pa.ipc.new_file(pa.PythonFile(sink, mode="w"), table.schema) as writer:
+        writer.write_table(table)
+
+
+def read_batch(source: Path | bytes | IO[bytes]) -> Batch:
+    """Read and validate a batch file; every inconsistency is a BatchError.
+
+    Args:
+        source: A path, the file's bytes, or a binary file object.
+
+    Returns:
+        The batch, validated: format, metadata, filter width, record count, unique references.
+    """
+    table = _read_table(source)
+    meta = {
+        key.decode(): value.decode()
+        for key, value in (table.schema.metadata or {}).items()
+        if key.startswith(b"fieldlink.")
+    }
+    meta = {key.removeprefix("fieldlink."): value for key, value in meta.items()}
+    missing = [key for key in _META_KEYS if key not in meta]
+    if missing:
+        raise BatchError(f"batch metadata lacks {', '.join(missing)}")
+    if meta["format"] != BATCH_FORMAT:
+        raise BatchError(f"unsupported batch format (this fieldlink reads {BATCH_FORMAT})")
+    filter_bits, count = _int(meta, "filter_bits"), _int(meta, "record_count")
+    if table.num_rows != count:
+        raise BatchError(f"metadata says {count} records, the file holds {table.num_rows}")
+    return Batch(
+        agency=meta["agency"],
+        schema_fingerprint=meta["schema_fingerprint"],
+        key_check=meta["key_check"],
+        filter_bits=filter_bits,
+        references=_references(table),
+        filters=_filters(table, filter_bits),
+        created_at=meta["created_at"],
+    )
+
+
+def _read_table(source: Path | bytes | IO[bytes]) -> pa.Table:
+    try:
+        if isinstance(source, Path):
+            with pa.memory_map(str(source)) as mapped:
+                return pa.ipc.open_file(mapped).read_all()
+        buffer = source if isinstance(source, bytes) else source.read()
+        return pa.ipc.open_file(pa.py_buffer(buffer)).read_all()
+    except FileNotFoundError as err:
+        raise BatchError(f"{source!s}: does not exist") from err
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as err:
+        raise BatchError("not a batch file (an Arrow IPC file was expected)") from err
+
+
+def _int(meta: dict[str, str], key: str) -> int:
+    try:
+        return int(meta[key])
+    except ValueError as err:
+        raise BatchError(f"batch metadata {key} is not a number") from err
+
+
+def _references(table: pa.Table) -> tuple[str, ...]:
+    if "ref" not in table.column_names or not pa.types.is_string(table.schema.field("ref").type):
+        raise BatchError("batch lacks a text column 'ref'")
+    column = table.column("ref")
+    if column.null_count:
+        raise BatchError("batch has records without a reference")
+    references = tuple(column.to_pylist())
+    if any(not reference or len(reference) > 128 for reference in references):
+        raise BatchError("references must be 1-128 characters")
+    return references
+
+
+def _filters(table: pa.Table, filter_bits: int) -> npt.NDArray[np.uint8]:
+    if "filter" not in table.column_names:
+        raise BatchError("batch lacks a column 'filter'")
+    kind = table.schema.field("filter").type
+    if not pa.types.is_fixed_size_binary(kind) or kind.byte_width * 8 != filter_bits:
+        raise BatchError(f"filters must be fixed-size binary of {filter_bits // 8} bytes")
+    column = table.column("filter").combine_chunks()
+    if column.null_count:
+        raise BatchError("batch has records without a filter")
+    data = np.frombuffer(column.buffers()[1], dtype=np.uint8)
+    start = column.offset * kind.byte_width
+    return data[start : start + len(column) * kind.byte_width].reshape(len(column), -1).copy()
+
+
+def import_clkhash(
+    document: Any, *, agency: str, schema_fingerprint: str, key_check: str, references: list[str]
+) -> Batch:
+    """Turn clkhash output (`{"clks": [base64, ...]}`) into a batch.
+
+    Args:
+        document: The parsed JSON of clkhash's output file.
+        agency: The agency the encodings belong to.
+        schema_fingerprint: Identifies the clkhash schema the encodings were made with.
+        key_check: Key check value of the secret the encodings were made with.
+        references: One pseudonymous reference per encoding, in order.
+
+    Returns:
+        The batch.
+    """
+    clks = document.get("clks") if isinstance(document, dict) else None
+    if not isinstance(clks, list) or not clks:
+        raise BatchError('not clkhash output: expected {"clks": [...]} with at least one entry')
+    try:
+        raw = [base64.b64decode(clk, validate=True) for clk in clks]
+    except (binascii.Error, TypeError, ValueError) as err:
+        raise BatchError("clkhash output holds an entry that is not base64") from err
+    widths = {len(item) for item in raw}
+    if len(widths) != 1:
+        raise BatchError("clkhash encodings differ in length")
+    filters = np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(len(raw), -1)
+    # clkhash packs bit 0 as the most significant bit of byte 0; fieldlink packs it as the
+    # least significant. Reversing the bits of each byte keeps bit positions meaningful.
+    filters = np.unpackbits(filters, axis=1, bitorder="big")
+    filters = np.packbits(filters, axis=1, bitorder="little")
+    return Batch.create(
+        agency=agency,
+        schema_fingerprint=schema_fingerprint,
+        key_check=key_check,
+        references=references,
+        filters=filters,
+    )

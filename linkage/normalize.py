@@ -1,0 +1,409 @@
+"""Per-field normalisation: raw text -> the canonical form that is tokenised and encoded.
+
+Two agencies must produce the same string for the same fact, whatever their spelling
+conventions, so every normaliser folds case, accents and punctuation, and the field kinds
+with known variant spellings (dates, sex, nationality, phone numbers) map them onto one form.
+Error reasons never quote the value: they end up in logs and reports (privacy rule).
+"""
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import phonenumbers
+
+from linkage.errors import InvalidValue, SchemaError
+from linkage.gazetteer import CITY_ALIASES, NATIONALITIES
+from linkage.schema import FieldKind, FieldSpec, Normalization
+
+EARLIEST_YEAR = 1880  # older birth or event dates are data-entry errors in practice
+_DEFAULTS = Normalization()
+
+# -- folding ---------------------------------------------------------------------------------
+
+# Removed rather than spaced, so O'Brien and OBrien agree. U+00B4 and U+0060 are removed
+# before NFKD, which would otherwise turn them into a space plus a combining mark.
+_APOSTROPHES = "'`\u00b4\u2018\u2019\u201b\u02bb\u02bc\u02bd\u2032\uff07"
+_NO_APOSTROPHES = str.maketrans(dict.fromkeys(_APOSTROPHES))
+# Letters that NFKD does not decompose into a base letter plus marks (after casefold).
+_LETTER_FOLDS = str.maketrans(
+    {"\u00f8": "o", "\u0142": "l", "\u00e6": "ae", "\u0153": "oe", "\u0111": "d", "\u00f0": "d"}
+    | {"\u00fe": "th", "\u0131": "i", "\u0127": "h", "\u0167": "t"}
+    | dict.fromkeys(_APOSTROPHES)
+)
+_NON_ALNUM_ASCII = re.compile(r"[^a-z0-9]+")
+
+# Compared with the folded value, so "N/A", "n.a." and "n a" are all missing. Not "na"
+# (a surname) and not "x" (a sex code).
+_MISSING_MARKERS = frozenset(
+    {"n a", "n v t", "nvt", "null", "none", "unknown", "onbekend", "desconocido"}
+    | {"desconocida", "desconhecido", "desconhecida", "inconnu", "inconnue"}
+)
+
+
+def fold(text: str) -> str:
+    """Fold text to lowercase ASCII-like words: accents, case and punctuation removed.
+
+    NFKD splits accented letters into a base letter and combining marks, which are dropped;
+    casefold lowers case (ß -> ss); a few letters without a decomposition (ø, ł, æ, œ) are
+    mapped explicitly. Apostrophes are removed, every other non-alphanumeric character
+    becomes a space, and runs of spaces collapse. Letters of other scripts and digits stay.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The folded text; empty when `text` has no letters or digits.
+    """
+    if text.isascii():
+        lowered = text.translate(_NO_APOSTROPHES).lower()
+        return " ".join(_NON_ALNUM_ASCII.sub(" ", lowered).split())
+    decomposed = unicodedata.normalize("NFKD", text.translate(_NO_APOSTROPHES)).casefold()
+    decomposed = unicodedata.normalize("NFKD", decomposed).translate(_LETTER_FOLDS)
+    return " ".join("".join(_fold_char(char) for char in decomposed).split())
+
+
+def _fold_char(char: str) -> str:
+    if char.isalnum():
+        return char
+    return "" if unicodedata.category(char).startswith("M") else " "
+
+
+def is_missing(raw: str) -> bool:
+    """Whether a raw value means "no value": blank, punctuation only, or a null marker."""
+    folded = fold(raw)
+    return not folded or folded in _MISSING_MARKERS
+
+
+# -- names -----------------------------------------------------------------------------------
+
+# Surname particles (Spanish/Portuguese, Dutch/Belgian tussenvoegsels, French, German), as
+# folded words: "'t" is "t", "d'" is "d" and "v.d." is "v d".
+_PARTICLES = frozenset(
+    {"de", "del", "da", "das", "do", "dos", "e", "y", "i", "le", "la", "du", "des", "d"}
+    | {"van", "den", "der", "het", "t", "te", "ter", "ten", "vd", "von", "zu"}
+)
+# Two-word particles whose first word is not a particle on its own.
+_PARTICLE_PAIRS = frozenset(
+    {("de", "las"), ("de", "los"), ("in", "t"), ("op", "de"), ("uit", "den"), ("v", "d")}
+)
+
+
+def normalize_given_names(text: str) -> str:
+    """Normalise given names: folded words in their original order."""
+    return fold(text)
+
+
+def normalize_surnames(text: str, drop_particles: bool = True) -> str:
+    """Normalise surnames: folded, optionally without particles ("de la", "van der").
+
+    Particles are dropped only as whole words, and only when another word remains, so
+    someone whose surname is just "De" keeps it.
+
+    Args:
+        text: One or more surnames.
+        drop_particles: Whether to drop particles and tussenvoegsels.
+
+    Returns:
+        The folded surnames.
+    """
+    words = fold(text).split()
+    return " ".join(_without_particles(words) if drop_particles else words)
+
+
+def normalize_full_name(text: str, drop_particles: bool = True) -> str:
+    """Normalise a full name; "Surname, Given" order becomes "Given Surname".
+
+    Args:
+        text: A full name, in either order.
+        drop_particles: Whether to drop surname particles, as `normalize_surnames` does.
+
+    Returns:
+        The folded name, given names first.
+    """
+    surnames, comma, given = text.partition(",")
+    ordered = f"{given} {surnames}" if comma else text
+    return normalize_surnames(ordered, drop_particles)
+
+
+def _without_particles(words: list[str]) -> list[str]:
+    kept: list[str] = []
+    index = 0
+    while index < len(words):
+        if tuple(words[index : index + 2]) in _PARTICLE_PAIRS:
+            index += 2
+            continue
+        if words[index] not in _PARTICLES:
+            kept.append(words[index])
+        index += 1
+    return kept or words
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _DateFormat:
+    pattern: re.Pattern[str]
+    parts: tuple[str, ...]  # "YYYY" or "YY", "MM", "DD" in the order they appear
+
+
+_FORMAT_TOKEN = re.compile(r"YYYY|YY|MM|DD|[-/. ]")
+# Separated formats accept any separator and one- or two-digit days and months.
+_SEPARATOR = r"(?:\s*[-/.]\s*|\s+)"
+_SEPARATED_PART = {
+    "YYYY": "([0-9]{4})",
+    "YY": "([0-9]{2})",
+    "MM": "([0-9]{1,2})",
+    "DD": "([0-9]{1,2})",
+}
+_TIME_SUFFIX = re.compile(
+    r"(?:T|\s+)[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?\s*(?:Z|[+-][0-9]{2}:?[0-9]{2})?$"
+)
+SUPPORTED_DATE_FORMATS = (
+    "YYYY-MM-DD", "DD-MM-YYYY", "DD/MM/YYYY", "DD.MM.YYYY", "MM/DD/YYYY", "YYYY/MM/DD",
+    "YYYYMMDD", "DDMMYYYY", "YYMMDD",
+)  # fmt: skip
+
+
+def _compile_date_format(token: str) -> _DateFormat:
+    pieces = _FORMAT_TOKEN.findall(token)
+    parts = tuple(piece for piece in pieces if piece[0] in "YMD")
+    if "".join(pieces) != token or sorted(parts) not in (["DD", "MM", "YY"], ["DD", "MM", "YYYY"]):
+        raise SchemaError(f"date format '{token}' is not supported")
+    if len(parts) == len(pieces):  # no separators: fixed widths
+        regex = "".join(f"([0-9]{{{len(part)}}})" for part in parts)
+    else:
+        regex = _SEPARATOR.join(_SEPARATED_PART[part] for part in parts)
+    return _DateFormat(pattern=re.compile(regex), parts=parts)
+
+
+_DATE_FORMATS = {token: _compile_date_format(token) for token in SUPPORTED_DATE_FORMATS}
+
+
+def normalize_date(
+    text: str,
+    formats: Sequence[str] = _DEFAULTS.date_formats,
+    century_pivot: int = _DEFAULTS.century_pivot,
+    *,
+    today: date | None = None,
+) -> str:
+    """Parse a date in one of the given formats and return it as YYYY-MM-DD.
+
+    Formats are tried in order and the first that yields a real date wins, so an
+    ambiguous 8-digit value is read by the first format under which it makes sense.
+    A trailing time of day ("T00:00:00", " 00:00") is ignored.
+
+    Args:
+        text: The raw date.
+        formats: Format tokens such as "YYYY-MM-DD", "DD/MM/YYYY", "YYYYMMDD", "YYMMDD".
+        century_pivot: Two-digit years up to the pivot are 20YY, the others 19YY.
+        today: The latest date accepted; defaults to the current date.
+
+    Returns:
+        The date as YYYY-MM-DD.
+
+    Raises:
+        InvalidValue: No format matches, or the date does not exist, is before
+            EARLIEST_YEAR or is in the future.
+        SchemaError: A format token is not supported.
+    """
+    value = _TIME_SUFFIX.sub("", unicodedata.normalize("NFKC", text).strip())
+    problem: InvalidValue | None = None
+    for token in formats:
+        date_format = _DATE_FORMATS.get(token) or _compile_date_format(token)
+        match = date_format.pattern.fullmatch(value)
+        if match is None:
+            continue
+        fields = dict(zip(date_format.parts, map(int, match.groups()), strict=True))
+        try:
+            return _checked_date(fields, century_pivot, today or date.today()).isoformat()
+        except InvalidValue as err:
+            problem = problem or err
+    if problem is not None:
+        raise problem
+    raise InvalidValue(f"is not a valid date (expected {', '.join(formats)})")
+
+
+def _checked_date(fields: Mapping[str, int], century_pivot: int, today: date) -> date:
+    year = fields.get("YYYY")
+    if year is None:
+        short_year = fields["YY"]
+        year = short_year + (2000 if short_year <= century_pivot else 1900)
+    try:
+        result = date(year, fields["MM"], fields["DD"])
+    except ValueError as err:
+        raise InvalidValue("is not a valid date (no such day or month)") from err
+    if year < EARLIEST_YEAR:
+        raise InvalidValue(f"is not a valid date (year before {EARLIEST_YEAR})")
+    if result > today:
+        raise InvalidValue("is not a valid date (in the future)")
+    return result
+
+
+# -- sex -------------------------------------------------------------------------------------
+
+_SEX_SPELLINGS = {
+    "m": "m male man masculine masculino masculin hombre h varon homem homme mannelijk jongen "
+    "garcon nino menino",
+    "f": "f female woman feminine femenino feminino feminin mujer mulher v vrouw vrouwelijk "
+    "meisje fille femme nina menina",
+    "x": "x other divers diverse anders otro outro autre",
+}
+_SEX_CODES = {word: code for code, words in _SEX_SPELLINGS.items() for word in words.split()}
+
+
+def normalize_sex(text: str) -> str:
+    """Normalise a sex or gender code to "m", "f" or "x".
+
+    Raises:
+        InvalidValue: The spelling is not one we know.
+    """
+    code = _SEX_CODES.get(fold(text))
+    if code is None:
+        raise InvalidValue("is not a recognised sex code (expected m, f or x)")
+    return code
+
+
+# -- nationality -----------------------------------------------------------------------------
+
+
+def normalize_nationality(text: str) -> str:
+    """Normalise a nationality or country to its ISO 3166-1 alpha-3 code.
+
+    Accepts alpha-2 and alpha-3 codes of every country, and names and demonyms of the
+    countries most seen in our data in English, Dutch, Spanish, Portuguese and French.
+    A spelling we do not know is returned folded rather than rejected: it still encodes
+    the same way every time it occurs.
+
+    Args:
+        text: A code, country name or demonym ("NL", "NLD", "Nederlandse", "holandesa").
+
+    Returns:
+        The uppercase alpha-3 code, or the folded text when the spelling is unknown.
+    """
+    folded = fold(text)
+    code = NATIONALITIES.get(folded) or NATIONALITIES.get(folded.replace(" ", ""))
+    return code or folded
+
+
+# -- phone numbers ---------------------------------------------------------------------------
+
+_TRUNK_ZERO = re.compile(r"\(\s*0\s*\)")  # "+31 (0)6 ..." and "(0)6 ..."
+
+
+def normalize_phone(text: str, region: str = _DEFAULTS.phone_region) -> str:
+    """Normalise a phone number to E.164 ("+31612345678") with the phonenumbers library.
+
+    A leading "00" is read as the international prefix whatever the region, and a "(0)"
+    trunk prefix is ignored.
+
+    Args:
+        text: The raw number.
+        region: ISO 3166-1 alpha-2 region for numbers written without a country code.
+
+    Returns:
+        The number in E.164 form.
+
+    Raises:
+        InvalidValue: The text is not a phone number, or has an impossible length.
+    """
+    value = _TRUNK_ZERO.sub("", unicodedata.normalize("NFKC", text)).strip()
+    if value.startswith("00"):
+        value = "+" + value[2:]
+    try:
+        number = phonenumbers.parse(value, region.upper())
+    except phonenumbers.NumberParseException as err:
+        raise InvalidValue("is not a valid phone number") from err
+    # "possible" checks the length for the country; "valid" would also check number ranges,
+    # which change between phonenumbers releases and would change encodings with them.
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidValue("is not a valid phone number")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+# -- places ----------------------------------------------------------------------------------
+
+# A country prefix as in "B-1000" or "NL-1234 AB" (folded: "b 1000"). Only known codes, and
+# only before a separator: "B1 1AA" (UK) and "VLT 1117" (Malta) keep their letters.
+_POSTCODE_COUNTRY = re.compile(
+    r"^(?:a|at|b|be|bg|ch|cz|d|de|dk|e|es|f|fi|fr|gr|h|hr|hu|i|ie|it|l|lt|lu|lv|n|nl|no|p"
+    r"|pl|pt|ro|s|se|si|sk) (?=[0-9])"
+)
+_IDENTIFIER_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015./]+")
+
+
+def normalize_postcode(text: str) -> str:
+    """Normalise a postcode: folded, country prefix removed, uppercase, no spaces.
+
+    "1234 ab" -> "1234AB"; "B-1000" -> "1000"; "sw1a 1aa" -> "SW1A1AA".
+    """
+    return _POSTCODE_COUNTRY.sub("", fold(text)).replace(" ", "").upper()
+
+
+def normalize_city(text: str) -> str:
+    """Normalise a city: folded, and known alternative names mapped to one form.
+
+    Folding removes apostrophes and turns hyphens into spaces, so "'s-Gravenhage" folds
+    to "s gravenhage", which the alias table maps to "den haag", as "The Hague" is.
+    """
+    folded = fold(text)
+    return CITY_ALIASES.get(folded, folded)
+
+
+def normalize_text(text: str) -> str:
+    """Normalise free text: folded."""
+    return fold(text)
+
+
+def normalize_identifier(text: str) -> str:
+    """Normalise an identifier: spaces, hyphens, dots and slashes removed, uppercase.
+
+    Raises:
+        InvalidValue: Nothing is left after removing the separators.
+    """
+    identifier = _IDENTIFIER_SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper()
+    if not identifier:
+        raise InvalidValue("is empty after removing separators")
+    return identifier
+
+
+# -- dispatch --------------------------------------------------------------------------------
+
+_NORMALIZERS: Mapping[FieldKind, Callable[[str, Normalization], str]] = {
+    FieldKind.GIVEN_NAMES: lambda text, _: normalize_given_names(text),
+    FieldKind.SURNAMES: lambda text, options: normalize_surnames(text, options.drop_particles),
+    FieldKind.FULL_NAME: lambda text, options: normalize_full_name(text, options.drop_particles),
+    FieldKind.DATE: lambda text, options: normalize_date(
+        text, options.date_formats, options.century_pivot
+    ),
+    FieldKind.SEX: lambda text, _: normalize_sex(text),
+    FieldKind.NATIONALITY: lambda text, _: normalize_nationality(text),
+    FieldKind.PHONE: lambda text, options: normalize_phone(text, options.phone_region),
+    FieldKind.POSTCODE: lambda text, _: normalize_postcode(text),
+    FieldKind.CITY: lambda text, _: normalize_city(text),
+    FieldKind.TEXT: lambda text, _: normalize_text(text),
+    FieldKind.IDENTIFIER: lambda text, _: normalize_identifier(text),
+}
+
+
+def normalize_value(spec: FieldSpec, raw: str) -> str | None:
+    """Normalise one raw value of a field, as its kind and settings say.
+
+    Args:
+        spec: The field's spec from the linkage schema.
+        raw: The value as read from the input.
+
+    Returns:
+        The normalised value, or None when the value is missing: blank, punctuation only,
+        or a null marker such as "n/a", "unknown" or "onbekend".
+
+    Raises:
+        InvalidValue: The value is present but not valid for the field's kind; the reason
+            never contains the value.
+    """
+    if is_missing(raw):
+        return None
+    return _NORMALIZERS[spec.kind](raw, spec.normalize)

@@ -1,0 +1,200 @@
+"""Agency CSV files -> columns, and which column feeds which schema field."""
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from linkage.errors import InputError, RecordError
+from linkage.schema import LinkageSchema
+
+FIRST_DATA_ROW = 2  # rows are numbered as a spreadsheet shows them: the header is row 1
+_DELIMITERS = ",;\t|"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class RecordTable:
+    """A CSV file read into columns of text (no value is ever shown by repr)."""
+
+    source: str
+    header: tuple[str, ...]
+    columns: dict[str, list[str]]
+    row_numbers: list[int]  # the spreadsheet row number of each record
+
+    def __len__(self) -> int:
+        return len(self.row_numbers)
+
+    def without(self, rows: set[int]) -> "RecordTable":
+        """The same table without the records at the given positions."""
+        keep = [index for index in range(len(self)) if index not in rows]
+        return RecordTable(
+            source=self.source,
+            header=self.header,
+            columns={
+                name: [values[index] for index in keep] for name, values in self.columns.items()
+            },
+            row_numbers=[self.row_numbers[index] for index in keep],
+        )
+
+    def __repr__(self) -> str:
+        return f"RecordTable(source={self.source!r}, rows={len(self)}, columns={len(self.header)})"
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnPlan:
+    """Which CSV column feeds which schema field, and what is left over."""
+
+    id_column: str
+    field_columns: dict[str, str]  # field -> column
+    absent_fields: tuple[str, ...]  # optional fields without a column: encoded as missing
+    ignored_columns: tuple[str, ...]
+
+
+def read_csv(path: Path, *, encoding: str = "utf-8") -> RecordTable:
+    """Read a CSV file into text columns, with clear errors for unusable files.
+
+    Args:
+        path: The CSV file; the first row is the header.
+        encoding: Text encoding of the file (a UTF-8 byte-order mark is accepted).
+
+    Returns:
+        The table, every value as text.
+
+    Raises:
+        InputError: The file is missing, empty, binary, not decodable, or ragged.
+    """
+    text = _decode(path, encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=_dialect(text))
+    try:
+        header = tuple(name.strip() for name in next(reader))
+        rows = list(reader)
+    except csv.Error as err:
+        raise InputError(f"{path}: not a readable CSV file (line {reader.line_num})") from err
+    _check_header(path, header)
+    width = len(header)
+    for index, row in enumerate(rows):
+        if len(row) != width and any(cell.strip() for cell in row):
+            raise InputError(
+                f"{path}: row {index + FIRST_DATA_ROW} has {len(row)} columns, "
+                f"the header has {width}"
+            )
+    numbered = [
+        (index + FIRST_DATA_ROW, row) for index, row in enumerate(rows) if len(row) == width
+    ]  # blank lines are skipped, but keep their numbers
+    if not numbered:
+        raise InputError(f"{path}: has a header but no records")
+    columns = {name: [row[position] for _, row in numbered] for position, name in enumerate(header)}
+    return RecordTable(
+        source=str(path),
+        header=header,
+        columns=columns,
+        row_numbers=[number for number, _ in numbered],
+    )
+
+
+def check_ids(table: RecordTable, id_column: str) -> list[RecordError]:
+    """Empty and repeated local ids: each such record is reported (never the id itself)."""
+    problems: list[RecordError] = []
+    first_seen: dict[str, int] = {}
+    for index, local_id in enumerate(table.columns[id_column]):
+        row = table.row_numbers[index]
+        key = local_id.strip()
+        if not key:
+            problems.append(RecordError(row, id_column, "is empty"))
+        elif key in first_seen:
+            problems.append(RecordError(row, id_column, f"repeats the id of row {first_seen[key]}"))
+        else:
+            first_seen[key] = row
+    return problems
+
+
+def _decode(path: Path, encoding: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"{path}: cannot be read ({err.strerror})") from err
+    if not data.strip():
+        raise InputError(f"{path}: is empty")
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{path}: is binary, not a CSV text file")
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else encoding
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}: line {line} is not valid {encoding}; "
+            "pass --encoding (for example latin-1 or cp1252)"
+        ) from err
+    except LookupError as err:
+        raise InputError(f"unknown text encoding {encoding!r}") from err
+
+
+def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    first_line = text.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=_DELIMITERS)
+    except csv.Error:
+        return csv.excel
+
+
+def _check_header(path: Path, header: tuple[str, ...]) -> None:
+    if len(header) < 2:
+        raise InputError(
+            f"{path}: does not look like a CSV file with a header row (found a single column)"
+        )
+    if any(not name for name in header):
+        raise InputError(f"{path}: the header has an empty column name")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise InputError(f"{path}: the header repeats column(s) {', '.join(duplicates)}")
+
+
+def plan_columns(
+    header: Sequence[str],
+    schema: LinkageSchema,
+    *,
+    id_column: str,
+    mapping: Mapping[str, str] | None = None,
+) -> ColumnPlan:
+    """Bind CSV columns to schema fields: explicit `mapping` first, then equal names.
+
+    Args:
+        header: Column names of the file.
+        schema: The linkage schema.
+        id_column: The column holding the agency's local record id.
+        mapping: Column -> field, for columns not named like their field.
+
+    Returns:
+        The plan; optional fields without a column are absent (encoded as missing).
+
+    Raises:
+        InputError: The id column or a required field's column is missing, or the mapping
+            names an unknown column or field.
+    """
+    mapping = dict(mapping or {})
+    columns = set(header)
+    if id_column not in columns:
+        raise InputError(f"id column '{id_column}' not found; choose one with --id-column")
+    for column, field in mapping.items():
+        if column not in columns:
+            raise InputError(f"--map names column '{column}', which the file does not have")
+        if field not in schema.field_names:
+            raise InputError(f"--map names field '{field}', which schema '{schema.name}' lacks")
+    by_field = {field: column for column, field in mapping.items()}
+    for name in schema.field_names:
+        if name not in by_field and name in columns and name not in mapping:
+            by_field[name] = name
+    missing = [spec.name for spec in schema.fields if spec.required and spec.name not in by_field]
+    if missing:
+        raise InputError(
+            f"no column for required field(s) {', '.join(missing)}; map one with --map COLUMN=FIELD"
+        )
+    used = {id_column, *by_field.values()}
+    return ColumnPlan(
+        id_column=id_column,
+        field_columns={name: by_field[name] for name in schema.field_names if name in by_field},
+        absent_fields=tuple(name for name in schema.field_names if name not in by_field),
+        ignored_columns=tuple(name for name in header if name not in used),
+    )

@@ -1,0 +1,1 @@
+"""The fieldlink matching hub (FastAPI); built in its own issue."""

@@ -1,0 +1,123 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keys import LinkageSecret
+from linkage import encode as encode_module
+from linkage.encode import OnInvalid, encode_records, encode_table, normalize_column
+from linkage.errors import RecordError
+from linkage.match import dice_pairs
+from linkage.records import plan_columns, read_csv
+from linkage.schema import load_schema
+from tests.factories import fake_people, to_csv
+
+
+def test_each_distinct_value_is_normalised_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = encode_module.normalize_value
+    monkeypatch.setattr(
+        encode_module, "normalize_value", lambda spec, raw: calls.append(raw) or real(spec, raw)
+    )
+    spec = load_schema().field("date_of_birth")
+
+    values, invalid = normalize_column(
+        spec, ["1-2-1980", "1-2-1980", "31-02-1980", "", "31-02-1980"]
+    )
+
+    assert values == ["1980-02-01", "1980-02-01", None, None, None]
+    assert [index for index, _ in invalid] == [2, 4]
+    assert sorted(calls) == ["", "1-2-1980", "31-02-1980"]
+
+
+def test_invalid_values_are_rejected_blanked_or_fatal(secret: LinkageSecret) -> None:
+    records = [
+        {"given_names": "Ana", "surnames": "Silva", "date_of_birth": "31-02-1980"},
+        {"given_names": "Jan", "surnames": "Bakker", "date_of_birth": "01-02-1980"},
+    ]
+    schema = load_schema()
+
+    rejected = encode_records(records, schema, secret)
+    blanked = encode_records(records, schema, secret, on_invalid=OnInvalid.BLANK)
+
+    assert rejected.rows.tolist() == [2]
+    assert blanked.rows.tolist() == [1, 2]
+    assert [str(problem) for problem in rejected.problems] == [
+        "row 1: field 'date_of_birth' is not a valid date (no such day or month)"
+    ]
+    assert blanked.missing["date_of_birth"] == 1
+    with pytest.raises(RecordError, match="row 1: field 'date_of_birth'"):
+        encode_records(records, schema, secret, on_invalid=OnInvalid.FAIL)
+
+
+def test_problem_reports_never_contain_the_value(secret: LinkageSecret) -> None:
+    records = [
+        {
+            "given_names": "Ana",
+            "surnames": "Silva",
+            "date_of_birth": "1980-13-45",
+            "phone": "call me maybe",
+            "sex": "unicorn",
+        }
+    ]
+
+    result = encode_records(records, load_schema(), secret, on_invalid=OnInvalid.BLANK)
+
+    text = " ".join(str(problem) for problem in result.problems)
+    assert {problem.field for problem in result.problems} == {"date_of_birth", "phone", "sex"}
+    for value in ("1980", "13-45", "call me", "unicorn"):
+        assert value not in text
+
+
+def test_variants_of_one_person_match_and_others_do_not(secret: LinkageSecret) -> None:
+    records = [
+        {
+            "given_names": "María José",
+            "surnames": "García Pérez",
+            "date_of_birth": "07-03-1985",
+            "sex": "F",
+            "nationality": "colombiana",
+            "city": "Rotterdam",
+        },
+        {
+            "given_names": "MARIA JOSE",
+            "surnames": "Garcia",
+            "date_of_birth": "1985-07-03",
+            "sex": "v",
+            "nationality": "COL",
+            "city": "rotterdam",
+        },
+        {
+            "given_names": "Jan",
+            "surnames": "de Vries",
+            "date_of_birth": "12-11-1970",
+            "sex": "M",
+            "nationality": "NL",
+            "city": "Breda",
+        },
+    ]
+
+    filters = encode_records(records, load_schema(), secret).filters
+    pairs = dice_pairs(filters, threshold=0.7)
+
+    assert list(zip(pairs.left.tolist(), pairs.right.tolist(), strict=True)) == [(0, 1)]
+
+
+def test_encoding_is_identical_on_one_or_several_processes(
+    tmp_path: Path, secret: LinkageSecret, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(to_csv(fake_people(300, seed=3)), encoding="utf-8")
+    table = read_csv(path)
+    schema = load_schema()
+    plan = plan_columns(table.header, schema, id_column="record_id")
+    monkeypatch.setattr(encode_module, "CHUNK_ROWS", 64)
+    seen: list[int] = []
+
+    single = encode_table(table, plan, schema, secret, workers=1)
+    double = encode_table(table, plan, schema, secret, workers=2, progress=seen.append)
+
+    assert np.array_equal(single.filters, double.filters)
+    assert np.array_equal(single.rows, double.rows)
+    assert sum(seen) == 300
+    assert len(seen) == 5

@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import pytest
+
+from linkage.errors import InputError
+from linkage.records import check_ids, plan_columns, read_csv
+from linkage.schema import load_schema
+
+
+def write(tmp_path: Path, content: str | bytes, name: str = "in.csv") -> Path:
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def test_rows_are_numbered_as_a_spreadsheet_shows_them(tmp_path: Path) -> None:
+    path = write(tmp_path, "record_id,given_names\n1,Ana\n\n2,Jan\n")
+
+    table = read_csv(path)
+
+    assert table.row_numbers == [2, 4]
+    assert table.columns["given_names"] == ["Ana", "Jan"]
+
+
+def test_semicolon_files_from_dutch_spreadsheets_are_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "\ufeffrecord_id;surnames\n1;de Vries\n")
+
+    assert read_csv(path).columns["surnames"] == ["de Vries"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "is empty"),
+        ("   \n", "is empty"),
+        ("record_id,given_names\n", "no records"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
+        ("just one column\nvalue\n", "single column"),
+        ("id,id\n1,2\n", "repeats column"),
+        ("id,\n1,2\n", "empty column name"),
+        ("record_id,given_names\n1,Ana,extra\n", "row 2 has 3 columns"),
+    ],
+)
+def test_unusable_files_get_a_clear_error(
+    tmp_path: Path, content: str | bytes, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        read_csv(write(tmp_path, content))
+
+
+def test_wrong_text_encoding_names_the_line_and_never_the_bytes(tmp_path: Path) -> None:
+    path = write(tmp_path, "record_id,surnames\n1,Pe\xf1a\n".encode("latin-1"))
+
+    with pytest.raises(InputError, match="line 2 is not valid utf-8") as caught:
+        read_csv(path)
+
+    assert "Pe" not in str(caught.value)
+    assert read_csv(path, encoding="latin-1").columns["surnames"] == ["Peña"]
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot be read"):
+        read_csv(tmp_path / "absent.csv")
+
+
+def test_columns_bind_by_name_and_by_mapping() -> None:
+    schema = load_schema()
+    header = ["id", "voornaam", "surnames", "date_of_birth", "remarks"]
+
+    plan = plan_columns(header, schema, id_column="id", mapping={"voornaam": "given_names"})
+
+    assert plan.field_columns == {
+        "given_names": "voornaam",
+        "surnames": "surnames",
+        "date_of_birth": "date_of_birth",
+    }
+    assert "phone" in plan.absent_fields
+    assert plan.ignored_columns == ("remarks",)
+
+
+@pytest.mark.parametrize(
+    ("header", "mapping", "message"),
+    [
+        (["given_names", "surnames", "date_of_birth"], {}, "id column 'id' not found"),
+        (["id", "given_names", "surnames"], {}, "required field"),
+        (
+            ["id", "given_names", "surnames", "dob"],
+            {"geboortedatum": "date_of_birth"},
+            "column 'geboortedatum'",
+        ),
+        (["id", "given_names", "surnames", "dob"], {"dob": "birthday"}, "field 'birthday'"),
+    ],
+)
+def test_bad_column_plans_are_explained(
+    header: list[str], mapping: dict[str, str], message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        plan_columns(header, load_schema(), id_column="id", mapping=mapping)
+
+
+def test_empty_and_repeated_ids_are_reported_by_row(tmp_path: Path) -> None:
+    table = read_csv(write(tmp_path, "id,x\nA7,1\n,2\nA7,3\n"))
+
+    problems = [str(problem) for problem in check_ids(table, "id")]
+
+    assert problems == ["row 3: field 'id' is empty", "row 4: field 'id' repeats the id of row 2"]
