@@ -27,6 +27,7 @@ class EncodeSummary:
     records_encoded: int
     problems: tuple[RecordError, ...]
     rejected_rows: int
+    on_invalid: OnInvalid
     missing: dict[str, int]  # field -> encoded records without a value
     plan: ColumnPlan
     batch_path: Path
@@ -49,7 +50,7 @@ def encode_csv(
     id_column: str = "record_id",
     mapping: Mapping[str, str] | None = None,
     encoding: str = "utf-8",
-    on_invalid: OnInvalid = OnInvalid.REJECT,
+    on_invalid: OnInvalid = OnInvalid.BLANK,
     max_invalid: float = 0.05,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
@@ -115,6 +116,7 @@ def encode_csv(
         records_encoded=len(batch),
         problems=problems,
         rejected_rows=rejected,
+        on_invalid=on_invalid,
         missing=encoded.missing,
         plan=plan,
         batch_path=out,

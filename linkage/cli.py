@@ -145,7 +145,7 @@ def _encode_command(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--on-invalid",
         choices=[m.value for m in OnInvalid],
-        default="reject",
+        default="blank",
         help="records with invalid values: leave out (reject), encode the value "
         "as missing (blank) or stop (fail)",
     )
@@ -220,7 +220,11 @@ def _print_summary(summary: EncodeSummary) -> None:
     if summary.plan.ignored_columns:
         print(f"ignored columns: {', '.join(summary.plan.ignored_columns)}")
     if summary.problems:
-        print(f"invalid values ({len(summary.problems)}):")
+        handling = {
+            OnInvalid.BLANK: "value encoded as missing",
+            OnInvalid.REJECT: "record left out",
+        }.get(summary.on_invalid, "")
+        print(f"invalid values ({len(summary.problems)}; {handling}):")
         for problem in summary.problems[:SHOWN_PROBLEMS]:
             print(f"  {problem}")
         if len(summary.problems) > SHOWN_PROBLEMS:

@@ -24,8 +24,10 @@ CHUNK_ROWS = 20_000
 class OnInvalid(StrEnum):
     """What to do with a record that has an invalid value (an impossible date, say)."""
 
-    REJECT = "reject"  # leave the record out of the batch and list it
+    # Default: the record's other fields still link, so a typo in one field does not hide
+    # the person; the problem is listed all the same.
     BLANK = "blank"  # encode the invalid value as missing and list it
+    REJECT = "reject"  # leave the record out of the batch and list it
     FAIL = "fail"  # stop at the first invalid value
 
 
@@ -79,7 +81,7 @@ def encode_columns(
     secret: LinkageSecret,
     *,
     row_numbers: Sequence[int] | None = None,
-    on_invalid: OnInvalid = OnInvalid.REJECT,
+    on_invalid: OnInvalid = OnInvalid.BLANK,
 ) -> EncodedRecords:
     """Normalise and encode raw text columns (field name -> values) on the calling core.
 
@@ -138,7 +140,7 @@ def encode_records(
     schema: LinkageSchema,
     secret: LinkageSecret,
     *,
-    on_invalid: OnInvalid = OnInvalid.REJECT,
+    on_invalid: OnInvalid = OnInvalid.BLANK,
 ) -> EncodedRecords:
     """Normalise and encode records given as field name -> raw text (row 1 is the first).
 
@@ -162,7 +164,7 @@ def encode_table(
     schema: LinkageSchema,
     secret: LinkageSecret,
     *,
-    on_invalid: OnInvalid = OnInvalid.REJECT,
+    on_invalid: OnInvalid = OnInvalid.BLANK,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> EncodedRecords:

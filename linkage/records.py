@@ -101,9 +101,13 @@ def check_ids(table: RecordTable, id_column: str) -> list[RecordError]:
         row = table.row_numbers[index]
         key = local_id.strip()
         if not key:
-            problems.append(RecordError(row, id_column, "is empty"))
+            problems.append(RecordError(row, id_column, "is empty; record left out"))
         elif key in first_seen:
-            problems.append(RecordError(row, id_column, f"repeats the id of row {first_seen[key]}"))
+            problems.append(
+                RecordError(
+                    row, id_column, f"repeats the id of row {first_seen[key]}; record left out"
+                )
+            )
         else:
             first_seen[key] = row
     return problems

@@ -37,8 +37,8 @@ def test_invalid_values_are_rejected_blanked_or_fatal(secret: LinkageSecret) -> 
     ]
     schema = load_schema()
 
-    rejected = encode_records(records, schema, secret)
-    blanked = encode_records(records, schema, secret, on_invalid=OnInvalid.BLANK)
+    rejected = encode_records(records, schema, secret, on_invalid=OnInvalid.REJECT)
+    blanked = encode_records(records, schema, secret)
 
     assert rejected.rows.tolist() == [2]
     assert blanked.rows.tolist() == [1, 2]

@@ -106,4 +106,7 @@ def test_empty_and_repeated_ids_are_reported_by_row(tmp_path: Path) -> None:
 
     problems = [str(problem) for problem in check_ids(table, "id")]
 
-    assert problems == ["row 3: field 'id' is empty", "row 4: field 'id' repeats the id of row 2"]
+    assert problems == [
+        "row 3: field 'id' is empty; record left out",
+        "row 4: field 'id' repeats the id of row 2; record left out",
+    ]
