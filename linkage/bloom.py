@@ -17,6 +17,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +30,7 @@ from linkage.siphash import key_halves, siphash_codepoints
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
+_LOW32 = np.uint64(0xFFFFFFFF)
 PAD_START = 0x02  # code points that never occur in normalised text
 PAD_END = 0x03
 _METHOD_CODE = {TokenMethod.QGRAMS: 0, TokenMethod.DATE_PARTS: 1, TokenMethod.EXACT: 2}
@@ -46,10 +48,19 @@ def _mix(value):
 
 @njit(inline="always", cache=True)
 def _set_bits(words, token_hash, bits_per_token, filter_bits):
-    for draw in range(bits_per_token):
-        mixed = _mix(token_hash + uint64(draw + 1) * _GOLDEN)
-        position = ((mixed >> uint64(32)) * uint64(filter_bits)) >> uint64(32)
-        words[position >> uint64(6)] |= uint64(1) << (position & uint64(63))
+    # Each 64-bit draw yields two positions, one from each 32-bit half, scaled to the
+    # filter length by a multiply-shift (Lemire's fast range reduction).
+    for draw in range(0, bits_per_token, 2):
+        mixed = _mix(token_hash + uint64(draw // 2 + 1) * _GOLDEN)
+        _set_bit(words, mixed >> uint64(32), filter_bits)
+        if draw + 1 < bits_per_token:
+            _set_bit(words, mixed & _LOW32, filter_bits)
+
+
+@njit(inline="always", cache=True)
+def _set_bit(words, half, filter_bits):
+    position = (half * uint64(filter_bits)) >> uint64(32)
+    words[position >> uint64(6)] |= uint64(1) << (position & uint64(63))
 
 
 @njit(inline="always", cache=True)
@@ -221,28 +232,35 @@ class _PackedColumns:
 
 
 def _pack(columns: Sequence[Sequence[str | None]], rows: int) -> _PackedColumns:
-    # One UTF-32 buffer for all values: the compiled kernel reads code points directly,
-    # with no Python object per value or token.
-    chunks, starts, ends, base, longest = [], [], [], 0, 0
-    for column in columns:
-        if len(column) != rows:
-            raise ValueError("all columns must have the same number of rows")
-        lengths = np.fromiter((len(value) if value else 0 for value in column), np.int64, rows)
-        chunks.append(
-            np.frombuffer("".join(v for v in column if v).encode("utf-32-le"), dtype=np.uint32)
-        )
-        offsets = base + np.concatenate(([0], np.cumsum(lengths)))
-        starts.append(offsets[:-1])
-        ends.append(offsets[1:])
-        base = int(offsets[-1])
-        longest = max(longest, int(lengths.max(initial=0)))
-    empty = np.zeros((0, rows), np.int64)
+    # One UTF-32 buffer for all values, each followed by a NUL (which normalised text never
+    # holds): two C-level joins and one vectorised search instead of a Python loop per value.
+    if any(len(column) != rows for column in columns):
+        raise ValueError("all columns must have the same number of rows")
+    text = "".join(_joined(column) for column in columns)
+    codepoints = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    ends = np.flatnonzero(codepoints == 0)
+    if len(ends) != rows * len(columns):
+        raise ValueError("normalised values must not contain NUL characters")
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    lengths = ends - starts
+    shape = (len(columns), rows)
     return _PackedColumns(
-        codepoints=np.concatenate(chunks) if chunks else np.zeros(0, np.uint32),
-        starts=np.stack(starts) if starts else empty,
-        ends=np.stack(ends) if ends else empty,
-        longest=longest,
+        codepoints=codepoints,
+        starts=starts.reshape(shape),
+        ends=ends.reshape(shape),
+        longest=int(lengths.max(initial=0)),
     )
+
+
+def _joined(column: Sequence[str | None]) -> str:
+    if not column:
+        return ""
+    try:
+        return "\x00".join(cast(Sequence[str], column)) + "\x00"
+    except TypeError:  # missing values are None: encode them as empty
+        return "\x00".join([value or "" for value in column]) + "\x00"
 
 
 class BloomEncoder:

@@ -76,10 +76,11 @@ def tokens(value: str, method: str, q: int, padded: bool) -> list[str]:
 
 def positions(token_hash: int, count: int, filter_bits: int) -> list[int]:
     golden = 0x9E3779B97F4A7C15
-    return [
-        ((_mix((token_hash + (draw + 1) * golden) & MASK) >> 32) * filter_bits) >> 32
-        for draw in range(count)
-    ]
+    halves = []
+    for pair in range((count + 1) // 2):
+        mixed = _mix((token_hash + (pair + 1) * golden) & MASK)
+        halves += [mixed >> 32, mixed & 0xFFFFFFFF]
+    return [(half * filter_bits) >> 32 for half in halves[:count]]
 
 
 def permutation(key: bytes, size: int) -> list[int]:
