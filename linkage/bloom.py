@@ -198,8 +198,7 @@ def _harden(words, permutation, balance, fold, threshold, flip_keys):
     return hardened
 
 
-@njit(parallel=True, cache=True)
-def _encode_all(
+def _encode_rows(
     cps,
     starts,
     ends,
@@ -221,6 +220,12 @@ def _encode_all(
         out[row, :] = _harden(
             words, permutation, hardening[0], hardening[1], hardening[2], flip_keys
         )
+
+
+# Two compilations of one loop: threads for in-process callers, and a serial one for
+# worker processes, where idle OpenMP threads would spin and steal the other core.
+_encode_threaded = njit(parallel=True, cache=True)(_encode_rows)
+_encode_serial = njit(cache=True)(_encode_rows)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -296,11 +301,14 @@ class BloomEncoder:
     def __repr__(self) -> str:
         return f"BloomEncoder(schema={self.schema.name!r}, bits={self.schema.encoded_bits})"
 
-    def encode(self, columns: Sequence[Sequence[str | None]]) -> npt.NDArray[np.uint8]:
+    def encode(
+        self, columns: Sequence[Sequence[str | None]], *, threads: bool = True
+    ) -> npt.NDArray[np.uint8]:
         """Encode normalised values, one sequence per schema field, in schema order.
 
         Args:
             columns: For each field, the normalised value of every record (None: missing).
+            threads: Use every core (numba threads); False keeps to the calling thread.
 
         Returns:
             rows x (encoded_bits // 8) packed filters.
@@ -310,7 +318,8 @@ class BloomEncoder:
         rows = len(columns[0]) if columns else 0
         packed = _pack(columns, rows)
         out = np.zeros((rows, self.schema.encoded_bits // 64), dtype=np.uint64)
-        _encode_all(
+        kernel = _encode_threaded if threads else _encode_serial
+        kernel(
             packed.codepoints,
             packed.starts,
             packed.ends,

@@ -1,5 +1,6 @@
 """Records -> normalised values -> Bloom filters, in memory, optionally on several cores."""
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -7,7 +8,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -44,9 +44,6 @@ class EncodedRecords:
         return f"EncodedRecords(records={len(self.rows)}, problems={len(self.problems)})"
 
 
-_Outcome = str | None | InvalidValue
-
-
 def normalize_column(
     spec: FieldSpec, values: Sequence[str]
 ) -> tuple[list[str | None], list[tuple[int, str]]]:
@@ -56,23 +53,22 @@ def normalize_column(
         The normalised values (None where missing or invalid), and (index, reason) for
         each invalid value.
     """
-    cache: dict[str, _Outcome] = {}
-    normalised: list[str | None] = []
-    invalid: list[tuple[int, str]] = []
-    for index, raw in enumerate(values):
-        outcome = cache.get(raw, cache)  # the dict itself marks "not seen yet"
-        if outcome is cache:
-            try:
-                outcome = normalize_value(spec, raw)
-            except InvalidValue as err:
-                outcome = err
-            cache[raw] = outcome
-        if isinstance(outcome, InvalidValue):
-            invalid.append((index, outcome.reason))
-            normalised.append(None)
-        else:
-            normalised.append(outcome)  # type: ignore[arg-type]
-    return normalised, invalid
+    outcomes = {raw: _outcome(spec, raw) for raw in dict.fromkeys(values)}
+    reasons = {raw: out.reason for raw, out in outcomes.items() if isinstance(out, InvalidValue)}
+    clean = {raw: None if isinstance(out, InvalidValue) else out for raw, out in outcomes.items()}
+    problems = (
+        [(index, reasons[raw]) for index, raw in enumerate(values) if raw in reasons]
+        if reasons
+        else []
+    )
+    return [clean[raw] for raw in values], problems
+
+
+def _outcome(spec: FieldSpec, raw: str) -> str | InvalidValue | None:
+    try:
+        return normalize_value(spec, raw)
+    except InvalidValue as err:
+        return err
 
 
 def encode_columns(
@@ -82,6 +78,7 @@ def encode_columns(
     *,
     row_numbers: Sequence[int] | None = None,
     on_invalid: OnInvalid = OnInvalid.BLANK,
+    threads: bool = True,
 ) -> EncodedRecords:
     """Normalise and encode raw text columns (field name -> values) on the calling core.
 
@@ -93,6 +90,7 @@ def encode_columns(
         secret: The project linkage secret.
         row_numbers: How to name each record in problem reports (default 1, 2, ...).
         on_invalid: Reject, blank or fail on invalid values.
+        threads: Let the compiled encoder use every core.
 
     Raises:
         RecordError: With `on_invalid=FAIL`, for the first invalid value.
@@ -129,7 +127,7 @@ def encode_columns(
         spec.name: sum(value is None for value in column)
         for spec, column in zip(schema.fields, kept, strict=True)
     }
-    filters = BloomEncoder(schema, secret).encode(kept)
+    filters = BloomEncoder(schema, secret).encode(kept, threads=threads)
     return EncodedRecords(
         filters=filters, rows=numbers[keep], problems=tuple(problems), missing=missing
     )
@@ -185,50 +183,72 @@ def encode_table(
     Returns:
         Filters of the encoded records with their row numbers, and the problems found.
     """
-    tasks: list[_ChunkTask] = [
-        (
-            {
-                name: table.columns[column][start : start + CHUNK_ROWS]
-                for name, column in plan.field_columns.items()
-            },
-            table.row_numbers[start : start + CHUNK_ROWS],
-            schema,
-            secret,
-            on_invalid,
-        )
-        for start in range(0, len(table), CHUNK_ROWS)
+    job = _Job(table=table, plan=plan, schema=schema, secret=secret, on_invalid=on_invalid)
+    spans = [
+        (start, min(start + CHUNK_ROWS, len(table))) for start in range(0, len(table), CHUNK_ROWS)
     ]
-    sizes = [len(task[1]) for task in tasks]
-    if workers <= 1 or len(tasks) == 1:
-        outcomes: Iterable[EncodedRecords] = map(_encode_chunk, tasks)
-        results = [
-            _report(result, size, progress) for result, size in zip(outcomes, sizes, strict=True)
-        ]
-    else:
-        # spawn, not fork: numba's OpenMP runtime must not be forked once it is running.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
-            results = [
-                _report(result, size, progress)
-                for result, size in zip(pool.map(_encode_chunk, tasks), sizes, strict=True)
-            ]
+    if workers <= 1 or len(spans) == 1:
+        results = [_report(job.run(span), span, progress) for span in spans]
+        return _concatenate(results, schema)
+    context = multiprocessing.get_context(_start_method())
+    # Forked workers inherit the records instead of receiving them pickled; frozen, the
+    # parent's objects are not rescanned (and so not copied) by each worker's collector.
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(spans)),
+            mp_context=context,
+            initializer=_install,
+            initargs=(job,),
+        ) as pool:
+            outcomes = zip(pool.map(_run_installed, spans), spans, strict=True)
+            results = [_report(result, span, progress) for result, span in outcomes]
+    finally:
+        gc.unfreeze()
     return _concatenate(results, schema)
 
 
-_ChunkTask = tuple[dict[str, list[str]], list[int], LinkageSchema, LinkageSecret, OnInvalid]
+@dataclass(frozen=True, slots=True, repr=False)
+class _Job:
+    table: RecordTable
+    plan: ColumnPlan
+    schema: LinkageSchema
+    secret: LinkageSecret
+    on_invalid: OnInvalid
+
+    def run(self, span: tuple[int, int]) -> EncodedRecords:
+        start, stop = span
+        columns = {
+            name: self.table.columns[column][start:stop]
+            for name, column in self.plan.field_columns.items()
+        }
+        # One process per core: compiled threads would oversubscribe the machine.
+        return encode_columns(
+            columns,
+            self.schema,
+            self.secret,
+            row_numbers=self.table.row_numbers[start:stop],
+            on_invalid=self.on_invalid,
+            threads=False,
+        )
 
 
-def _encode_chunk(task: _ChunkTask) -> EncodedRecords:
-    columns, row_numbers, schema, secret, on_invalid = task
-    numba.set_num_threads(1)  # one process per core: compiled threads would oversubscribe
-    return encode_columns(columns, schema, secret, row_numbers=row_numbers, on_invalid=on_invalid)
+_INSTALLED: list[_Job] = []  # a worker process's one job, set once by its initializer
+
+
+def _install(job: _Job) -> None:
+    _INSTALLED[:] = [job]
+
+
+def _run_installed(span: tuple[int, int]) -> EncodedRecords:
+    return _INSTALLED[0].run(span)
 
 
 def _report(
-    result: EncodedRecords, size: int, progress: Callable[[int], None] | None
+    result: EncodedRecords, span: tuple[int, int], progress: Callable[[int], None] | None
 ) -> EncodedRecords:
     if progress is not None:
-        progress(size)
+        progress(span[1] - span[0])
     return result
 
 
@@ -242,6 +262,14 @@ def _concatenate(results: Sequence[EncodedRecords], schema: LinkageSchema) -> En
         problems=tuple(problem for r in results for problem in r.problems),
         missing={name: sum(r.missing.get(name, 0) for r in results) for name in schema.field_names},
     )
+
+
+def _start_method() -> str:
+    # fork starts workers in milliseconds, but must not copy a running OpenMP runtime:
+    # once this process has run a parallel numba kernel, workers are spawned instead.
+    from numba.np.ufunc import parallel
+
+    return "spawn" if getattr(parallel, "_is_initialized", True) else "fork"
 
 
 def default_workers() -> int:

@@ -31,6 +31,9 @@ class InvalidValue(ValueError):
         super().__init__(reason)
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type["InvalidValue"], tuple[str]]:
+        return (type(self), (self.reason,))
+
 
 class RecordError(LinkageError):
     """One record cannot be encoded. Names the row and field, never the value."""
@@ -40,3 +43,7 @@ class RecordError(LinkageError):
         self.row = row
         self.field = field
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type["RecordError"], tuple[int, str, str]]:
+        # Exceptions pickle their args; ours are the parts, so workers can return them.
+        return (type(self), (self.row, self.field, self.reason))

@@ -2,15 +2,20 @@
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from linkage.errors import InputError, RecordError
 from linkage.schema import LinkageSchema
 
 FIRST_DATA_ROW = 2  # rows are numbered as a spreadsheet shows them: the header is row 1
 _DELIMITERS = ",;\t|"
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -65,32 +70,75 @@ def read_csv(path: Path, *, encoding: str = "utf-8") -> RecordTable:
         InputError: The file is missing, empty, binary, not decodable, or ragged.
     """
     text = _decode(path, encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), dialect=_dialect(text))
+    dialect = _dialect(text)
+    fast = _read_with_arrow(path, text, dialect)
+    if fast is not None:
+        return fast
+    reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect)
     try:
         header = tuple(name.strip() for name in next(reader))
         rows = list(reader)
     except csv.Error as err:
         raise InputError(f"{path}: not a readable CSV file (line {reader.line_num})") from err
     _check_header(path, header)
-    width = len(header)
+    numbers, rows = _numbered_rows(path, rows, len(header))
+    columns = dict(zip(header, map(list, zip(*rows, strict=True)), strict=True))
+    return RecordTable(source=str(path), header=header, columns=columns, row_numbers=numbers)
+
+
+def _read_with_arrow(
+    path: Path, text: str, dialect: type[csv.Dialect] | csv.Dialect
+) -> RecordTable | None:
+    # Arrow's multi-threaded reader is several times faster than the csv module. It is used
+    # only on files it reads exactly like the csv module (no blank lines, no skipped spaces);
+    # anything it refuses goes to the csv module, whose errors name the row.
+    if dialect.skipinitialspace or _BLANK_LINE.search(text):
+        return None
+    parse = pacsv.ParseOptions(
+        delimiter=dialect.delimiter,
+        quote_char=dialect.quotechar or False,
+        double_quote=dialect.doublequote,
+        escape_char=dialect.escapechar or False,
+        newlines_in_values=True,
+        ignore_empty_lines=False,
+    )
+    raw_header = next(csv.reader(io.StringIO(text, newline=""), dialect=dialect), [])
+    header = tuple(name.strip() for name in raw_header)
+    _check_header(path, header)
+    convert = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(raw_header, pa.string()),
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode("utf-8")), parse_options=parse, convert_options=convert
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows == 0 or table.num_columns != len(header):
+        return None
+    columns = {name: table.column(index).to_pylist() for index, name in enumerate(header)}
+    numbers = list(range(FIRST_DATA_ROW, FIRST_DATA_ROW + table.num_rows))
+    return RecordTable(source=str(path), header=header, columns=columns, row_numbers=numbers)
+
+
+def _numbered_rows(
+    path: Path, rows: list[list[str]], width: int
+) -> tuple[list[int], list[list[str]]]:
+    if {len(row) for row in rows} == {width}:  # the common case, at C speed
+        return list(range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(rows))), rows
     for index, row in enumerate(rows):
         if len(row) != width and any(cell.strip() for cell in row):
             raise InputError(
                 f"{path}: row {index + FIRST_DATA_ROW} has {len(row)} columns, "
                 f"the header has {width}"
             )
-    numbered = [
-        (index + FIRST_DATA_ROW, row) for index, row in enumerate(rows) if len(row) == width
-    ]  # blank lines are skipped, but keep their numbers
-    if not numbered:
+    # Blank lines are skipped, but the rows after them keep their numbers.
+    kept = [index for index, row in enumerate(rows) if len(row) == width]
+    if not kept:
         raise InputError(f"{path}: has a header but no records")
-    columns = {name: [row[position] for _, row in numbered] for position, name in enumerate(header)}
-    return RecordTable(
-        source=str(path),
-        header=header,
-        columns=columns,
-        row_numbers=[number for number, _ in numbered],
-    )
+    return [index + FIRST_DATA_ROW for index in kept], [rows[index] for index in kept]
 
 
 def check_ids(table: RecordTable, id_column: str) -> list[RecordError]:

@@ -1,7 +1,12 @@
+import csv
+import io
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from linkage import records
 from linkage.errors import InputError
 from linkage.records import check_ids, plan_columns, read_csv
 from linkage.schema import load_schema
@@ -110,3 +115,45 @@ def test_empty_and_repeated_ids_are_reported_by_row(tmp_path: Path) -> None:
         "row 3: field 'id' is empty; record left out",
         "row 4: field 'id' repeats the id of row 2; record left out",
     ]
+
+
+cells = st.text(alphabet=st.sampled_from(list("abcXYZ éñ0,;\"'\n\t-")), max_size=12)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.lists(cells, min_size=3, max_size=3), min_size=1, max_size=6),
+    delimiter=st.sampled_from([",", ";"]),
+)
+def test_fast_and_careful_readers_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: list[list[str]], delimiter: str
+) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerows([["record_id", "given_names", "surnames"], *rows])
+    path = write(tmp_path, buffer.getvalue(), name=f"h{abs(hash(buffer.getvalue()))}.csv")
+
+    def read(fast: bool) -> tuple[dict[str, list[str]], list[int]] | str:
+        with monkeypatch.context() as patch:
+            if not fast:
+                patch.setattr(records, "_read_with_arrow", lambda *args: None)
+            try:
+                table = read_csv(path)
+            except InputError as err:
+                return type(err).__name__
+            return table.columns, table.row_numbers
+
+    assert read(fast=True) == read(fast=False)
+
+
+def test_plain_files_take_the_fast_reader(tmp_path: Path) -> None:
+    path = write(tmp_path, 'record_id,surnames\n1,"Silva, da"\n2,"line\nbreak"\n')
+    text = path.read_text()
+
+    table = records._read_with_arrow(path, text, records._dialect(text))
+
+    assert table is not None
+    assert table.columns["surnames"] == ["Silva, da", "line\nbreak"]
+    assert table.row_numbers == [2, 3]
