@@ -21,3 +21,6 @@ class KeyFileError(KeyMaterialError):
         super().__init__(f"key file {path}: {reason}")
         self.path = path
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type["KeyFileError"], tuple[str, str]]:
+        return (type(self), (self.path, self.reason))

@@ -211,7 +211,8 @@ def _print_summary(summary: EncodeSummary) -> None:
     print(f"records read     {summary.records_read:>10,}")
     print(f"records encoded  {summary.records_encoded:>10,}")
     print(f"records rejected {summary.rejected_rows:>10,}")
-    print(f"time             {summary.seconds:>10.2f} s ({rate:,.0f} records/s)")
+    shown_rate = f" ({rate:,.0f} records/s)" if summary.records_read >= 10_000 else ""
+    print(f"time             {summary.seconds:>10.2f} s{shown_rate}")
     print("fields (column -> field: missing values among encoded records):")
     for field, column in summary.plan.field_columns.items():
         print(f"  {column} -> {field}: {summary.missing.get(field, 0):,} missing")

