@@ -154,17 +154,28 @@ def sweep(
     found: Any, ids_a: list[str], ids_b: list[str], truth: set[tuple[str, str]]
 ) -> list[dict[str, float]]:
     """Pairwise precision, recall and F1 at each threshold (a pair matches at Dice >= t)."""
+    index_a = {name: i for i, name in enumerate(ids_a)}
+    index_b = {name: j for j, name in enumerate(ids_b)}
+    width = len(ids_b)
+    true_codes = np.array(sorted(index_a[a] * width + index_b[b] for a, b in truth), np.int64)
+    codes = found.left * width + found.right
+    is_true = np.isin(codes, true_codes)
     rows = []
     for threshold in THRESHOLDS:
         keep = found.score >= threshold
-        pairs = {
-            (ids_a[i], ids_b[j]) for i, j in zip(found.left[keep], found.right[keep], strict=True)
-        }
-        hits = len(pairs & truth)
-        precision = hits / len(pairs) if pairs else 1.0
+        hits, total = int(is_true[keep].sum()), int(keep.sum())
+        precision = hits / total if total else 1.0
         recall = hits / len(truth)
         f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
-        rows.append({"threshold": threshold, "precision": precision, "recall": recall, "f1": f1})
+        rows.append(
+            {
+                "threshold": threshold,
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "pairs": total,
+            }
+        )
     return rows
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from keys import LinkageSecret, ReferenceKey
 from linkage.batch import Batch, write_batch
-from linkage.encode import EncodedRecords, OnInvalid, encode_table
+from linkage.encode import OnInvalid, encode_table
 from linkage.errors import InputError, RecordError
-from linkage.records import ColumnPlan, RecordTable, check_ids, plan_columns, read_csv
+from linkage.records import ColumnPlan, check_ids, plan_columns, read_csv
 from linkage.schema import LinkageSchema
 
 REFMAP_HEADER = ("reference", "local_id")
@@ -92,25 +92,31 @@ def encode_csv(
     if progress is not None and bad_ids:
         progress(len(bad_ids))
     encoded = encode_table(
-        kept, plan, schema, secret, on_invalid=on_invalid, workers=workers, progress=progress
+        kept,
+        plan,
+        schema,
+        secret,
+        on_invalid=on_invalid,
+        workers=workers,
+        progress=progress,
+        ref_key=ref_key,
     )
     problems = tuple(sorted(id_problems + list(encoded.problems), key=lambda p: p.row))
     rejected = len(table) - len(encoded.rows)
     _check_invalid_share(problems, len(table), max_invalid)
     if not len(encoded.rows):
         raise InputError(f"{path}: no record could be encoded")
-    local_ids = _local_ids(kept, id_column, encoded)
     batch = Batch.create(
         agency=ref_key.agency,
         schema_fingerprint=schema.fingerprint(),
         key_check=secret.key_check_value(),
-        references=ref_key.references(local_ids),
+        references=list(encoded.references),
         filters=encoded.filters,
     )
     refmap = refmap_path_for(out)
     with _atomic(out) as batch_tmp, _atomic(refmap) as refmap_tmp:
         write_batch(batch, batch_tmp)
-        write_refmap(refmap_tmp, zip(batch.references, local_ids, strict=True))
+        write_refmap(refmap_tmp, zip(batch.references, encoded.local_ids, strict=True))
     return EncodeSummary(
         records_read=len(table),
         records_encoded=len(batch),
@@ -133,12 +139,6 @@ def _check_invalid_share(problems: tuple[RecordError, ...], total: int, limit: f
             f"the {limit:.0%} allowed (--max-invalid); first: {problems[0]}. "
             "Check the column mapping and the schema's date formats."
         )
-
-
-def _local_ids(table_kept: RecordTable, id_column: str, encoded: EncodedRecords) -> list[str]:
-    position = {row: index for index, row in enumerate(table_kept.row_numbers)}
-    ids = table_kept.columns[id_column]
-    return [ids[position[int(row)]].strip() for row in encoded.rows]
 
 
 def write_refmap(path: Path, pairs: Iterable[tuple[str, str]]) -> None:

@@ -301,6 +301,13 @@ class BloomEncoder:
     def __repr__(self) -> str:
         return f"BloomEncoder(schema={self.schema.name!r}, bits={self.schema.encoded_bits})"
 
+    def load_compiled(self) -> None:
+        """Load the single-threaded compiled encoder now (from numba's cache, ~0.4 s).
+
+        Worker processes forked afterwards inherit it instead of each loading it again.
+        """
+        self.encode([[None]] * len(self.schema.fields), threads=False)
+
     def encode(
         self, columns: Sequence[Sequence[str | None]], *, threads: bool = True
     ) -> npt.NDArray[np.uint8]:

@@ -5,13 +5,13 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 
-from keys import LinkageSecret
+from keys import LinkageSecret, ReferenceKey
 from linkage.bloom import BloomEncoder
 from linkage.errors import InvalidValue, RecordError
 from linkage.normalize import normalize_value
@@ -39,6 +39,8 @@ class EncodedRecords:
     rows: npt.NDArray[np.int64]  # row number (header = 1) of each encoded record
     problems: tuple[RecordError, ...] = ()
     missing: dict[str, int] = field(default_factory=dict)  # field -> records without a value
+    local_ids: tuple[str, ...] = ()  # the agency's id of each encoded record, when known
+    references: tuple[str, ...] = ()  # its pseudonymous reference, when a key was given
 
     def __repr__(self) -> str:
         return f"EncodedRecords(records={len(self.rows)}, problems={len(self.problems)})"
@@ -165,6 +167,7 @@ def encode_table(
     on_invalid: OnInvalid = OnInvalid.BLANK,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    ref_key: ReferenceKey | None = None,
 ) -> EncodedRecords:
     """Encode a CSV table in chunks, on `workers` processes (1: in this process).
 
@@ -179,11 +182,15 @@ def encode_table(
         on_invalid: Reject, blank or fail on invalid values.
         workers: Processes to use.
         progress: Called with the number of records finished after each chunk.
+        ref_key: The agency's reference key; given, each record's reference is computed
+            alongside its filter (on the same worker).
 
     Returns:
         Filters of the encoded records with their row numbers, and the problems found.
     """
-    job = _Job(table=table, plan=plan, schema=schema, secret=secret, on_invalid=on_invalid)
+    job = _Job(
+        table=table, plan=plan, schema=schema, secret=secret, on_invalid=on_invalid, ref_key=ref_key
+    )
     spans = [
         (start, min(start + CHUNK_ROWS, len(table))) for start in range(0, len(table), CHUNK_ROWS)
     ]
@@ -191,6 +198,8 @@ def encode_table(
         results = [_report(job.run(span), span, progress) for span in spans]
         return _concatenate(results, schema)
     context = multiprocessing.get_context(_start_method())
+    if context.get_start_method() == "fork":
+        BloomEncoder(schema, secret).load_compiled()
     # Forked workers inherit the records instead of receiving them pickled; frozen, the
     # parent's objects are not rescanned (and so not copied) by each worker's collector.
     gc.freeze()
@@ -215,6 +224,7 @@ class _Job:
     schema: LinkageSchema
     secret: LinkageSecret
     on_invalid: OnInvalid
+    ref_key: ReferenceKey | None
 
     def run(self, span: tuple[int, int]) -> EncodedRecords:
         start, stop = span
@@ -222,15 +232,21 @@ class _Job:
             name: self.table.columns[column][start:stop]
             for name, column in self.plan.field_columns.items()
         }
+        row_numbers = self.table.row_numbers[start:stop]
         # One process per core: compiled threads would oversubscribe the machine.
-        return encode_columns(
+        encoded = encode_columns(
             columns,
             self.schema,
             self.secret,
-            row_numbers=self.table.row_numbers[start:stop],
+            row_numbers=row_numbers,
             on_invalid=self.on_invalid,
             threads=False,
         )
+        position = {row: index for index, row in enumerate(row_numbers, start)}
+        ids = self.table.columns[self.plan.id_column]
+        local_ids = tuple(ids[position[int(row)]].strip() for row in encoded.rows)
+        references = tuple(self.ref_key.references(local_ids)) if self.ref_key else ()
+        return replace(encoded, local_ids=local_ids, references=references)
 
 
 _INSTALLED: list[_Job] = []  # a worker process's one job, set once by its initializer
@@ -260,6 +276,8 @@ def _concatenate(results: Sequence[EncodedRecords], schema: LinkageSchema) -> En
         else np.zeros((0, width), np.uint8),
         rows=np.concatenate([r.rows for r in results]) if results else np.zeros(0, np.int64),
         problems=tuple(problem for r in results for problem in r.problems),
+        local_ids=tuple(local_id for r in results for local_id in r.local_ids),
+        references=tuple(reference for r in results for reference in r.references),
         missing={name: sum(r.missing.get(name, 0) for r in results) for name in schema.field_names},
     )
 

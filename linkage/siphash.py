@@ -22,7 +22,7 @@ _FF = np.uint64(0xFF)
 _LOW32 = np.uint64(0xFFFFFFFF)
 
 
-@njit(uint64(uint64, uint64), inline="always", cache=True)
+@njit(inline="always", cache=True)
 def _rotl(value, bits):
     return (value << bits) | (value >> (uint64(64) - bits))
 
