@@ -66,7 +66,7 @@ def fieldlink_step_rate(csv_path: Path, schema: LinkageSchema, secret: LinkageSe
     table = read_csv(csv_path)
     copies = max(1, 100_000 // len(table))  # enough records for a stable timing
     columns = [
-        normalize_column(spec, table.columns[spec.name] * copies)[0] for spec in schema.fields
+        normalize_column(spec, table.column(spec.name) * copies)[0] for spec in schema.fields
     ]
     encoder = BloomEncoder(schema, secret)
     encoder.encode([column[:10] for column in columns], threads=False)  # load compiled code
@@ -134,12 +134,12 @@ def fieldlink_filters(
     table = read_csv(csv_path)
     plan = plan_columns(table.header, schema, id_column="rec_id")
     encoded = encode_table(table, plan, schema, secret, workers=1)
-    return table.columns["rec_id"], encoded.filters
+    return table.column("rec_id"), encoded.filters
 
 
 def clkhash_filters(csv_path: Path, out: Path) -> tuple[list[str], np.ndarray]:
     subprocess.run(clkhash_command(csv_path, out), check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    ids = read_csv(csv_path).columns["rec_id"]
+    ids = read_csv(csv_path).column("rec_id")
     batch = import_clkhash(
         json.loads(out.read_text()),
         agency="x",

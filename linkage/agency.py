@@ -4,12 +4,17 @@ import csv
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
 from keys import LinkageSecret, ReferenceKey
+from linkage.arrow import string_array
 from linkage.batch import Batch, write_batch
 from linkage.encode import OnInvalid, encode_table
 from linkage.errors import InputError, RecordError
@@ -87,9 +92,9 @@ def encode_csv(
     id_problems = check_ids(table, id_column)
     if id_problems and on_invalid is OnInvalid.FAIL:
         raise id_problems[0]
-    bad_ids = {table.row_numbers.index(problem.row) for problem in id_problems}
-    kept = table.without(bad_ids) if bad_ids else table
-    if progress is not None and bad_ids:
+    bad_ids = np.searchsorted(table.row_numbers, [problem.row for problem in id_problems])
+    kept = table.without(bad_ids.tolist()) if len(bad_ids) else table
+    if progress is not None and len(bad_ids):
         progress(len(bad_ids))
     encoded = encode_table(
         kept,
@@ -116,7 +121,7 @@ def encode_csv(
     refmap = refmap_path_for(out)
     with _atomic(out) as batch_tmp, _atomic(refmap) as refmap_tmp:
         write_batch(batch, batch_tmp)
-        write_refmap(refmap_tmp, zip(batch.references, encoded.local_ids, strict=True))
+        write_refmap(refmap_tmp, batch.references, encoded.local_ids)
     return EncodeSummary(
         records_read=len(table),
         records_encoded=len(batch),
@@ -141,12 +146,12 @@ def _check_invalid_share(problems: tuple[RecordError, ...], total: int, limit: f
         )
 
 
-def write_refmap(path: Path, pairs: Iterable[tuple[str, str]]) -> None:
+def write_refmap(path: Path, references: Sequence[str], local_ids: Sequence[str]) -> None:
     """Write the local reference map (reference, local_id); it never leaves the agency."""
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(REFMAP_HEADER)
-        writer.writerows(pairs)
+    table = pa.Table.from_arrays(
+        [string_array(references), string_array(local_ids)], names=list(REFMAP_HEADER)
+    )
+    pacsv.write_csv(table, str(path), pacsv.WriteOptions(quoting_style="needed"))
 
 
 def read_refmap(path: Path) -> dict[str, str]:

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from linkage.arrow import string_array
 from linkage.errors import BatchError
 
 BATCH_FORMAT = "fieldlink-batch/1"
@@ -131,9 +132,7 @@ def write_batch(batch: Batch, sink: Path | IO[bytes]) -> None:
     filters = pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(width), len(batch), [None, pa.py_buffer(np.ascontiguousarray(batch.filters))]
     )
-    table = pa.Table.from_arrays(
-        [_string_array(batch.references), filters], names=["ref", "filter"]
-    )
+    table = pa.Table.from_arrays([string_array(batch.references), filters], names=["ref", "filter"])
     table = table.replace_schema_metadata(
         {f"fieldlink.{k}": v for k, v in batch.metadata().items()}
     )
@@ -144,17 +143,6 @@ def write_batch(batch: Batch, sink: Path | IO[bytes]) -> None:
     # A caller's file object stays open: closing it is the caller's business.
     with pa.ipc.new_file(pa.PythonFile(sink, mode="w"), table.schema) as writer:
         writer.write_table(table)
-
-
-def _string_array(values: tuple[str, ...]) -> pa.Array:
-    # Built from buffers: pa.array() on Python objects imports pandas when it is installed,
-    # a third of a second of start-up for nothing.
-    encoded = [value.encode("utf-8") for value in values]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
-    np.cumsum([len(item) for item in encoded], out=offsets[1:])
-    return pa.StringArray.from_buffers(
-        len(encoded), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))
-    )
 
 
 def read_batch(source: Path | bytes | IO[bytes]) -> Batch:

@@ -278,7 +278,7 @@ def _batch_import(args: argparse.Namespace) -> int:
         references=ref_key.references(local_ids),
     )
     write_batch(batch, args.out)
-    write_refmap(refmap_path_for(args.out), zip(batch.references, local_ids, strict=True))
+    write_refmap(refmap_path_for(args.out), batch.references, local_ids)
     print(f"imported {len(batch):,} clkhash encodings ({batch.filter_bits} bits) into {args.out}")
     return 0
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -78,7 +79,7 @@ def encode_columns(
     schema: LinkageSchema,
     secret: LinkageSecret,
     *,
-    row_numbers: Sequence[int] | None = None,
+    row_numbers: Sequence[int] | npt.NDArray[np.int64] | None = None,
     on_invalid: OnInvalid = OnInvalid.BLANK,
     threads: bool = True,
 ) -> EncodedRecords:
@@ -229,7 +230,7 @@ class _Job:
     def run(self, span: tuple[int, int]) -> EncodedRecords:
         start, stop = span
         columns = {
-            name: self.table.columns[column][start:stop]
+            name: self.table.column(column, start, stop)
             for name, column in self.plan.field_columns.items()
         }
         row_numbers = self.table.row_numbers[start:stop]
@@ -242,9 +243,9 @@ class _Job:
             on_invalid=self.on_invalid,
             threads=False,
         )
-        position = {row: index for index, row in enumerate(row_numbers, start)}
-        ids = self.table.columns[self.plan.id_column]
-        local_ids = tuple(ids[position[int(row)]].strip() for row in encoded.rows)
+        ids = self.table.column(self.plan.id_column, start, stop)
+        kept = np.searchsorted(row_numbers, encoded.rows)  # row numbers increase
+        local_ids = tuple(ids[position].strip() for position in kept.tolist())
         references = tuple(self.ref_key.references(local_ids)) if self.ref_key else ()
         return replace(encoded, local_ids=local_ids, references=references)
 
@@ -276,8 +277,8 @@ def _concatenate(results: Sequence[EncodedRecords], schema: LinkageSchema) -> En
         else np.zeros((0, width), np.uint8),
         rows=np.concatenate([r.rows for r in results]) if results else np.zeros(0, np.int64),
         problems=tuple(problem for r in results for problem in r.problems),
-        local_ids=tuple(local_id for r in results for local_id in r.local_ids),
-        references=tuple(reference for r in results for reference in r.references),
+        local_ids=tuple(chain.from_iterable(r.local_ids for r in results)),
+        references=tuple(chain.from_iterable(r.references for r in results)),
         missing={name: sum(r.missing.get(name, 0) for r in results) for name in schema.field_names},
     )
 

@@ -3,13 +3,17 @@
 import csv
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from linkage.arrow import string_array
 from linkage.errors import InputError, RecordError
 from linkage.schema import LinkageSchema
 
@@ -20,30 +24,38 @@ _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 
 @dataclass(frozen=True, slots=True, repr=False)
 class RecordTable:
-    """A CSV file read into columns of text (no value is ever shown by repr)."""
+    """A CSV file read into text columns (no value is ever shown by repr).
+
+    The text stays in Arrow arrays until a range of rows is asked for, so worker processes
+    convert their own rows to Python strings, in parallel.
+    """
 
     source: str
     header: tuple[str, ...]
-    columns: dict[str, list[str]]
-    row_numbers: list[int]  # the spreadsheet row number of each record
+    data: pa.Table  # one string column per header name, in header order
+    row_numbers: npt.NDArray[np.int64]  # the spreadsheet row number of each record
 
     def __len__(self) -> int:
-        return len(self.row_numbers)
-
-    def without(self, rows: set[int]) -> "RecordTable":
-        """The same table without the records at the given positions."""
-        keep = [index for index in range(len(self)) if index not in rows]
-        return RecordTable(
-            source=self.source,
-            header=self.header,
-            columns={
-                name: [values[index] for index in keep] for name, values in self.columns.items()
-            },
-            row_numbers=[self.row_numbers[index] for index in keep],
-        )
+        return int(self.data.num_rows)
 
     def __repr__(self) -> str:
         return f"RecordTable(source={self.source!r}, rows={len(self)}, columns={len(self.header)})"
+
+    def column(self, name: str, start: int = 0, stop: int | None = None) -> list[str]:
+        """The text of one column, for rows start:stop (default: all)."""
+        stop = len(self) if stop is None else stop
+        values = self.data.column(self.header.index(name)).slice(start, stop - start)
+        return values.to_pylist()  # type: ignore[no-any-return]
+
+    def without(self, positions: Collection[int]) -> "RecordTable":
+        """The same table without the records at the given positions."""
+        keep = np.setdiff1d(np.arange(len(self)), np.fromiter(positions, np.int64))
+        return RecordTable(
+            source=self.source,
+            header=self.header,
+            data=self.data.take(keep),
+            row_numbers=self.row_numbers[keep],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +94,12 @@ def read_csv(path: Path, *, encoding: str = "utf-8") -> RecordTable:
         raise InputError(f"{path}: not a readable CSV file (line {reader.line_num})") from err
     _check_header(path, header)
     numbers, rows = _numbered_rows(path, rows, len(header))
-    columns = dict(zip(header, map(list, zip(*rows, strict=True)), strict=True))
-    return RecordTable(source=str(path), header=header, columns=columns, row_numbers=numbers)
+    data = pa.Table.from_arrays(
+        [string_array(column) for column in zip(*rows, strict=True)], names=list(header)
+    )
+    return RecordTable(
+        source=str(path), header=header, data=data, row_numbers=np.asarray(numbers, dtype=np.int64)
+    )
 
 
 def _read_with_arrow(
@@ -118,9 +134,13 @@ def _read_with_arrow(
         return None
     if table.num_rows == 0 or table.num_columns != len(header):
         return None
-    columns = {name: table.column(index).to_pylist() for index, name in enumerate(header)}
-    numbers = list(range(FIRST_DATA_ROW, FIRST_DATA_ROW + table.num_rows))
-    return RecordTable(source=str(path), header=header, columns=columns, row_numbers=numbers)
+    numbers = np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + table.num_rows, dtype=np.int64)
+    return RecordTable(
+        source=str(path),
+        header=header,
+        data=table.rename_columns(list(header)),
+        row_numbers=numbers,
+    )
 
 
 def _numbered_rows(
@@ -143,10 +163,12 @@ def _numbered_rows(
 
 def check_ids(table: RecordTable, id_column: str) -> list[RecordError]:
     """Empty and repeated local ids: each such record is reported (never the id itself)."""
+    ids = pc.utf8_trim_whitespace(table.data.column(table.header.index(id_column)))
+    if pc.count_distinct(ids).as_py() == len(table) and not pc.any(pc.equal(ids, "")).as_py():
+        return []  # the usual case, decided by Arrow without a Python object per id
     problems: list[RecordError] = []
     first_seen: dict[str, int] = {}
-    for index, local_id in enumerate(table.columns[id_column]):
-        row = table.row_numbers[index]
+    for local_id, row in zip(table.column(id_column), table.row_numbers.tolist(), strict=True):
         key = local_id.strip()
         if not key:
             problems.append(RecordError(row, id_column, "is empty; record left out"))

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from linkage.arrow import string_array
 from linkage.batch import Batch, import_clkhash, read_batch, write_batch
 from linkage.errors import BatchError
 
@@ -137,3 +138,8 @@ def test_malformed_clkhash_output_is_refused(document: object) -> None:
             key_check="00" * 8,
             references=["r1", "r2"],
         )
+
+
+@pytest.mark.parametrize("values", [[], ["a", "bb", ""], ["Peña", "ß", "日本", "x"]])
+def test_string_arrays_are_built_exactly(values: list[str]) -> None:
+    assert string_array(values).to_pylist() == values

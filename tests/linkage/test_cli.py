@@ -67,7 +67,7 @@ def test_encode_writes_batch_and_local_reference_map(
     refmap = (workdir / "politie.refs.csv").read_text().splitlines()
     assert len(batch) == 40
     assert batch.agency == "politie"
-    assert refmap[0] == "reference,local_id"
+    assert refmap[0] == '"reference","local_id"'
     assert len(refmap) == 41
     assert "row 7: field 'date_of_birth' is not a valid date" in out
     assert "31-02-1999" not in out
