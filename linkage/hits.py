@@ -1,0 +1,98 @@
+"""Hits: groups of records from several agencies that belong to one person (JSON file)."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from linkage.errors import LinkageError
+
+HITS_FORMAT = "fieldlink-hits/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One record in a group: which agency holds it, under which pseudonymous reference."""
+
+    agency: str
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A scored pair inside a group, by member positions."""
+
+    left: int
+    right: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Records judged to be one person; `agencies` is the sorted set of their agencies."""
+
+    members: tuple[Member, ...]
+    links: tuple[Link, ...]
+
+    @property
+    def agencies(self) -> tuple[str, ...]:
+        """The distinct agencies holding a record of this group, sorted."""
+        return tuple(sorted({member.agency for member in self.members}))
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """The outcome of a matching run: groups spanning at least `min_agencies` agencies."""
+
+    threshold: float
+    min_agencies: int
+    groups: tuple[Group, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document written by `write_hits`."""
+        return {
+            "format": HITS_FORMAT,
+            "threshold": self.threshold,
+            "min_agencies": self.min_agencies,
+            "groups": [
+                {
+                    "group": number,
+                    "agencies": list(group.agencies),
+                    "members": [
+                        {"agency": m.agency, "reference": m.reference} for m in group.members
+                    ],
+                    "links": [
+                        {"left": link.left, "right": link.right, "score": round(link.score, 4)}
+                        for link in group.links
+                    ],
+                }
+                for number, group in enumerate(self.groups, 1)
+            ],
+        }
+
+
+def write_hits(hits: Hits, path: Path) -> None:
+    """Write hits as indented JSON."""
+    path.write_text(json.dumps(hits.to_json(), indent=2) + "\n", encoding="utf-8")
+
+
+def read_hits(path: Path) -> Hits:
+    """Read a hits file written by `write_hits`."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("format") != HITS_FORMAT:
+            raise LinkageError(f"{path}: not a {HITS_FORMAT} file")
+        groups = tuple(
+            Group(
+                members=tuple(Member(m["agency"], m["reference"]) for m in group["members"]),
+                links=tuple(Link(k["left"], k["right"], float(k["score"])) for k in group["links"]),
+            )
+            for group in document["groups"]
+        )
+        return Hits(
+            threshold=float(document["threshold"]),
+            min_agencies=int(document["min_agencies"]),
+            groups=groups,
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise LinkageError(f"{path}: cannot be read as a hits file") from err
