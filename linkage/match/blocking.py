@@ -1,0 +1,252 @@
+"""Candidate pairs without comparing all pairs: Hamming locality-sensitive hashing.
+
+Each band samples `bits_per_band` fixed bit positions; two filters share a band's bucket
+when they agree on all of them. Similar filters disagree on few bits, so they share some
+band with high probability; unrelated ones rarely share any. Positions are public and
+seeded: they select bits of filters that are themselves keyed, so they reveal nothing.
+
+Band parameters are chosen from the data: enough bits per band that unrelated filters
+seldom collide, enough bands that pairs at the threshold are found with probability
+`target_recall` (Gionis, Indyk and Motwani 1999; bit sampling for Hamming distance).
+"""
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+from numba import njit, prange, uint64
+
+from linkage.match.dice import DicePairs, popcounts
+
+
+@dataclass(frozen=True, slots=True)
+class BandPlan:
+    """How many bands of how many sampled bits; chosen by `plan_bands`."""
+
+    bands: int
+    bits_per_band: int
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingReport:
+    """What blocking did: comparisons made, and how much of all pairs that is."""
+
+    plan: BandPlan
+    candidates: int
+    all_pairs: int
+
+    @property
+    def reduction_ratio(self) -> float:
+        """1 - candidates / all pairs: the share of comparisons avoided."""
+        return 1.0 - self.candidates / self.all_pairs if self.all_pairs else 0.0
+
+
+def plan_bands(
+    left: npt.NDArray[np.uint8],
+    right: npt.NDArray[np.uint8],
+    *,
+    threshold: float,
+    target_recall: float = 0.995,
+    candidates_per_band: float = 4.0,
+    seed: int = 0,
+) -> BandPlan:
+    """Choose band parameters from the filters' fill and the Dice threshold.
+
+    Args:
+        left: Packed filters of one side.
+        right: Packed filters of the other side.
+        threshold: Dice threshold the candidates will be checked against.
+        target_recall: Probability of finding a pair whose Dice equals the threshold.
+        candidates_per_band: Expected unrelated candidates per record and band.
+        seed: Seed of the sampled positions.
+
+    Returns:
+        The band plan.
+    """
+    bits = left.shape[1] * 8
+    fill = float(np.concatenate([popcounts(left), popcounts(right)]).mean()) / bits
+    unrelated_agree = 1.0 - 2.0 * fill * (1.0 - fill)  # a bit agrees by chance
+    match_agree = 1.0 - 2.0 * fill * (1.0 - threshold)  # a bit agrees at Dice == threshold
+    pairs_per_record = max(len(left), len(right), 2)
+    bits_per_band = math.ceil(
+        math.log(pairs_per_record / candidates_per_band) / -math.log(unrelated_agree)
+    )
+    bits_per_band = min(max(bits_per_band, 8), 64)
+    hit = match_agree**bits_per_band
+    bands = math.ceil(math.log(1.0 - target_recall) / math.log(1.0 - hit)) if hit < 1 else 1
+    return BandPlan(bands=max(1, bands), bits_per_band=bits_per_band, seed=seed)
+
+
+def _positions(plan: BandPlan, bits: int) -> npt.NDArray[np.int64]:
+    rng = np.random.default_rng(plan.seed)
+    return np.stack(
+        [rng.choice(bits, size=plan.bits_per_band, replace=False) for _ in range(plan.bands)]
+    ).astype(np.int64)
+
+
+@njit(parallel=True, cache=True)
+def _band_keys(words, positions):
+    # records x bands: one record's keys share cache lines, for the first-band test.
+    keys = np.empty((words.shape[0], positions.shape[0]), dtype=np.uint64)
+    for record in prange(words.shape[0]):
+        for band in range(positions.shape[0]):
+            key = uint64(0)
+            for index in range(positions.shape[1]):
+                position = positions[band, index]
+                bit = (words[record, position >> 6] >> uint64(position & 63)) & uint64(1)
+                key = (key << uint64(1)) | bit
+            keys[record, band] = key
+    return keys
+
+
+@njit(cache=True)
+def _grow(values, size):
+    bigger = np.empty(max(16, 2 * values.shape[0]), dtype=values.dtype)
+    bigger[:size] = values[:size]
+    return bigger
+
+
+@njit(cache=True, nogil=True)
+def _band_candidates(left_keys, right_keys, band, dedup):
+    # Sort both sides by this band's key and walk the two sorted lists once (merge join);
+    # every pair in a shared bucket is a candidate.
+    left_column, right_column = left_keys[:, band].copy(), right_keys[:, band].copy()
+    left_order, right_order = np.argsort(left_column), np.argsort(right_column)
+    left_sorted, right_sorted = left_column[left_order], right_column[right_order]
+    lefts = np.empty(1024, dtype=np.int64)
+    rights = np.empty(1024, dtype=np.int64)
+    found, at_left, at_right = 0, 0, 0
+    while at_left < left_sorted.shape[0] and at_right < right_sorted.shape[0]:
+        key = left_sorted[at_left]
+        if key < right_sorted[at_right]:
+            at_left += 1
+            continue
+        if key > right_sorted[at_right]:
+            at_right += 1
+            continue
+        left_end, right_end = at_left, at_right
+        while left_end < left_sorted.shape[0] and left_sorted[left_end] == key:
+            left_end += 1
+        while right_end < right_sorted.shape[0] and right_sorted[right_end] == key:
+            right_end += 1
+        for slot in range(at_left, left_end):
+            row = left_order[slot]
+            for other in range(at_right, right_end):
+                col = right_order[other]
+                if dedup and col <= row:
+                    continue
+                if found == lefts.shape[0]:
+                    lefts = _grow(lefts, found)
+                    rights = _grow(rights, found)
+                lefts[found] = row
+                rights[found] = col
+                found += 1
+        at_left, at_right = left_end, right_end
+    return lefts[:found], rights[:found]
+
+
+def lsh_pairs(
+    left: npt.NDArray[np.uint8],
+    right: npt.NDArray[np.uint8] | None = None,
+    *,
+    threshold: float,
+    plan: BandPlan | None = None,
+) -> tuple[DicePairs, BlockingReport]:
+    """Pairs with Dice >= threshold among LSH candidates (right=None: deduplicate left).
+
+    Args:
+        left: Packed filters of one side.
+        right: Packed filters of the other side, or None to compare `left` with itself.
+        threshold: Minimum Dice similarity.
+        plan: Band parameters; None chooses them with `plan_bands`.
+
+    Returns:
+        The pairs found, ordered by (left, right), and a report of the work done.
+    """
+    other = left if right is None else right
+    plan = plan or plan_bands(left, other, threshold=threshold)
+    positions = _positions(plan, left.shape[1] * 8)
+    left_words, right_words = _as_words(left), _as_words(other)
+    left_keys = _band_keys(left_words, positions)
+    right_keys = left_keys if right is None else _band_keys(right_words, positions)
+    # The bands are independent and the join releases the GIL: one thread per core.
+    with ThreadPoolExecutor(max_workers=_threads()) as pool:
+        found = list(
+            pool.map(
+                lambda band: _band_candidates(left_keys, right_keys, band, right is None),
+                range(plan.bands),
+            )
+        )
+    candidates = sum(len(rows) for rows, _ in found)
+    # A pair sharing several buckets is compared once per bucket; most such pairs are
+    # true matches, so duplicates are few, and they are removed after the threshold.
+    pairs = _unique(
+        _concatenate(
+            [_score(left_words, right_words, rows, cols, threshold) for rows, cols in found]
+        ),
+        len(other),
+    )
+    total = len(left) * (len(left) - 1) // 2 if right is None else len(left) * len(other)
+    return pairs, BlockingReport(plan=plan, candidates=candidates, all_pairs=total)
+
+
+def _score(
+    left_words: npt.NDArray[np.uint64],
+    right_words: npt.NDArray[np.uint64],
+    rows: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.int64],
+    threshold: float,
+) -> DicePairs:
+    scores = _pair_dice(left_words, right_words, rows, cols)
+    keep = scores >= threshold
+    return DicePairs(left=rows[keep], right=cols[keep], score=scores[keep])
+
+
+@njit(inline="always", cache=True)
+def _popcount(word):
+    word = word - ((word >> uint64(1)) & uint64(0x5555555555555555))
+    word = (word & uint64(0x3333333333333333)) + ((word >> uint64(2)) & uint64(0x3333333333333333))
+    word = (word + (word >> uint64(4))) & uint64(0x0F0F0F0F0F0F0F0F)
+    return (word * uint64(0x0101010101010101)) >> uint64(56)
+
+
+@njit(parallel=True, cache=True)
+def _pair_dice(left_words, right_words, rows, cols):
+    scores = np.empty(rows.shape[0], dtype=np.float64)
+    for index in prange(rows.shape[0]):
+        row, col = rows[index], cols[index]
+        common, total = 0, 0
+        for word in range(left_words.shape[1]):
+            a, b = left_words[row, word], right_words[col, word]
+            common += _popcount(a & b)
+            total += _popcount(a) + _popcount(b)
+        scores[index] = 2.0 * common / total if total else 0.0
+    return scores
+
+
+def _unique(pairs: DicePairs, width: int) -> DicePairs:
+    codes = pairs.left * width + pairs.right
+    _, first = np.unique(codes, return_index=True)  # sorted by (left, right)
+    return DicePairs(left=pairs.left[first], right=pairs.right[first], score=pairs.score[first])
+
+
+def _threads() -> int:
+    return max(1, numba.get_num_threads())
+
+
+def _as_words(filters: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    return np.ascontiguousarray(filters).view(np.uint64)
+
+
+def _concatenate(pieces: list[DicePairs]) -> DicePairs:
+    if not pieces:
+        return DicePairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+    return DicePairs(
+        left=np.concatenate([p.left for p in pieces]),
+        right=np.concatenate([p.right for p in pieces]),
+        score=np.concatenate([p.score for p in pieces]),
+    )
