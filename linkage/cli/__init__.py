@@ -5,10 +5,10 @@ import sys
 from collections.abc import Sequence
 
 from keys import KeyMaterialError
-from linkage.cli import batch, encode, keys, schema
+from linkage.cli import batch, encode, evaluate, keys, match, schema, synth
 from linkage.errors import LinkageError
 
-COMMAND_GROUPS = (keys, schema, encode, batch)
+COMMAND_GROUPS = (keys, schema, encode, batch, match, synth, evaluate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

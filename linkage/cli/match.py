@@ -1,0 +1,104 @@
+"""`fieldlink match` and `fieldlink reveal`: match batch files locally, map hits back."""
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+
+from linkage.agency import read_refmap
+from linkage.batch import read_batch
+from linkage.errors import LinkageError
+from linkage.hits import Hits, read_hits, write_hits
+from linkage.match.engine import MatchReport, MatchSettings, match_batches
+
+_DEFAULTS = MatchSettings()
+
+
+def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the `match` and `reveal` commands."""
+    match = commands.add_parser("match", help="match batch files locally (evaluation, pilots)")
+    match.add_argument("batches", type=Path, nargs="+", help="batch files, two agencies or more")
+    match.add_argument("--out", type=Path, required=True, help="hits file to write (JSON)")
+    match.add_argument(
+        "--threshold",
+        type=float,
+        default=_DEFAULTS.threshold,
+        help="minimum Dice similarity of a link",
+    )
+    match.add_argument(
+        "--min-agencies",
+        type=int,
+        default=_DEFAULTS.min_agencies,
+        help="keep groups spanning at least this many agencies (k)",
+    )
+    match.add_argument(
+        "--cap",
+        type=int,
+        default=_DEFAULTS.cap,
+        help="links a record keeps into each other agency",
+    )
+    match.add_argument("--blocking", choices=["auto", "lsh", "none"], default="auto")
+    match.set_defaults(run=_match)
+    reveal = commands.add_parser("reveal", help="map your own references in a hits file back")
+    reveal.add_argument("hits", type=Path)
+    reveal.add_argument("--refs", type=Path, required=True, help="your NAME.refs.csv")
+    reveal.add_argument("--out", type=Path, help="CSV to write (default: standard output)")
+    reveal.set_defaults(run=_reveal)
+
+
+def _match(args: argparse.Namespace) -> int:
+    if not 0.0 < args.threshold <= 1.0:
+        raise LinkageError("--threshold must be in (0, 1]")
+    if args.min_agencies < 2:
+        raise LinkageError("--min-agencies must be at least 2")
+    settings = MatchSettings(
+        threshold=args.threshold,
+        min_agencies=args.min_agencies,
+        cap=args.cap,
+        blocking=args.blocking,
+    )
+    hits, report = match_batches([read_batch(path) for path in args.batches], settings)
+    write_hits(hits, args.out)
+    _print_report(hits, report)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _print_report(hits: Hits, report: MatchReport) -> None:
+    for agency, count in report.records.items():
+        print(f"  {agency:<16} {count:>10,} records")
+    saved = 1 - report.comparisons / report.all_pairs if report.all_pairs else 0.0
+    print(
+        f"comparisons      {report.comparisons:>12,} of {report.all_pairs:,} pairs "
+        f"(reduction ratio {saved:.4f})"
+    )
+    print(f"links >= {hits.threshold:<7} {report.pairs_at_threshold:>12,}")
+    print(f"groups spanning >= {hits.min_agencies} agencies: {len(hits.groups):,}")
+    spans: dict[int, int] = {}
+    for group in hits.groups:
+        spans[len(group.agencies)] = spans.get(len(group.agencies), 0) + 1
+    for agencies, count in sorted(spans.items()):
+        print(f"  in {agencies} agencies: {count:,}")
+
+
+def _reveal(args: argparse.Namespace) -> int:
+    hits, own = read_hits(args.hits), read_refmap(args.refs)
+    rows = []
+    for number, group in enumerate(hits.groups, 1):
+        mine = [m for m in group.members if m.reference in own]
+        others = sorted({m.agency for m in group.members if m.reference not in own})
+        best = max((link.score for link in group.links), default=0.0)
+        rows.extend(
+            [number, own[m.reference], m.agency, " ".join(others), f"{best:.4f}"] for m in mine
+        )
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["group", "local_id", "agency", "other_agencies", "best_score"])
+    writer.writerows(rows)
+    if args.out is None:
+        sys.stdout.write(text.getvalue())
+        return 0
+    args.out.write_text(text.getvalue(), encoding="utf-8")
+    print(f"{len(rows)} of your records are in {len({r[0] for r in rows})} hits; wrote {args.out}")
+    return 0

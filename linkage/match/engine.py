@@ -1,0 +1,193 @@
+"""The matching run: batches of several agencies in, groups spanning k agencies out."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+import numpy.typing as npt
+
+from linkage.batch import Batch
+from linkage.errors import LinkageError
+from linkage.hits import Group, Hits, Link, Member
+from linkage.match.blocking import lsh_pairs
+from linkage.match.dice import DicePairs, dice_pairs
+from linkage.match.grouping import group_records
+
+ALL_PAIRS_LIMIT = 400_000_000  # compare everything below this many pairs (seconds of work)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSettings:
+    """Parameters of a matching run."""
+
+    threshold: float = 0.8
+    min_agencies: int = 2
+    cap: int = 3  # links a record keeps into each other agency
+    blocking: str = "auto"  # "auto": LSH above ALL_PAIRS_LIMIT pairs; "lsh"; "none"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchReport:
+    """Counts of a run, for logs and progress: never a reference or a filter."""
+
+    records: dict[str, int]
+    comparisons: int
+    all_pairs: int
+    pairs_at_threshold: int
+    groups: int
+    blocking: dict[str, str] = field(default_factory=dict)  # agency pair -> method used
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _Pool:
+    agencies: tuple[str, ...]
+    agency: npt.NDArray[np.int64]  # agency index of each record
+    references: tuple[str, ...]
+    filters: npt.NDArray[np.uint8]
+    starts: npt.NDArray[np.int64]  # first record of each agency
+
+
+def match_batches(
+    batches: Sequence[Batch], settings: MatchSettings | None = None
+) -> tuple[Hits, MatchReport]:
+    """Find the persons that appear in the batches of at least `min_agencies` agencies.
+
+    Batches of one agency are pooled. Every pair of agencies is compared (all pairs, or LSH
+    candidates for large inputs), then records are grouped (see `grouping`).
+
+    Args:
+        batches: Batches made with the same schema and key; one agency may have several.
+        settings: Threshold, k, per-agency cap and blocking.
+
+    Returns:
+        The hits and a report of the work done.
+
+    Raises:
+        LinkageError: The batches cannot be compared (schema, key or length differ).
+    """
+    settings = settings or MatchSettings()
+    pool = _pool(batches)
+    pairs, comparisons, methods = _compare(pool, settings)
+    grouping = group_records(
+        pool.agency,
+        pairs.left,
+        pairs.right,
+        pairs.score,
+        threshold=settings.threshold,
+        cap=settings.cap,
+    )
+    groups = _groups(pool, grouping.group, pairs, settings.min_agencies)
+    sizes = np.diff(np.append(pool.starts, len(pool.agency)))
+    total = sum(int(a) * int(b) for a, b in combinations(sizes.tolist(), 2))
+    report = MatchReport(
+        records=dict(zip(pool.agencies, sizes.tolist(), strict=True)),
+        comparisons=comparisons,
+        all_pairs=total,
+        pairs_at_threshold=len(pairs),
+        groups=len(groups),
+        blocking=methods,
+    )
+    hits = Hits(
+        threshold=settings.threshold, min_agencies=settings.min_agencies, groups=tuple(groups)
+    )
+    return hits, report
+
+
+def check_compatible(batches: Sequence[Batch]) -> None:
+    """Refuse batches that cannot be compared, naming the first one that differs."""
+    if not batches:
+        raise LinkageError("no batches to match")
+    first = batches[0]
+    for batch in batches[1:]:
+        for name in ("schema_fingerprint", "key_check", "filter_bits"):
+            if getattr(batch, name) != getattr(first, name):
+                raise LinkageError(
+                    f"batch of agency {batch.agency} has another {name.replace('_', ' ')} "
+                    f"than the batch of agency {first.agency}: they cannot be compared"
+                )
+
+
+def _pool(batches: Sequence[Batch]) -> _Pool:
+    check_compatible(batches)
+    agencies = tuple(sorted({batch.agency for batch in batches}))
+    ordered = sorted(batches, key=lambda batch: agencies.index(batch.agency))
+    references = tuple(ref for batch in ordered for ref in batch.references)
+    agency = np.concatenate([np.full(len(b), agencies.index(b.agency), np.int64) for b in ordered])
+    if len(set(zip(agency.tolist(), references, strict=True))) != len(references):
+        raise LinkageError("an agency's batches repeat a reference; upload each record once")
+    starts = np.searchsorted(agency, np.arange(len(agencies)))
+    return _Pool(
+        agencies=agencies,
+        agency=agency,
+        references=references,
+        filters=np.concatenate([b.filters for b in ordered]),
+        starts=starts,
+    )
+
+
+def _compare(pool: _Pool, settings: MatchSettings) -> tuple[DicePairs, int, dict[str, str]]:
+    pieces, comparisons, methods = [], 0, {}
+    bounds = np.append(pool.starts, len(pool.agency))
+    for a, b in combinations(range(len(pool.agencies)), 2):
+        left = pool.filters[bounds[a] : bounds[a + 1]]
+        right = pool.filters[bounds[b] : bounds[b + 1]]
+        use_lsh = settings.blocking == "lsh" or (
+            settings.blocking == "auto" and len(left) * len(right) > ALL_PAIRS_LIMIT
+        )
+        if use_lsh:
+            found, blocking = lsh_pairs(left, right, threshold=settings.threshold)
+            comparisons += blocking.candidates
+        else:
+            found = dice_pairs(left, right, threshold=settings.threshold)
+            comparisons += len(left) * len(right)
+        methods[f"{pool.agencies[a]}-{pool.agencies[b]}"] = "lsh" if use_lsh else "all pairs"
+        pieces.append(
+            DicePairs(left=found.left + bounds[a], right=found.right + bounds[b], score=found.score)
+        )
+    if not pieces:
+        empty = np.zeros(0, np.int64)
+        return DicePairs(empty, empty, np.zeros(0)), 0, methods
+    return (
+        DicePairs(
+            left=np.concatenate([p.left for p in pieces]),
+            right=np.concatenate([p.right for p in pieces]),
+            score=np.concatenate([p.score for p in pieces]),
+        ),
+        comparisons,
+        methods,
+    )
+
+
+def _groups(
+    pool: _Pool, group: npt.NDArray[np.int64], pairs: DicePairs, min_agencies: int
+) -> list[Group]:
+    inside = (group[pairs.left] >= 0) & (group[pairs.left] == group[pairs.right])
+    links_of: dict[int, list[int]] = {}
+    for index in np.flatnonzero(inside).tolist():
+        links_of.setdefault(int(group[pairs.left[index]]), []).append(index)
+    members_of: dict[int, list[int]] = {}
+    for record in np.flatnonzero(group >= 0).tolist():
+        members_of.setdefault(int(group[record]), []).append(record)
+    out = []
+    for number in sorted(members_of):
+        members = members_of[number]
+        if len({int(pool.agency[m]) for m in members}) < min_agencies:
+            continue
+        position = {record: slot for slot, record in enumerate(members)}
+        out.append(
+            Group(
+                members=tuple(
+                    Member(pool.agencies[pool.agency[m]], pool.references[m]) for m in members
+                ),
+                links=tuple(
+                    Link(
+                        position[int(pairs.left[i])],
+                        position[int(pairs.right[i])],
+                        float(pairs.score[i]),
+                    )
+                    for i in links_of.get(number, [])
+                ),
+            )
+        )
+    return out

@@ -1,0 +1,195 @@
+"""Who is one person: records of several agencies grouped from scored pairs.
+
+Single-link grouping (connected components of all pairs above the threshold) lets one
+bridge record chain unrelated people together. Here grouping is done in three steps:
+
+1. best links per agency pair: a record keeps only its `cap` best links into each other
+   agency, and a link survives only if both ends keep it;
+2. connected components of the surviving links;
+3. a coherence check inside each component: average-link agglomeration, where clusters
+   merge only while the average similarity over their cross-agency record pairs (a
+   missing link counts as 0) reaches the threshold. A bridge record joins the side it
+   resembles, but cannot pull two people together.
+
+Several records of one agency may share a group (the police meet the same person in
+several cities): same-agency pairs are never compared, so they neither help nor hinder.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """Groups as arrays: `group[i]` is record i's group, -1 for records in no group."""
+
+    group: npt.NDArray[np.int64]
+    groups: int
+
+
+def group_records(
+    agency: npt.NDArray[np.int64],
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    score: npt.NDArray[np.float64],
+    *,
+    threshold: float,
+    cap: int = 3,
+) -> Grouping:
+    """Group records from scored cross-agency pairs.
+
+    Args:
+        agency: Agency index of every record.
+        left: First record of each pair.
+        right: Second record of each pair (of another agency).
+        score: Similarity of each pair, all at or above `threshold`.
+        threshold: Minimum average similarity for two clusters to merge.
+        cap: Links a record may keep into each other agency.
+
+    Returns:
+        A group number per record (-1: no group); groups with a single record are dropped.
+    """
+    keep = _best_links(agency, left, right, score, cap)
+    left, right, score = left[keep], right[keep], score[keep]
+    component = _components(len(agency), left, right)
+    group = np.full(len(agency), -1, dtype=np.int64)
+    next_group = 0
+    for members, pair_index in _by_component(component, left):
+        next_group = _cohere(
+            members, pair_index, agency, left, right, score, threshold, group, next_group
+        )
+    return Grouping(group=group, groups=next_group)
+
+
+def _best_links(
+    agency: npt.NDArray[np.int64],
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    score: npt.NDArray[np.float64],
+    cap: int,
+) -> npt.NDArray[np.bool_]:
+    # Rank each pair among the links of its left record into the right record's agency,
+    # and vice versa; a link survives when it ranks within the cap at both ends.
+    return _ranked_within(left, agency[right], score, cap) & _ranked_within(
+        right, agency[left], score, cap
+    )
+
+
+def _ranked_within(
+    record: npt.NDArray[np.int64],
+    other_agency: npt.NDArray[np.int64],
+    score: npt.NDArray[np.float64],
+    cap: int,
+) -> npt.NDArray[np.bool_]:
+    order = np.lexsort((-score, other_agency, record))
+    rank = np.zeros(len(score), dtype=np.int64)
+    sorted_record, sorted_agency = record[order], other_agency[order]
+    new_run = np.ones(len(order), dtype=bool)
+    new_run[1:] = (sorted_record[1:] != sorted_record[:-1]) | (
+        sorted_agency[1:] != sorted_agency[:-1]
+    )
+    run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(order)), 0))
+    rank[order] = np.arange(len(order)) - run_start
+    return rank < cap
+
+
+@njit(cache=True)
+def _find(parent, node):
+    while parent[node] != node:
+        parent[node] = parent[parent[node]]
+        node = parent[node]
+    return node
+
+
+@njit(cache=True)
+def _components(size, left, right):
+    parent = np.arange(size)
+    for index in range(left.shape[0]):
+        root_left, root_right = _find(parent, left[index]), _find(parent, right[index])
+        if root_left != root_right:
+            parent[max(root_left, root_right)] = min(root_left, root_right)
+    for node in range(size):
+        parent[node] = _find(parent, node)
+    return parent
+
+
+def _by_component(
+    component: npt.NDArray[np.int64], left: npt.NDArray[np.int64]
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """(member records, pair indices) of every component that has a pair."""
+    pair_component = component[left]
+    order = np.argsort(pair_component, kind="stable")
+    pair_runs = np.split(order, np.flatnonzero(np.diff(pair_component[order])) + 1)
+    node_order = np.argsort(component, kind="stable")
+    node_component = component[node_order]
+    out = []
+    for pairs in pair_runs:
+        if len(pairs):
+            root = pair_component[pairs[0]]
+            start = np.searchsorted(node_component, root, side="left")
+            stop = np.searchsorted(node_component, root, side="right")
+            out.append((node_order[start:stop], pairs))
+    return out
+
+
+def _cohere(
+    members: npt.NDArray[np.int64],
+    pairs: npt.NDArray[np.int64],
+    agency: npt.NDArray[np.int64],
+    left: npt.NDArray[np.int64],
+    right: npt.NDArray[np.int64],
+    score: npt.NDArray[np.float64],
+    threshold: float,
+    group: npt.NDArray[np.int64],
+    next_group: int,
+) -> int:
+    if len(members) == 2:  # one link, already at or above the threshold
+        group[members] = next_group
+        return next_group + 1
+    members = np.sort(members)
+    similarity = np.zeros((len(members), len(members)))
+    local_left = np.searchsorted(members, left[pairs])
+    local_right = np.searchsorted(members, right[pairs])
+    similarity[local_left, local_right] = similarity[local_right, local_left] = score[pairs]
+    member_agency = agency[members]
+    cross = (member_agency[:, None] != member_agency[None, :]).astype(np.float64)
+    labels = _average_link(similarity, cross, threshold)
+    for label in np.unique(labels):
+        cluster = members[labels == label]
+        if len(cluster) > 1:
+            group[cluster] = next_group
+            next_group += 1
+    return next_group
+
+
+@njit(cache=True)
+def _average_link(similarity, cross, threshold):
+    # Greedy agglomeration on cluster sums: merge the pair of clusters with the highest
+    # mean similarity over their cross-agency record pairs while it reaches the threshold.
+    size = similarity.shape[0]
+    sums, counts = similarity.copy(), cross.copy()
+    label = np.arange(size)
+    active = np.ones(size, dtype=np.bool_)
+    while True:
+        best, best_a, best_b = -1.0, -1, -1
+        for a in range(size):
+            if not active[a]:
+                continue
+            for b in range(a + 1, size):
+                if active[b] and counts[a, b] > 0:
+                    mean = sums[a, b] / counts[a, b]
+                    if mean > best:
+                        best, best_a, best_b = mean, a, b
+        if best < threshold:
+            return label
+        sums[best_a, :] += sums[best_b, :]
+        sums[:, best_a] += sums[:, best_b]
+        counts[best_a, :] += counts[best_b, :]
+        counts[:, best_a] += counts[:, best_b]
+        active[best_b] = False
+        for node in range(size):
+            if label[node] == best_b:
+                label[node] = best_a
