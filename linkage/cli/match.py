@@ -84,7 +84,7 @@ def _print_report(hits: Hits, report: MatchReport) -> None:
 
 def _reveal(args: argparse.Namespace) -> int:
     hits, own = read_hits(args.hits), read_refmap(args.refs)
-    rows = []
+    rows: list[list[object]] = []
     for number, group in enumerate(hits.groups, 1):
         mine = [m for m in group.members if m.reference in own]
         others = sorted({m.agency for m in group.members if m.reference not in own})

@@ -13,6 +13,7 @@ from linkage.hits import Group, Hits, Link, Member
 from linkage.match.blocking import lsh_pairs
 from linkage.match.dice import DicePairs, dice_pairs
 from linkage.match.grouping import group_records
+from linkage.match.threshold import pooled, score_profile
 
 ALL_PAIRS_LIMIT = 400_000_000  # compare everything below this many pairs (seconds of work)
 
@@ -21,7 +22,7 @@ ALL_PAIRS_LIMIT = 400_000_000  # compare everything below this many pairs (secon
 class MatchSettings:
     """Parameters of a matching run."""
 
-    threshold: float = 0.8
+    threshold: float | None = None  # None: chosen from the data (match.threshold)
     min_agencies: int = 2
     cap: int = 3  # links a record keeps into each other agency
     blocking: str = "auto"  # "auto": LSH above ALL_PAIRS_LIMIT pairs; "lsh"; "none"
@@ -32,6 +33,9 @@ class MatchReport:
     """Counts of a run, for logs and progress: never a reference or a filter."""
 
     records: dict[str, int]
+    threshold: float
+    estimated_precision: float | None  # when the threshold was chosen from the data
+    estimated_recall: float | None
     comparisons: int
     all_pairs: int
     pairs_at_threshold: int
@@ -68,29 +72,32 @@ def match_batches(
     """
     settings = settings or MatchSettings()
     pool = _pool(batches)
-    pairs, comparisons, methods = _compare(pool, settings)
+    estimate: tuple[float | None, float | None] = (None, None)
+    if settings.threshold is None:
+        profile = pooled([score_profile(left, right) for left, right in _sides(pool)])
+        threshold = profile.threshold()
+        estimate = profile.estimate(threshold)
+    else:
+        threshold = settings.threshold
+    pairs, comparisons, methods = _compare(pool, settings, threshold)
     grouping = group_records(
-        pool.agency,
-        pairs.left,
-        pairs.right,
-        pairs.score,
-        threshold=settings.threshold,
-        cap=settings.cap,
+        pool.agency, pairs.left, pairs.right, pairs.score, threshold=threshold, cap=settings.cap
     )
     groups = _groups(pool, grouping.group, pairs, settings.min_agencies)
     sizes = np.diff(np.append(pool.starts, len(pool.agency)))
     total = sum(int(a) * int(b) for a, b in combinations(sizes.tolist(), 2))
     report = MatchReport(
         records=dict(zip(pool.agencies, sizes.tolist(), strict=True)),
+        threshold=threshold,
+        estimated_precision=estimate[0],
+        estimated_recall=estimate[1],
         comparisons=comparisons,
         all_pairs=total,
         pairs_at_threshold=len(pairs),
         groups=len(groups),
         blocking=methods,
     )
-    hits = Hits(
-        threshold=settings.threshold, min_agencies=settings.min_agencies, groups=tuple(groups)
-    )
+    hits = Hits(threshold=threshold, min_agencies=settings.min_agencies, groups=tuple(groups))
     return hits, report
 
 
@@ -126,20 +133,30 @@ def _pool(batches: Sequence[Batch]) -> _Pool:
     )
 
 
-def _compare(pool: _Pool, settings: MatchSettings) -> tuple[DicePairs, int, dict[str, str]]:
+def _sides(pool: _Pool) -> list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]]:
+    """The filters of every pair of agencies, in agency order."""
+    bounds = np.append(pool.starts, len(pool.agency))
+    return [
+        (pool.filters[bounds[a] : bounds[a + 1]], pool.filters[bounds[b] : bounds[b + 1]])
+        for a, b in combinations(range(len(pool.agencies)), 2)
+    ]
+
+
+def _compare(
+    pool: _Pool, settings: MatchSettings, threshold: float
+) -> tuple[DicePairs, int, dict[str, str]]:
     pieces, comparisons, methods = [], 0, {}
     bounds = np.append(pool.starts, len(pool.agency))
-    for a, b in combinations(range(len(pool.agencies)), 2):
-        left = pool.filters[bounds[a] : bounds[a + 1]]
-        right = pool.filters[bounds[b] : bounds[b + 1]]
+    agency_pairs = combinations(range(len(pool.agencies)), 2)
+    for (a, b), (left, right) in zip(agency_pairs, _sides(pool), strict=True):
         use_lsh = settings.blocking == "lsh" or (
             settings.blocking == "auto" and len(left) * len(right) > ALL_PAIRS_LIMIT
         )
         if use_lsh:
-            found, blocking = lsh_pairs(left, right, threshold=settings.threshold)
+            found, blocking = lsh_pairs(left, right, threshold=threshold)
             comparisons += blocking.candidates
         else:
-            found = dice_pairs(left, right, threshold=settings.threshold)
+            found = dice_pairs(left, right, threshold=threshold)
             comparisons += len(left) * len(right)
         methods[f"{pool.agencies[a]}-{pool.agencies[b]}"] = "lsh" if use_lsh else "all pairs"
         pieces.append(
