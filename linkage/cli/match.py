@@ -23,8 +23,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     match.add_argument(
         "--threshold",
         type=float,
-        default=_DEFAULTS.threshold,
-        help="minimum Dice similarity of a link",
+        default=None,
+        help="minimum Dice similarity of a link (default: chosen from the data, no labels)",
     )
     match.add_argument(
         "--min-agencies",
@@ -48,7 +48,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
 
 def _match(args: argparse.Namespace) -> int:
-    if not 0.0 < args.threshold <= 1.0:
+    if args.threshold is not None and not 0.0 < args.threshold <= 1.0:
         raise LinkageError("--threshold must be in (0, 1]")
     if args.min_agencies < 2:
         raise LinkageError("--min-agencies must be at least 2")
@@ -68,6 +68,11 @@ def _match(args: argparse.Namespace) -> int:
 def _print_report(hits: Hits, report: MatchReport) -> None:
     for agency, count in report.records.items():
         print(f"  {agency:<16} {count:>10,} records")
+    if report.estimated_precision is not None:
+        print(
+            f"threshold {report.threshold:.3f}, chosen from the data: expected precision "
+            f"{report.estimated_precision:.3f}, recall {report.estimated_recall:.3f}"
+        )
     saved = 1 - report.comparisons / report.all_pairs if report.all_pairs else 0.0
     print(
         f"comparisons      {report.comparisons:>12,} of {report.all_pairs:,} pairs "

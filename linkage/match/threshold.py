@@ -1,22 +1,29 @@
 """Choosing the Dice threshold without labels, and estimating precision and recall.
 
-Take a sample of records on one side and compare each with every record on the other.
-Two things are counted at every threshold t:
+A sample of records on one side is compared with every record on the other, and each
+pair above a chance floor is put in one of three classes:
 
-* found(t): sampled records whose best similarity reaches t;
-* pairs(t): all (record, other) pairs reaching t.
+* the sampled record's best link (one per record): found(t) of them reach threshold t;
+* the other record's best link but not the sampled one's: most often a second record of
+  the same person (the police meet a person twice), counted as true: extra(t);
+* neither end's best link: chance agreement, chance(t) of them.
 
-Unrelated pairs reaching t are rare and nearly independent, so the number a record has is
-close to Poisson with mean lambda(t) = (pairs(t) - M(t)) / n, where M(t) is the number of
-records whose true counterpart reaches t. A record without a counterpart then reaches t by
-chance with probability 1 - exp(-lambda), which gives
+Chance links are rare and nearly independent, so a record without a counterpart gets one
+at t with probability c = 1 - exp(-chance(t) / n). A record's best link is true for
+M(t) = (found(t) - n c) / (1 - c) records. Expected true links are M + extra; expected
+pairwise precision is that over all pairs reaching t, expected recall that over its
+maximum.
 
-    found(t) = M(t) + (n - M(t)) (1 - exp(-(pairs(t) - M(t)) / n)),
+Known weakness: when nothing but chance separates records (unstructured filters) and the
+chance floor sits at the top of the unrelated scores, the best links of records without a
+counterpart on the other side land in "extra" and the threshold comes out too low. On
+data with structure (FEBRL, the synthetic agencies) the estimates track the labels.
 
-solved for M(t) by fixed-point iteration. M(t) / pairs(t) is the expected pairwise precision
-and M(t) / max M the expected recall; the default threshold maximises the expected F1. The
-chance level comes from the data itself (as Fellegi-Sunter "u" probabilities estimated from
-random pairs), not from a model of what matches look like. Nothing needs a labelled pair.
+The chance rate comes from the data (as Fellegi-Sunter "u" probabilities from
+unrelated pairs), not from a model of matches; nothing needs a labelled pair.
+
+The default threshold is the antimode of the pair similarities above the chance floor: the
+emptiest stretch between unrelated-but-alike records and records of one person.
 """
 
 from dataclasses import dataclass
@@ -26,56 +33,68 @@ import numpy.typing as npt
 
 from linkage.match.dice import dice_pairs
 
-SAMPLE_RECORDS = 2000
+SAMPLE_RECORDS = 5000  # a whole side when it is smaller: the right-best classes need it
 RANDOM_PAIRS = 20_000
 GRID = np.round(np.arange(0.30, 0.996, 0.005), 3)
 
 
 @dataclass(frozen=True, slots=True)
 class ScoreProfile:
-    """Counts of a sample on a grid of thresholds: records found and pairs reaching each."""
+    """Counts of a sample on a grid of thresholds (see the module docstring)."""
 
     records: int
     thresholds: npt.NDArray[np.float64]
-    found: npt.NDArray[np.float64]  # sampled records whose best score reaches the threshold
-    pairs: npt.NDArray[np.float64]  # pairs reaching the threshold
+    found: npt.NDArray[np.float64]
+    extra: npt.NDArray[np.float64]
+    chance: npt.NDArray[np.float64]
+    pairs: npt.NDArray[np.float64]
+    histogram: npt.NDArray[np.float64]  # pairs per 0.01 of similarity, from thresholds[0]
 
     def true_links(self) -> npt.NDArray[np.float64]:
-        """Expected records whose true counterpart reaches each threshold."""
-        links = np.zeros_like(self.found)
+        """Expected true links reaching each threshold (see the module docstring)."""
         size = max(self.records, 1)
-        for _ in range(50):
-            chance = 1.0 - np.exp(-np.maximum(self.pairs - links, 0.0) / size)
-            links = np.clip(
-                (self.found - size * chance) / np.maximum(1.0 - chance, 1e-12), 0.0, self.found
-            )
+        by_chance = 1.0 - np.exp(-self.chance / size)
+        best_true = np.clip(
+            (self.found - size * by_chance) / np.maximum(1.0 - by_chance, 1e-12), 0.0, self.found
+        )
+        links: npt.NDArray[np.float64] = best_true + self.extra
         return links
 
     def estimate(self, threshold: float) -> tuple[float, float]:
         """Expected (precision, recall) of links at or above `threshold`."""
-        index = int(np.searchsorted(self.thresholds, threshold - 1e-9))
-        index = min(index, len(self.thresholds) - 1)
-        links = self.true_links()
-        total = float(links.max(initial=0.0))
-        pairs = float(self.pairs[index])
-        precision = float(links[index] / pairs) if pairs else 1.0
-        return precision, float(links[index] / total) if total else 0.0
+        index = min(
+            int(np.searchsorted(self.thresholds, threshold - 1e-9)), len(self.thresholds) - 1
+        )
+        precision, recall = self._curves()
+        return float(precision[index]), float(recall[index])
 
     def threshold(self) -> float:
-        """The threshold of highest expected F1."""
+        """The antimode: the least populated similarity between chance and the match mode.
+
+        Pairs above the chance floor form two populations, unrelated records that resemble
+        each other (relatives, namesakes) just above the floor and one person's records
+        near the top; the threshold is the emptiest stretch between them (histogram in
+        steps of 0.01, smoothed over 0.05).
+        """
+        window = 5 if self.histogram.sum() >= 5000 else 9  # sparse counts need more smoothing
+        smooth = np.convolve(self.histogram, np.ones(window) / window, mode="same")
+        if not smooth.any():
+            return float(self.thresholds[-1])
+        third = len(smooth) // 3
+        mode = third + int(np.argmax(smooth[third:]))
+        trough = smooth[: mode + 1]
+        # The middle of the stretch within 10% of the mode's height of the lowest point:
+        # sparse histograms have flat empty stretches, and their first bin is arbitrary.
+        low = np.flatnonzero(trough <= trough.min() + 0.1 * (smooth[mode] - trough.min()))
+        valley = int(np.median(low))
+        return round(float(self.thresholds[0]) + 0.01 * valley, 3)
+
+    def _curves(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         links = self.true_links()
         total = links.max(initial=0.0)
-        if total <= 0:
-            return float(self.thresholds[-1])
         precision = np.divide(links, self.pairs, out=np.ones_like(links), where=self.pairs > 0)
-        recall = links / total
-        f1 = np.divide(
-            2 * precision * recall,
-            precision + recall,
-            out=np.zeros_like(recall),
-            where=precision + recall > 0,
-        )
-        return float(self.thresholds[int(np.argmax(f1))])
+        recall = links / total if total > 0 else np.zeros_like(links)
+        return np.minimum(precision, 1.0), recall
 
 
 def score_profile(
@@ -90,43 +109,74 @@ def score_profile(
     rows = np.sort(rng.choice(len(left), size=min(sample, len(left)), replace=False))
     floor = chance_floor(left, right, rng=rng)
     pairs = dice_pairs(left[rows], right, threshold=floor)
-    best = np.zeros(len(rows))
-    np.maximum.at(best, pairs.left, pairs.score)
+    best_left = np.zeros(len(rows))
+    np.maximum.at(best_left, pairs.left, pairs.score)
+    best_right = np.zeros(len(right))
+    np.maximum.at(best_right, pairs.right, pairs.score)
+    is_left_best = pairs.score >= best_left[pairs.left]
+    is_right_best = pairs.score >= best_right[pairs.right]
     grid = GRID[floor <= GRID]
-    found = (best[None, :] >= grid[:, None]).sum(axis=1).astype(np.float64)
-    counted = np.searchsorted(np.sort(pairs.score), grid, side="left")
+    counts, _ = np.histogram(pairs.score, bins=np.arange(grid[0], 1.0 + 1e-9, 0.01))
     return ScoreProfile(
         records=len(rows),
         thresholds=grid,
-        found=found,
-        pairs=(len(pairs) - counted).astype(np.float64),
+        found=_at_least(best_left[best_left > 0], grid),
+        extra=_at_least(pairs.score[is_right_best & ~is_left_best], grid),
+        chance=_at_least(pairs.score[~is_right_best & ~is_left_best], grid),
+        pairs=_at_least(pairs.score, grid),
+        histogram=counts.astype(np.float64),
     )
+
+
+def _at_least(
+    scores: npt.NDArray[np.float64], grid: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    ordered = np.sort(scores)
+    counts: npt.NDArray[np.float64] = (
+        len(ordered) - np.searchsorted(ordered, grid, side="left")
+    ).astype(np.float64)
+    return counts
 
 
 def chance_floor(
     left: npt.NDArray[np.uint8], right: npt.NDArray[np.uint8], *, rng: np.random.Generator
 ) -> float:
-    """A similarity that random pairs exceed about once in a thousand (at least 0.3).
+    """A similarity well above what random pairs score (at least 0.3).
 
-    Comparing the sample against the other side only above this floor keeps the pair count
-    small whatever the filters' fill, while chance pairs above it are still counted.
+    Median plus six robust standard deviations of random pairs: robust, because among few
+    records a visible share of random pairs are true matches and a plain quantile would
+    land among them. Comparing the sample only above this floor keeps the pair count small
+    whatever the filters' fill, while alike-but-unrelated records are still counted.
     """
     a = left[rng.integers(0, len(left), RANDOM_PAIRS)]
     b = right[rng.integers(0, len(right), RANDOM_PAIRS)]
     common = np.unpackbits(a & b, axis=1).sum(axis=1)
     total = np.unpackbits(a, axis=1).sum(axis=1) + np.unpackbits(b, axis=1).sum(axis=1)
     dice = np.divide(2.0 * common, total, out=np.zeros(len(total)), where=total > 0)
-    return float(max(0.3, np.round(np.quantile(dice, 0.999), 3)))
+    median = float(np.median(dice))
+    spread = 1.4826 * float(np.median(np.abs(dice - median)))
+    return float(max(0.3, round(median + 6 * spread, 3)))
 
 
 def pooled(profiles: list[ScoreProfile]) -> ScoreProfile:
     """One profile from several (one per pair of agencies), on their common grid."""
     grid = max((p.thresholds for p in profiles), key=lambda g: float(g[0]))
+
+    def total(name: str) -> npt.NDArray[np.float64]:
+        summed: npt.NDArray[np.float64] = np.sum(
+            [_on(p, grid, getattr(p, name)) for p in profiles], axis=0
+        )
+        return summed
+
+    width = min(len(p.histogram) for p in profiles)
     return ScoreProfile(
         records=sum(p.records for p in profiles),
+        histogram=np.sum([p.histogram[len(p.histogram) - width :] for p in profiles], axis=0),
         thresholds=grid,
-        found=sum((_on(p, grid, p.found) for p in profiles), np.zeros(len(grid))),
-        pairs=sum((_on(p, grid, p.pairs) for p in profiles), np.zeros(len(grid))),
+        found=total("found"),
+        extra=total("extra"),
+        chance=total("chance"),
+        pairs=total("pairs"),
     )
 
 

@@ -1,67 +1,113 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from linkage.match.dice import dice_pairs
-from linkage.match.threshold import ScoreProfile, pooled, score_profile
-from tests.linkage.test_blocking import planted
+from keys import LinkageSecret, ReferenceKey
+from linkage.agency import encode_csv, read_refmap
+from linkage.batch import read_batch
+from linkage.evaluate import evaluate
+from linkage.match.engine import match_batches
+from linkage.match.threshold import ScoreProfile, pooled
+from linkage.schema import load_schema
+from linkage.synth import generate
 
 
-def test_threshold_falls_between_noise_and_planted_pairs_without_labels() -> None:
-    left, right = planted(3000, seed=5)  # a tenth of the records have a noisy counterpart
-    everything = dice_pairs(left, right, threshold=0.3)
-    planted_pairs = everything.left == everything.right
-    noise_top = everything.score[~planted_pairs].max()
-    planted_bottom = everything.score[planted_pairs & (everything.left < 300)].min()
+def test_threshold_chosen_without_labels_links_the_synthetic_agencies_well(
+    tmp_path: Path,
+) -> None:
+    generate(tmp_path, persons=400, seed=11)
+    secret = LinkageSecret(project="threshold", value=bytes(range(32)))
+    batches, refmaps = [], {}
+    for agency in ("gemeente", "politie", "fiu", "kmar"):
+        key = ReferenceKey(agency=agency, value=bytes(32))
+        summary = encode_csv(
+            tmp_path / f"{agency}.csv",
+            schema=load_schema(),
+            secret=secret,
+            ref_key=key,
+            out=tmp_path / f"{agency}.arrow",
+        )
+        batches.append(read_batch(summary.batch_path))
+        refmaps[agency] = read_refmap(summary.refmap_path)
 
-    profile = score_profile(left, right, sample=1000)
-    threshold = profile.threshold()
-    precision, recall = profile.estimate(threshold)
+    hits, report = match_batches(batches)
+    quality = evaluate(hits, tmp_path / "truth.csv", refmaps)
 
-    assert noise_top - 0.02 < threshold < planted_bottom
-    assert precision > 0.95
-    assert recall > 0.95
+    assert 0.6 <= report.threshold <= 0.9
+    assert quality.pair_f1 >= 0.9
+    assert quality.group_precision >= 0.95
+    assert report.estimated_precision is not None
+    assert abs(report.estimated_precision - quality.pair_precision) < 0.15
 
 
-def test_estimates_follow_the_counts() -> None:
-    # 100 sampled records; 40 true counterparts reach every threshold, no chance pairs
-    grid = np.array([0.5, 0.6, 0.7])
-    profile = ScoreProfile(
+def profile(
+    found: list[float],
+    pairs: list[float],
+    *,
+    chance: list[float] | None = None,
+    extra: list[float] | None = None,
+    records: int = 100,
+) -> ScoreProfile:
+    zeros = [0.0] * len(found)
+    return ScoreProfile(
+        records=records,
+        thresholds=np.array([0.5, 0.6, 0.7][: len(found)]),
+        found=np.array(found),
+        extra=np.array(extra or zeros),
+        chance=np.array(chance or zeros),
+        pairs=np.array(pairs),
+        histogram=np.zeros(50),
+    )
+
+
+def test_best_links_without_chance_links_are_all_true() -> None:
+    counts = profile([40.0, 40.0, 40.0], [40.0, 40.0, 40.0])
+
+    assert counts.estimate(0.6) == pytest.approx((1.0, 1.0))
+
+
+def test_chance_links_lower_the_expected_precision() -> None:
+    # at 0.5: 300 records found, 400 pairs, 300 of them chance links; at 0.6: clean
+    counts = profile([300.0, 100.0], [400.0, 100.0], chance=[300.0, 0.0], records=1000)
+
+    low, high = counts.estimate(0.5), counts.estimate(0.6)
+
+    assert low[0] < 0.5
+    assert high == pytest.approx((1.0, 1.0))
+
+
+def test_second_records_of_one_person_count_as_true_links() -> None:
+    counts = profile([50.0], [80.0], extra=[30.0])
+
+    assert counts.estimate(0.5) == pytest.approx((1.0, 1.0))
+
+
+def test_the_threshold_is_the_emptiest_stretch_between_chance_and_matches() -> None:
+    histogram = np.array([90, 60, 30, 10, 4, 1, 0, 0, 1, 3, 8, 20, 40, 60, 50, 30], float)
+    counts = ScoreProfile(
         records=100,
-        thresholds=grid,
-        found=np.array([40.0, 40.0, 40.0]),
-        pairs=np.array([40.0, 40.0, 40.0]),
+        thresholds=np.array([0.6]),
+        found=np.zeros(1),
+        extra=np.zeros(1),
+        chance=np.zeros(1),
+        pairs=np.zeros(1),
+        histogram=histogram,
     )
 
-    assert profile.estimate(0.6) == pytest.approx((1.0, 1.0))
-    assert profile.threshold() == 0.5
-
-
-def test_chance_pairs_lower_the_expected_precision() -> None:
-    grid = np.array([0.5, 0.6])
-    profile = ScoreProfile(
-        records=1000,
-        thresholds=grid,
-        found=np.array([300.0, 100.0]),
-        pairs=np.array([400.0, 100.0]),
-    )
-
-    precision_low, _ = profile.estimate(0.5)
-    precision_high, _ = profile.estimate(0.6)
-
-    assert precision_low < 0.5
-    assert precision_high > 0.98
-    assert profile.threshold() == 0.6
+    assert 0.64 <= counts.threshold() <= 0.69
 
 
 def test_pooling_adds_counts_on_the_common_grid() -> None:
-    one = ScoreProfile(
-        records=10,
-        thresholds=np.array([0.5, 0.6]),
-        found=np.array([4.0, 2.0]),
-        pairs=np.array([5.0, 2.0]),
-    )
+    one = profile([4.0, 2.0], [5.0, 2.0], records=10)
     two = ScoreProfile(
-        records=10, thresholds=np.array([0.6]), found=np.array([3.0]), pairs=np.array([3.0])
+        records=10,
+        thresholds=np.array([0.6]),
+        found=np.array([3.0]),
+        extra=np.array([0.0]),
+        chance=np.array([1.0]),
+        pairs=np.array([3.0]),
+        histogram=np.ones(40),
     )
 
     both = pooled([one, two])
@@ -69,4 +115,5 @@ def test_pooling_adds_counts_on_the_common_grid() -> None:
     assert both.records == 20
     assert both.thresholds.tolist() == [0.6]
     assert both.found.tolist() == [5.0]
+    assert both.chance.tolist() == [1.0]
     assert both.pairs.tolist() == [5.0]
