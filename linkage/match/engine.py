@@ -1,6 +1,6 @@
 """The matching run: batches of several agencies in, groups spanning k agencies out."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -10,12 +10,13 @@ import numpy.typing as npt
 from linkage.batch import Batch
 from linkage.errors import LinkageError
 from linkage.hits import Group, Hits, Link, Member
-from linkage.match.blocking import lsh_pairs
+from linkage.match.blocking import BandPlan, lsh_pairs, plan_bands
 from linkage.match.dice import DicePairs, dice_pairs
 from linkage.match.grouping import group_records
 from linkage.match.threshold import pooled, score_profile
 
 ALL_PAIRS_LIMIT = 400_000_000  # compare everything below this many pairs (seconds of work)
+BLOCK_ROWS = 100_000  # records of one side per task: the unit of work a Dask worker gets
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +53,47 @@ class _Pool:
     starts: npt.NDArray[np.int64]  # first record of each agency
 
 
+@dataclass(frozen=True, slots=True)
+class CompareTask:
+    """One block of comparisons: records [left_start, left_stop) against [right_start, ...)."""
+
+    left_start: int
+    left_stop: int
+    right_start: int
+    right_stop: int
+    threshold: float
+    plan: BandPlan | None  # None: compare all pairs
+
+
+def run_task(filters: npt.NDArray[np.uint8], task: CompareTask) -> tuple[DicePairs, int]:
+    """Run one block; pairs come back with indices into `filters`, with the work done."""
+    left = filters[task.left_start : task.left_stop]
+    right = filters[task.right_start : task.right_stop]
+    if task.plan is None:
+        found, comparisons = (
+            dice_pairs(left, right, threshold=task.threshold),
+            left.shape[0] * right.shape[0],
+        )
+    else:
+        found, report = lsh_pairs(left, right, threshold=task.threshold, plan=task.plan)
+        comparisons = report.candidates
+    return DicePairs(
+        left=found.left + task.left_start, right=found.right + task.right_start, score=found.score
+    ), int(comparisons)
+
+
+Runner = Callable[[npt.NDArray[np.uint8], Sequence[CompareTask]], list[tuple[DicePairs, int]]]
+
+
+def run_here(
+    filters: npt.NDArray[np.uint8], tasks: Sequence[CompareTask]
+) -> list[tuple[DicePairs, int]]:
+    """The in-process runner: tasks one after another (each uses every core)."""
+    return [run_task(filters, task) for task in tasks]
+
+
 def match_batches(
-    batches: Sequence[Batch], settings: MatchSettings | None = None
+    batches: Sequence[Batch], settings: MatchSettings | None = None, *, runner: Runner = run_here
 ) -> tuple[Hits, MatchReport]:
     """Find the persons that appear in the batches of at least `min_agencies` agencies.
 
@@ -63,6 +103,8 @@ def match_batches(
     Args:
         batches: Batches made with the same schema and key; one agency may have several.
         settings: Threshold, k, per-agency cap and blocking.
+        runner: Runs the comparison tasks: in this process by default, or on a Dask
+            cluster (`linkage.match.distributed.dask_runner`). Results are identical.
 
     Returns:
         The hits and a report of the work done.
@@ -79,7 +121,7 @@ def match_batches(
         estimate = profile.estimate(threshold)
     else:
         threshold = settings.threshold
-    pairs, comparisons, methods = _compare(pool, settings, threshold)
+    pairs, comparisons, methods = _compare(pool, settings, threshold, runner)
     grouping = group_records(
         pool.agency, pairs.left, pairs.right, pairs.score, threshold=threshold, cap=settings.cap
     )
@@ -142,26 +184,42 @@ def _sides(pool: _Pool) -> list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint
     ]
 
 
-def _compare(
+def _tasks(
     pool: _Pool, settings: MatchSettings, threshold: float
-) -> tuple[DicePairs, int, dict[str, str]]:
-    pieces, comparisons, methods = [], 0, {}
-    bounds = np.append(pool.starts, len(pool.agency))
+) -> tuple[list[CompareTask], dict[str, str]]:
+    tasks: list[CompareTask] = []
+    methods: dict[str, str] = {}
+    bounds = np.append(pool.starts, len(pool.agency)).tolist()
     agency_pairs = combinations(range(len(pool.agencies)), 2)
     for (a, b), (left, right) in zip(agency_pairs, _sides(pool), strict=True):
         use_lsh = settings.blocking == "lsh" or (
             settings.blocking == "auto" and len(left) * len(right) > ALL_PAIRS_LIMIT
         )
-        if use_lsh:
-            found, blocking = lsh_pairs(left, right, threshold=threshold)
-            comparisons += blocking.candidates
-        else:
-            found = dice_pairs(left, right, threshold=threshold)
-            comparisons += len(left) * len(right)
+        # One plan for the whole agency pair, so blocks of it find exactly what the pair
+        # would find in one piece.
+        plan = plan_bands(left, right, threshold=threshold) if use_lsh else None
         methods[f"{pool.agencies[a]}-{pool.agencies[b]}"] = "lsh" if use_lsh else "all pairs"
-        pieces.append(
-            DicePairs(left=found.left + bounds[a], right=found.right + bounds[b], score=found.score)
+        tasks.extend(
+            CompareTask(
+                start,
+                min(start + BLOCK_ROWS, bounds[a + 1]),
+                bounds[b],
+                bounds[b + 1],
+                threshold,
+                plan,
+            )
+            for start in range(bounds[a], bounds[a + 1], BLOCK_ROWS)
         )
+    return tasks, methods
+
+
+def _compare(
+    pool: _Pool, settings: MatchSettings, threshold: float, runner: Runner
+) -> tuple[DicePairs, int, dict[str, str]]:
+    tasks, methods = _tasks(pool, settings, threshold)
+    results = runner(pool.filters, tasks)
+    pieces = [pairs for pairs, _ in results]
+    comparisons = sum(count for _, count in results)
     if not pieces:
         empty = np.zeros(0, np.int64)
         return DicePairs(empty, empty, np.zeros(0)), 0, methods

@@ -1,0 +1,28 @@
+from collections.abc import Iterator
+
+import pytest
+
+from linkage.match.distributed import dask_runner
+from linkage.match.engine import MatchSettings, match_batches
+from tests.linkage.test_engine import three_agencies
+
+distributed = pytest.importorskip("dask.distributed")
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[object]:
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster) as connected:
+        yield connected
+
+
+@pytest.mark.parametrize("blocking", ["none", "lsh"])
+def test_a_two_worker_cluster_gives_the_in_process_result(client: object, blocking: str) -> None:
+    settings = MatchSettings(threshold=0.75, blocking=blocking)
+
+    here = match_batches(three_agencies(), settings)
+    there = match_batches(three_agencies(), settings, runner=dask_runner(client))
+
+    assert there == here
