@@ -198,34 +198,42 @@ def _harden(words, permutation, balance, fold, threshold, flip_keys):
     return hardened
 
 
-def _encode_rows(
-    cps,
-    starts,
-    ends,
-    plan,
-    keys,
-    salt_field,
-    salt_keys,
-    hardening,
-    permutation,
-    flip_keys,
-    buffer_size,
-    base_words,
-    out,
-):
+@njit(cache=True)
+def _encode_row(row, inputs, out):
+    (
+        cps,
+        starts,
+        ends,
+        plan,
+        keys,
+        salt_field,
+        salt_keys,
+        hardening,
+        permutation,
+        flip_keys,
+        buffer_size,
+        base_words,
+    ) = inputs
+    buffer = np.empty(buffer_size, dtype=np.uint32)
+    words = np.zeros(base_words, dtype=np.uint64)
+    _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, buffer, words)
+    out[row, :] = _harden(words, permutation, hardening[0], hardening[1], hardening[2], flip_keys)
+
+
+# Two kernels around one row function: threads for in-process callers, one thread for
+# worker processes, where idle OpenMP threads would spin and steal the other core. They
+# must be two functions: numba's cache does not tell compilations of one function apart
+# by their `parallel` flag.
+@njit(parallel=True, cache=True)
+def _encode_threaded(inputs, out):
     for row in prange(out.shape[0]):
-        buffer = np.empty(buffer_size, dtype=np.uint32)
-        words = np.zeros(base_words, dtype=np.uint64)
-        _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, buffer, words)
-        out[row, :] = _harden(
-            words, permutation, hardening[0], hardening[1], hardening[2], flip_keys
-        )
+        _encode_row(row, inputs, out)
 
 
-# Two compilations of one loop: threads for in-process callers, and a serial one for
-# worker processes, where idle OpenMP threads would spin and steal the other core.
-_encode_threaded = njit(parallel=True, cache=True)(_encode_rows)
-_encode_serial = njit(cache=True)(_encode_rows)
+@njit(cache=True)
+def _encode_serial(inputs, out):
+    for row in range(out.shape[0]):
+        _encode_row(row, inputs, out)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -326,7 +334,7 @@ class BloomEncoder:
         packed = _pack(columns, rows)
         out = np.zeros((rows, self.schema.encoded_bits // 64), dtype=np.uint64)
         kernel = _encode_threaded if threads else _encode_serial
-        kernel(
+        inputs = (
             packed.codepoints,
             packed.starts,
             packed.ends,
@@ -339,8 +347,8 @@ class BloomEncoder:
             self._flip_keys,
             packed.longest + 8,
             self.schema.filter_bits // 64,
-            out,
         )
+        kernel(inputs, out)
         return out.view(np.uint8).reshape(rows, self.schema.encoded_bits // 8)
 
 
