@@ -173,37 +173,24 @@ def lsh_pairs(
     left_words, right_words = _as_words(left), _as_words(other)
     left_keys = _band_keys(left_words, positions)
     right_keys = left_keys if right is None else _band_keys(right_words, positions)
-    # The bands are independent and the join releases the GIL: one thread per core.
+
+    # The bands are independent and their work releases the GIL: one thread per core.
+    # Each band's candidates are scored at once and only pairs at the threshold kept, so
+    # memory holds one band's candidates per thread, never all of them.
+    def band_pairs(band: int) -> tuple[DicePairs, int]:
+        rows, cols = _band_candidates(left_keys, right_keys, band, right is None)
+        scores = _pair_dice(left_words, right_words, rows, cols)
+        keep = scores >= threshold
+        return DicePairs(left=rows[keep], right=cols[keep], score=scores[keep]), len(rows)
+
     with ThreadPoolExecutor(max_workers=_threads()) as pool:
-        found = list(
-            pool.map(
-                lambda band: _band_candidates(left_keys, right_keys, band, right is None),
-                range(plan.bands),
-            )
-        )
-    candidates = sum(len(rows) for rows, _ in found)
+        found = list(pool.map(band_pairs, range(plan.bands)))
+    candidates = sum(count for _, count in found)
     # A pair sharing several buckets is compared once per bucket; most such pairs are
     # true matches, so duplicates are few, and they are removed after the threshold.
-    pairs = _unique(
-        _concatenate(
-            [_score(left_words, right_words, rows, cols, threshold) for rows, cols in found]
-        ),
-        len(other),
-    )
+    pairs = _unique(_concatenate([pairs for pairs, _ in found]), len(other))
     total = len(left) * (len(left) - 1) // 2 if right is None else len(left) * len(other)
     return pairs, BlockingReport(plan=plan, candidates=candidates, all_pairs=total)
-
-
-def _score(
-    left_words: npt.NDArray[np.uint64],
-    right_words: npt.NDArray[np.uint64],
-    rows: npt.NDArray[np.int64],
-    cols: npt.NDArray[np.int64],
-    threshold: float,
-) -> DicePairs:
-    scores = _pair_dice(left_words, right_words, rows, cols)
-    keep = scores >= threshold
-    return DicePairs(left=rows[keep], right=cols[keep], score=scores[keep])
 
 
 @njit(inline="always", cache=True)
@@ -214,10 +201,10 @@ def _popcount(word):
     return (word * uint64(0x0101010101010101)) >> uint64(56)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, nogil=True)
 def _pair_dice(left_words, right_words, rows, cols):
     scores = np.empty(rows.shape[0], dtype=np.float64)
-    for index in prange(rows.shape[0]):
+    for index in range(rows.shape[0]):
         row, col = rows[index], cols[index]
         common, total = 0, 0
         for word in range(left_words.shape[1]):
