@@ -16,6 +16,7 @@ of any size for throughput runs (optionally with values made distinct per copy).
 
 import csv
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -115,14 +116,43 @@ def _letters(number: int) -> str:
     return out
 
 
+def _shift_date(text: str, days: int) -> str:
+    try:
+        day = datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return text  # FEBRL's own corrupt dates stay corrupt
+    return (day + timedelta(days=days)).strftime("%Y%m%d")
+
+
+def _shift_number(text: str, offset: int) -> str:
+    if not text.isdigit():
+        return text
+    return str((int(text) + offset) % 10 ** len(text)).zfill(len(text))
+
+
+def _distinct_copy(values: list[str], copy: int) -> list[str]:
+    """Copy `copy` of a record: names get a suffix, numbers and dates a shift per copy."""
+    out = []
+    for name, value in zip(FEBRL_COLUMNS, values, strict=True):
+        if not value:
+            out.append(value)
+        elif name in _TEXT_COLUMNS:
+            out.append(value + _letters(copy))
+        elif name == "date_of_birth":
+            out.append(_shift_date(value, 37 * copy))
+        elif name in ("soc_sec_id", "postcode", "street_number"):
+            out.append(_shift_number(value, 7919 * copy))
+        else:
+            out.append(value)
+    return out
+
+
 def _repeated(rows: list[list[str]], n_records: int, distinct: bool) -> Iterator[list[str]]:
-    text_positions = [i for i, name in enumerate(FEBRL_COLUMNS) if name in _TEXT_COLUMNS]
     for k in range(n_records):
         copy, i = divmod(k, len(rows))
         rec_id, *values = rows[i]
         if distinct and copy:
-            suffix = _letters(copy)
-            values = [v + suffix if v and j in text_positions else v for j, v in enumerate(values)]
+            values = _distinct_copy(values, copy)
         yield [f"{rec_id}-c{copy}", *values]
 
 
@@ -132,8 +162,8 @@ def write_large_csv(out: Path, n_records: int, distinct_values: bool = False) ->
     Plain copies repeat the 10,000 FEBRL4 value sets exactly, which flatters encoders that
     cache per value (clkhash 0.18 memoises each field's n-gram encoding; fieldlink normalises
     each distinct value once). With ``distinct_values`` every name and address in copy
-    ``k >= 1`` gets a suffix of letters, so those values do not recur across copies while
-    every value stays valid (dates and numbers are left as they are).
+    ``k >= 1`` gets a suffix of letters and every date and number a shift, so copies are
+    different people while every value stays valid.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as f:

@@ -16,7 +16,9 @@ from linkage.match.grouping import group_records
 from linkage.match.threshold import pooled, score_profile
 
 ALL_PAIRS_LIMIT = 400_000_000  # compare everything below this many pairs (seconds of work)
-BLOCK_ROWS = 100_000  # records of one side per task: the unit of work a Dask worker gets
+BLOCK_ROWS = 100_000  # records of one side per all-pairs task: what a Dask worker gets
+# An LSH task sorts the whole other side once per band, so its blocks are much larger.
+LSH_BLOCK_ROWS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,16 +201,12 @@ def _tasks(
         # would find in one piece.
         plan = plan_bands(left, right, threshold=threshold) if use_lsh else None
         methods[f"{pool.agencies[a]}-{pool.agencies[b]}"] = "lsh" if use_lsh else "all pairs"
+        step = LSH_BLOCK_ROWS if use_lsh else BLOCK_ROWS
         tasks.extend(
             CompareTask(
-                start,
-                min(start + BLOCK_ROWS, bounds[a + 1]),
-                bounds[b],
-                bounds[b + 1],
-                threshold,
-                plan,
+                start, min(start + step, bounds[a + 1]), bounds[b], bounds[b + 1], threshold, plan
             )
-            for start in range(bounds[a], bounds[a + 1], BLOCK_ROWS)
+            for start in range(bounds[a], bounds[a + 1], step)
         )
     return tasks, methods
 
