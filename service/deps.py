@@ -1,0 +1,103 @@
+"""Request dependencies: session, caller, role checks and project access, as *Dep aliases."""
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from service import store
+from service.auth import Principal, Role, hash_token
+from service.config import Settings
+from service.errors import AccessDenied, NotFound, Unauthenticated
+from service.models import Project, utcnow
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request. Routes commit explicitly; close() rolls back the rest."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False)  # we raise our own 401 problem
+
+
+def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller behind a live bearer token; every failure is the same 401."""
+    if credentials is None:
+        raise Unauthenticated()
+    # Looked up by digest: a timing difference could reveal at most a digest prefix, and
+    # finding a token with a chosen digest prefix is preimage work on SHA-256.
+    found = store.find_principal_by_token_hash(
+        session, hash_token(credentials.credentials), now=utcnow()
+    )
+    if found is None:
+        raise Unauthenticated()
+    return Principal(principal_id=found.id, agency_id=found.agency_id, role=found.role)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(role: Role) -> Callable[[Principal], Principal]:
+    """A dependency that admits only callers with this role (403 for the others)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role is not role:
+            raise AccessDenied()
+        return principal
+
+    return check
+
+
+AdminDep = Annotated[Principal, Depends(require_role(Role.ADMINISTRATOR))]
+DataOfficerDep = Annotated[Principal, Depends(require_role(Role.DATA_OFFICER))]
+AnalystDep = Annotated[Principal, Depends(require_role(Role.ANALYST))]
+AuditorDep = Annotated[Principal, Depends(require_role(Role.AUDITOR))]
+
+
+def get_accessible_project(
+    project_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> Project:
+    """A project the caller has data rights in: a member, or its agency's data officer."""
+    project = store.find_accessible_project(session, project_id, principal)
+    if project is None:
+        raise NotFound("project")  # the same answer for "absent" and "not yours"
+    return project
+
+
+def get_visible_project(
+    project_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> Project:
+    """Project metadata: what an administrator manages, or what the caller has access to."""
+    if principal.role is not Role.ADMINISTRATOR:
+        return get_accessible_project(project_id, session, principal)
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound("project")
+    return project
+
+
+def get_administered_project(
+    project_id: uuid.UUID, session: SessionDep, admin: AdminDep
+) -> Project:
+    """A project an administrator changes; 403 for other roles before any lookup."""
+    return get_visible_project(project_id, session, admin)
+
+
+ProjectAccessDep = Annotated[Project, Depends(get_accessible_project)]
+VisibleProjectDep = Annotated[Project, Depends(get_visible_project)]
+AdminProjectDep = Annotated[Project, Depends(get_administered_project)]

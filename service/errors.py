@@ -1,0 +1,137 @@
+"""Errors the hub reports, all as RFC 9457 application/problem+json.
+
+* HubError            500 internal-error
+  + Unauthenticated   401 unauthenticated  - missing, unknown, revoked or expired token
+  + AccessDenied      403 access-denied    - authenticated, but the role may not do this
+  + NotFound          404 not-found        - absent, or not visible to the caller (same answer)
+  + Conflict          409 conflict         - the request clashes with existing state
+  + InvalidInput      422 invalid-input    - well-formed, but refers to something impossible
+  + Unavailable       503 unavailable      - a dependency (the database) does not answer
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class HubError(Exception):
+    """An error reported to the caller as application/problem+json."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+
+
+class Unauthenticated(HubError):
+    status = 401
+    code = "unauthenticated"
+    title = "Missing or invalid bearer token"
+
+
+class AccessDenied(HubError):
+    status = 403
+    code = "access-denied"
+    title = "Your role does not allow this"
+
+
+class NotFound(HubError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(HubError):
+    status = 409
+    code = "conflict"
+    title = "Conflicts with existing state"
+
+
+class InvalidInput(HubError):
+    status = 422
+    code = "invalid-input"
+    title = "The request cannot be carried out as given"
+
+
+class Unavailable(HubError):
+    status = 503
+    code = "unavailable"
+    title = "Service unavailable"
+
+
+class FieldError(BaseModel):
+    """One failed check on the request: where it is and what is wrong, never the value."""
+
+    loc: list[str]
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; the body of every 4xx/5xx response."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def to_problem(exc: Exception) -> Problem:
+    """Translate any exception into the problem the caller sees."""
+    if isinstance(exc, HubError):
+        return Problem(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail)
+    if isinstance(exc, RequestValidationError):
+        # pydantic puts the offending value in e["input"] (and sometimes e["ctx"]); it may be
+        # PII or a secret, so only the location and the message leave the server.
+        errors = [FieldError(loc=[str(p) for p in e["loc"]], msg=e["msg"]) for e in exc.errors()]
+        return Problem(
+            status=422, code="invalid-request", title="Request failed validation", errors=errors
+        )
+    if isinstance(exc, StarletteHTTPException):  # routing 404/405 and friends
+        return Problem(status=exc.status_code, code="http-error", title=str(exc.detail))
+    logger.error("unhandled %s", type(exc).__name__)  # the type only: messages may hold data
+    return Problem(status=500, code="internal-error", title="Internal server error")
+
+
+async def problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Render every error as application/problem+json."""
+    problem = to_problem(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    return JSONResponse(
+        problem.model_dump(exclude_none=True),
+        status_code=problem.status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every exception type the app can raise to problem_handler."""
+    for exc_type in (HubError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(exc_type, problem_handler)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route, so the spec documents its problem answers."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+        for status in statuses
+    }

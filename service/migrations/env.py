@@ -1,0 +1,37 @@
+"""Alembic environment: Base.metadata, with the URL from `-x url=...` or FIELDLINK_DATABASE_URL."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from service import models  # noqa: F401 - registers the tables on Base.metadata
+from service.config import Settings
+from service.db import Base
+
+target_metadata = Base.metadata
+
+
+def database_url() -> str:
+    return context.get_x_argument(as_dictionary=True).get("url") or (
+        Settings().database_url.get_secret_value()
+    )
+
+
+def run_offline() -> None:
+    context.configure(url=database_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    engine = create_engine(database_url())
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

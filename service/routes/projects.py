@@ -1,0 +1,84 @@
+"""Matching projects: administrators register them; their teams and agencies read them."""
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+from service import store
+from service.auth import Role
+from service.deps import AdminDep, AdminProjectDep, PrincipalDep, SessionDep, VisibleProjectDep
+from service.errors import Conflict, InvalidInput, problem_responses
+from service.models import PROJECT_LIFETIME, Agency, Principal, utcnow
+from service.schemas import (
+    MemberCreate,
+    MemberList,
+    PrincipalPublic,
+    ProjectCreate,
+    ProjectList,
+    ProjectPublic,
+)
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+def _participants(session: Session, body: ProjectCreate) -> list[Agency]:
+    agencies = list(store.find_agencies(session, body.agency_ids))
+    if len(agencies) != len(body.agency_ids):
+        raise InvalidInput("an agency in agency_ids does not exist")
+    return agencies
+
+
+@router.post("", status_code=201, responses=problem_responses(401, 403, 409, 422))
+def create_project(body: ProjectCreate, admin: AdminDep, session: SessionDep) -> ProjectPublic:
+    """Register a project with its participating agencies, linkage schema and release rule."""
+    now = utcnow()
+    if body.expires_at is not None and body.expires_at <= now:
+        raise InvalidInput("expires_at is not in the future")
+    if store.find_project_by_name(session, body.name) is not None:
+        raise Conflict("a project with this name exists")
+    project = store.add_project(
+        session,
+        agencies=_participants(session, body),
+        expires_at=body.expires_at or now + PROJECT_LIFETIME,
+        **body.model_dump(exclude={"agency_ids", "expires_at"}),
+    )
+    session.commit()
+    return ProjectPublic.model_validate(project)
+
+
+@router.get("", responses=problem_responses(401))
+def list_projects(principal: PrincipalDep, session: SessionDep) -> ProjectList:
+    """List the projects visible to the caller."""
+    projects = store.list_visible_projects(session, principal)
+    return ProjectList(items=[ProjectPublic.model_validate(item) for item in projects])
+
+
+@router.get("/{project_id}", responses=problem_responses(401, 404, 422))
+def get_project(project: VisibleProjectDep) -> ProjectPublic:
+    """Read one project."""
+    return ProjectPublic.model_validate(project)
+
+
+@router.post(
+    "/{project_id}/members", status_code=201, responses=problem_responses(401, 403, 404, 409, 422)
+)
+def add_member(
+    body: MemberCreate, project: AdminProjectDep, session: SessionDep
+) -> PrincipalPublic:
+    """Put a principal on the project's team."""
+    principal = session.get(Principal, body.principal_id)
+    if principal is None:
+        raise InvalidInput("principal does not exist")
+    if principal.role is Role.ADMINISTRATOR:
+        raise InvalidInput("administrators hold no data rights and cannot be members")
+    if store.is_member(session, project_id=project.id, principal_id=principal.id):
+        raise Conflict("already a member")
+    store.add_member(session, project_id=project.id, principal_id=principal.id)
+    session.commit()
+    return PrincipalPublic.model_validate(principal)
+
+
+@router.get("/{project_id}/members", responses=problem_responses(401, 404, 422))
+def list_members(project: VisibleProjectDep, session: SessionDep) -> MemberList:
+    """List the project's team."""
+    members = store.list_members(session, project.id)
+    return MemberList(items=[PrincipalPublic.model_validate(item) for item in members])

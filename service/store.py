@@ -1,0 +1,161 @@
+"""Database reads and writes for the hub. Flushes at most; the calling route commits."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from service import auth
+from service.auth import Role
+from service.models import Agency, ApiToken, Principal, Project, ProjectAgency, ProjectMember
+
+
+def add_agency(session: Session, *, name: str) -> Agency:
+    agency = Agency(name=name)
+    session.add(agency)
+    session.flush()
+    return agency
+
+
+def find_agency_by_name(session: Session, name: str) -> Agency | None:
+    return session.scalars(select(Agency).where(Agency.name == name)).one_or_none()
+
+
+def list_agencies(session: Session) -> Sequence[Agency]:
+    return session.scalars(select(Agency).order_by(Agency.name)).all()
+
+
+def add_principal(session: Session, *, agency_id: uuid.UUID, name: str, role: Role) -> Principal:
+    principal = Principal(agency_id=agency_id, name=name, role=role)
+    session.add(principal)
+    session.flush()
+    return principal
+
+
+def list_principals(session: Session) -> Sequence[Principal]:
+    return session.scalars(select(Principal).order_by(Principal.name, Principal.id)).all()
+
+
+def add_token(
+    session: Session,
+    *,
+    principal_id: uuid.UUID,
+    token_hash: str,
+    now: datetime,
+    lifetime: timedelta = auth.TOKEN_LIFETIME,
+) -> ApiToken:
+    token = ApiToken(
+        principal_id=principal_id, token_hash=token_hash, created_at=now, expires_at=now + lifetime
+    )
+    session.add(token)
+    session.flush()
+    return token
+
+
+def find_token(
+    session: Session, *, principal_id: uuid.UUID, token_id: uuid.UUID
+) -> ApiToken | None:
+    token = session.get(ApiToken, token_id)
+    return token if token is not None and token.principal_id == principal_id else None
+
+
+def find_principal_by_token_hash(
+    session: Session, token_hash: str, *, now: datetime
+) -> Principal | None:
+    """The principal owning a live (unrevoked, unexpired) token with this digest."""
+    query = (
+        select(Principal)
+        .join(ApiToken, ApiToken.principal_id == Principal.id)
+        .where(
+            ApiToken.token_hash == token_hash,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+        )
+    )
+    return session.scalars(query).one_or_none()
+
+
+def add_project(
+    session: Session,
+    *,
+    name: str,
+    purpose: str,
+    legal_basis: str,
+    agencies: Sequence[Agency],
+    schema_fingerprint: str,
+    key_check: str,
+    threshold: float | None,
+    min_agencies: int,
+    expires_at: datetime,
+) -> Project:
+    project = Project(
+        name=name,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        schema_fingerprint=schema_fingerprint,
+        key_check=key_check,
+        threshold=threshold,
+        min_agencies=min_agencies,
+        expires_at=expires_at,
+    )
+    project.agencies = list(agencies)
+    session.add(project)
+    session.flush()
+    return project
+
+
+def find_project_by_name(session: Session, name: str) -> Project | None:
+    return session.scalars(select(Project).where(Project.name == name)).one_or_none()
+
+
+def find_agencies(session: Session, agency_ids: Sequence[uuid.UUID]) -> Sequence[Agency]:
+    return session.scalars(select(Agency).where(Agency.id.in_(agency_ids))).all()
+
+
+def find_accessible_project(
+    session: Session, project_id: uuid.UUID, caller: auth.Principal
+) -> Project | None:
+    """The project, if the caller has data rights in it: member, or its agency's data officer."""
+    query = select(Project).where(Project.id == project_id, _access_rule(caller))
+    return session.scalars(query).one_or_none()
+
+
+def list_visible_projects(session: Session, caller: auth.Principal) -> Sequence[Project]:
+    """Every project for an administrator (metadata only); otherwise the accessible ones."""
+    query = select(Project).order_by(Project.created_at, Project.id)
+    if caller.role is not Role.ADMINISTRATOR:
+        query = query.where(_access_rule(caller))
+    return session.scalars(query).all()
+
+
+def _access_rule(caller: auth.Principal) -> ColumnElement[bool]:
+    member = select(ProjectMember.project_id).where(
+        ProjectMember.principal_id == caller.principal_id
+    )
+    if caller.role is not Role.DATA_OFFICER:
+        return Project.id.in_(member)
+    participating = select(ProjectAgency.project_id).where(
+        ProjectAgency.agency_id == caller.agency_id
+    )
+    return or_(Project.id.in_(member), Project.id.in_(participating))
+
+
+def is_member(session: Session, *, project_id: uuid.UUID, principal_id: uuid.UUID) -> bool:
+    return session.get(ProjectMember, (project_id, principal_id)) is not None
+
+
+def add_member(session: Session, *, project_id: uuid.UUID, principal_id: uuid.UUID) -> None:
+    session.add(ProjectMember(project_id=project_id, principal_id=principal_id))
+    session.flush()
+
+
+def list_members(session: Session, project_id: uuid.UUID) -> Sequence[Principal]:
+    query = (
+        select(Principal)
+        .join(ProjectMember, ProjectMember.principal_id == Principal.id)
+        .where(ProjectMember.project_id == project_id)
+        .order_by(Principal.name, Principal.id)
+    )
+    return session.scalars(query).all()

@@ -1,0 +1,89 @@
+"""Database, session and client fixtures: SQLite in memory, and PostgreSQL when configured.
+
+Every database-facing test runs once per backend. The PostgreSQL run needs
+TEST_DATABASE_URL; each test then works inside one outer transaction that is rolled back,
+schema included (PostgreSQL DDL is transactional), so the database is left as found.
+"""
+
+import os
+import warnings
+from collections.abc import Callable, Iterator
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.orm import Session
+from starlette.exceptions import StarletteDeprecationWarning
+
+from service.bootstrap import create_first_admin
+from service.config import Settings
+from service.db import Base, make_engine
+from service.deps import get_session
+from service.main import create_app
+
+with warnings.catch_warnings():
+    # Starlette 1.x prefers httpx2 for its TestClient; the project depends on httpx, and
+    # TestClient must stay an httpx.Client for the contract tests against linkage.HubClient.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+SessionFactory = Callable[[], Session]
+IN_MEMORY = Settings(database_url=SecretStr("sqlite://"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = make_engine(IN_MEMORY)  # StaticPool: one database shared with the threadpool
+        Base.metadata.create_all(engine)
+    else:
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            pytest.skip("TEST_DATABASE_URL is not set")
+        engine = create_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> Iterator[SessionFactory]:
+    if engine.dialect.name == "sqlite":
+        yield lambda: Session(engine, expire_on_commit=False)
+        return
+    with engine.connect() as connection:
+        outer = connection.begin()
+        Base.metadata.create_all(connection)
+        yield lambda: _joined_session(connection)
+        outer.rollback()
+
+
+def _joined_session(connection: Connection) -> Session:
+    # commit() inside tests and routes releases a savepoint; the outer transaction stays.
+    return Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def session(session_factory: SessionFactory) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def client(engine: Engine, session_factory: SessionFactory) -> Iterator[TestClient]:
+    app = create_app(IN_MEMORY, engine=engine)
+    if engine.dialect.name != "sqlite":
+
+        def joined() -> Iterator[Session]:
+            with session_factory() as session:
+                yield session
+
+        app.dependency_overrides[get_session] = joined
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def admin_token(session: Session) -> str:
+    return create_first_admin(session, "Hub operations", "First administrator")
