@@ -10,7 +10,7 @@ from linkage.agency import read_refmap
 from linkage.batch import read_batch
 from linkage.errors import LinkageError
 from linkage.hits import Hits, read_hits, write_hits
-from linkage.match.engine import MatchReport, MatchSettings, match_batches
+from linkage.match.engine import MatchReport, MatchSettings, match_batches, profile_batches
 
 _DEFAULTS = MatchSettings()
 
@@ -40,6 +40,11 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     )
     match.add_argument("--blocking", choices=["auto", "lsh", "none"], default="auto")
     match.set_defaults(run=_match)
+    threshold = commands.add_parser(
+        "threshold", help="similarity histogram and expected precision/recall, no labels"
+    )
+    threshold.add_argument("batches", type=Path, nargs="+", help="batch files")
+    threshold.set_defaults(run=_threshold)
     reveal = commands.add_parser("reveal", help="map your own references in a hits file back")
     reveal.add_argument("hits", type=Path)
     reveal.add_argument("--refs", type=Path, required=True, help="your NAME.refs.csv")
@@ -85,6 +90,28 @@ def _print_report(hits: Hits, report: MatchReport) -> None:
         spans[len(group.agencies)] = spans.get(len(group.agencies), 0) + 1
     for agencies, count in sorted(spans.items()):
         print(f"  in {agencies} agencies: {count:,}")
+
+
+def _threshold(args: argparse.Namespace) -> int:
+    profile = profile_batches([read_batch(path) for path in args.batches])
+    chosen = profile.threshold()
+    tallest = max(float(profile.histogram.max(initial=0.0)), 1.0)
+    print(f"pairs per similarity (sample of {profile.records:,} records per agency pair):")
+    for index, count in enumerate(profile.histogram.tolist()):
+        start = float(profile.thresholds[0]) + 0.01 * index
+        bar = "#" * round(40 * count / tallest)
+        print(f"  {start:.2f}  {int(count):>8,}  {bar}")
+    print("threshold  expected precision  expected recall")
+    for value in sorted({round(chosen + step, 3) for step in (-0.1, -0.05, 0.0, 0.05, 0.1)}):
+        if profile.thresholds[0] <= value <= 1.0:
+            precision, recall = profile.estimate(value)
+            mark = (
+                "  <- chosen (least populated between chance and matches)"
+                if value == chosen
+                else ""
+            )
+            print(f"  {value:.3f}    {precision:>8.3f}          {recall:>8.3f}{mark}")
+    return 0
 
 
 def _reveal(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from linkage.hits import Group, Hits, Link, Member
 from linkage.match.blocking import BandPlan, lsh_pairs, plan_bands
 from linkage.match.dice import DicePairs, dice_pairs
 from linkage.match.grouping import group_records
-from linkage.match.threshold import pooled, score_profile
+from linkage.match.threshold import ScoreProfile, pooled, score_profile
 
 ALL_PAIRS_LIMIT = 400_000_000  # compare everything below this many pairs (seconds of work)
 BLOCK_ROWS = 100_000  # records of one side per all-pairs task: what a Dask worker gets
@@ -143,6 +143,11 @@ def match_batches(
     )
     hits = Hits(threshold=threshold, min_agencies=settings.min_agencies, groups=tuple(groups))
     return hits, report
+
+
+def profile_batches(batches: Sequence[Batch]) -> ScoreProfile:
+    """The similarity profile behind the label-free threshold, for threshold tooling."""
+    return pooled([score_profile(left, right) for left, right in _sides(_pool(batches))])
 
 
 def check_compatible(batches: Sequence[Batch]) -> None:

@@ -113,3 +113,18 @@ def test_match_and_reveal_commands(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "P-1,politie,fiu gemeente" in out
     assert "P-3,politie,fiu" in out
     assert len(read_hits(tmp_path / "hits.json").groups) == 2
+
+
+def test_threshold_command_prints_a_histogram_and_estimates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = []
+    for item in three_agencies():
+        write_batch(item, tmp_path / f"{item.agency}.arrow")
+        paths.append(str(tmp_path / f"{item.agency}.arrow"))
+
+    assert main(["threshold", *paths]) == 0
+
+    out = capsys.readouterr().out
+    assert "pairs per similarity" in out
+    assert "<- chosen" in out
