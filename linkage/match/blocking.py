@@ -54,7 +54,11 @@ def plan_bands(
     candidates_per_band: float = 4.0,
     seed: int = 0,
 ) -> BandPlan:
-    """Choose band parameters from the filters' fill and the Dice threshold.
+    """Choose band parameters from the filters' fill, the Dice threshold and a sample.
+
+    Bits per band start from the independent-bits model and grow until sampled collisions
+    between the two sides stay within `candidates_per_band` per record; the number of
+    bands then follows from the chance that a pair at the threshold shares a band.
 
     Args:
         left: Packed filters of one side.
@@ -75,10 +79,60 @@ def plan_bands(
     bits_per_band = math.ceil(
         math.log(pairs_per_record / candidates_per_band) / -math.log(unrelated_agree)
     )
-    bits_per_band = min(max(bits_per_band, 8), 64)
+    bits_per_band = _calibrated_bits(
+        left, right, min(max(bits_per_band, 8), 64), candidates_per_band, seed
+    )
     hit = match_agree**bits_per_band
     bands = math.ceil(math.log(1.0 - target_recall) / math.log(1.0 - hit)) if hit < 1 else 1
     return BandPlan(bands=max(1, bands), bits_per_band=bits_per_band, seed=seed)
+
+
+CALIBRATION_RECORDS = 20_000
+CALIBRATION_BANDS = 4
+
+
+def _calibrated_bits(
+    left: npt.NDArray[np.uint8],
+    right: npt.NDArray[np.uint8],
+    bits: int,
+    candidates_per_band: float,
+    seed: int,
+) -> int:
+    # The first guess assumes independent bits; real filters share structure (common
+    # q-grams), so buckets collide more. Measure collisions between samples of both sides
+    # and lengthen the bands until unrelated candidates per record meet the budget.
+    rng = np.random.default_rng(seed + 1)
+    left_sample = left[rng.choice(len(left), min(len(left), CALIBRATION_RECORDS), replace=False)]
+    right_sample = right[
+        rng.choice(len(right), min(len(right), CALIBRATION_RECORDS), replace=False)
+    ]
+    scale = len(right) / len(right_sample)  # sampled collisions -> collisions with all of right
+    while bits < 64:
+        plan = BandPlan(bands=CALIBRATION_BANDS, bits_per_band=bits, seed=seed + 2)
+        positions = _positions(plan, left.shape[1] * 8)
+        left_keys = _band_keys(_as_words(left_sample), positions)
+        right_keys = _band_keys(_as_words(right_sample), positions)
+        per_record = (
+            np.mean(
+                [
+                    _collisions(left_keys[:, band], right_keys[:, band])
+                    for band in range(CALIBRATION_BANDS)
+                ]
+            )
+            * scale
+            / len(left_sample)
+        )
+        if per_record <= candidates_per_band:
+            return bits
+        bits += 1
+    return bits
+
+
+def _collisions(left_keys: npt.NDArray[np.uint64], right_keys: npt.NDArray[np.uint64]) -> float:
+    left_values, left_counts = np.unique(left_keys, return_counts=True)
+    right_values, right_counts = np.unique(right_keys, return_counts=True)
+    _, in_left, in_right = np.intersect1d(left_values, right_values, return_indices=True)
+    return float((left_counts[in_left] * right_counts[in_right]).sum())
 
 
 def _positions(plan: BandPlan, bits: int) -> npt.NDArray[np.int64]:
@@ -100,6 +154,18 @@ def _band_keys(words, positions):
                 bit = (words[record, position >> 6] >> uint64(position & 63)) & uint64(1)
                 key = (key << uint64(1)) | bit
             keys[record, band] = key
+    return keys
+
+
+@njit(cache=True, nogil=True)
+def _single_band_keys(words, positions):
+    keys = np.empty((words.shape[0], 1), dtype=np.uint64)
+    for record in range(words.shape[0]):
+        key = uint64(0)
+        for position in positions:
+            bit = (words[record, position >> 6] >> uint64(position & 63)) & uint64(1)
+            key = (key << uint64(1)) | bit
+        keys[record, 0] = key
     return keys
 
 
@@ -171,14 +237,14 @@ def lsh_pairs(
     plan = plan or plan_bands(left, other, threshold=threshold)
     positions = _positions(plan, left.shape[1] * 8)
     left_words, right_words = _as_words(left), _as_words(other)
-    left_keys = _band_keys(left_words, positions)
-    right_keys = left_keys if right is None else _band_keys(right_words, positions)
 
     # The bands are independent and their work releases the GIL: one thread per core.
-    # Each band's candidates are scored at once and only pairs at the threshold kept, so
-    # memory holds one band's candidates per thread, never all of them.
+    # Each band's keys are made, joined and its candidates scored in one go, keeping only
+    # pairs at the threshold: memory holds one band per thread, whatever the band count.
     def band_pairs(band: int) -> tuple[DicePairs, int]:
-        rows, cols = _band_candidates(left_keys, right_keys, band, right is None)
+        left_keys = _single_band_keys(left_words, positions[band])
+        right_keys = left_keys if right is None else _single_band_keys(right_words, positions[band])
+        rows, cols = _band_candidates(left_keys, right_keys, 0, right is None)
         scores = _pair_dice(left_words, right_words, rows, cols)
         keep = scores >= threshold
         return DicePairs(left=rows[keep], right=cols[keep], score=scores[keep]), len(rows)
