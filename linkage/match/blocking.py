@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange, uint64
 
-from linkage.match.dice import DicePairs, popcounts
+from linkage.match.dice import DicePairs, pair_scores, popcounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +245,7 @@ def lsh_pairs(
         left_keys = _single_band_keys(left_words, positions[band])
         right_keys = left_keys if right is None else _single_band_keys(right_words, positions[band])
         rows, cols = _band_candidates(left_keys, right_keys, 0, right is None)
-        scores = _pair_dice(left_words, right_words, rows, cols)
+        scores = pair_scores(left_words, right_words, rows, cols)
         keep = scores >= threshold
         return DicePairs(left=rows[keep], right=cols[keep], score=scores[keep]), len(rows)
 
@@ -257,28 +257,6 @@ def lsh_pairs(
     pairs = _unique(_concatenate([pairs for pairs, _ in found]), len(other))
     total = len(left) * (len(left) - 1) // 2 if right is None else len(left) * len(other)
     return pairs, BlockingReport(plan=plan, candidates=candidates, all_pairs=total)
-
-
-@njit(inline="always", cache=True)
-def _popcount(word):
-    word = word - ((word >> uint64(1)) & uint64(0x5555555555555555))
-    word = (word & uint64(0x3333333333333333)) + ((word >> uint64(2)) & uint64(0x3333333333333333))
-    word = (word + (word >> uint64(4))) & uint64(0x0F0F0F0F0F0F0F0F)
-    return (word * uint64(0x0101010101010101)) >> uint64(56)
-
-
-@njit(cache=True, nogil=True)
-def _pair_dice(left_words, right_words, rows, cols):
-    scores = np.empty(rows.shape[0], dtype=np.float64)
-    for index in range(rows.shape[0]):
-        row, col = rows[index], cols[index]
-        common, total = 0, 0
-        for word in range(left_words.shape[1]):
-            a, b = left_words[row, word], right_words[col, word]
-            common += _popcount(a & b)
-            total += _popcount(a) + _popcount(b)
-        scores[index] = 2.0 * common / total if total else 0.0
-    return scores
 
 
 def _unique(pairs: DicePairs, width: int) -> DicePairs:

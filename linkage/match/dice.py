@@ -501,6 +501,25 @@ def _words(filters: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
     return np.ascontiguousarray(filters).view(np.uint64)
 
 
+@njit(cache=True, nogil=True)
+def pair_scores(left_words, right_words, rows, cols):
+    """Dice similarity of the given pairs (rows[i] of left with cols[i] of right).
+
+    For kernels that have their own candidates, such as LSH blocking; releases the GIL so
+    several threads can score at once.
+    """
+    scores = np.empty(rows.shape[0], dtype=np.float64)
+    for index in range(rows.shape[0]):
+        row, col = rows[index], cols[index]
+        common, total = 0, 0
+        for word in range(left_words.shape[1]):
+            a, b = left_words[row, word], right_words[col, word]
+            common += _popcount(a & b)
+            total += _popcount(a) + _popcount(b)
+        scores[index] = 2.0 * common / total if total else 0.0
+    return scores
+
+
 def popcounts(filters: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
     """Number of one bits of each filter."""
     return _counts(_words(filters))  # type: ignore[no-any-return]
