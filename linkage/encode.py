@@ -195,27 +195,34 @@ def encode_table(
     spans = [
         (start, min(start + CHUNK_ROWS, len(table))) for start in range(0, len(table), CHUNK_ROWS)
     ]
-    if workers <= 1 or len(spans) == 1:
-        results = [_report(job.run(span), span, progress) for span in spans]
-        return _concatenate(results, schema)
-    context = multiprocessing.get_context(_start_method())
-    if context.get_start_method() == "fork":
-        BloomEncoder(schema, secret).load_compiled()
-    # Forked workers inherit the records instead of receiving them pickled; frozen, the
-    # parent's objects are not rescanned (and so not copied) by each worker's collector.
+    # The records exist now and live to the end: frozen, the collector neither rescans
+    # them at every collection nor, in forked workers, copies the pages they sit on.
     gc.freeze()
     try:
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(spans)),
-            mp_context=context,
-            initializer=_install,
-            initargs=(job,),
-        ) as pool:
-            outcomes = zip(pool.map(_run_installed, spans), spans, strict=True)
-            results = [_report(result, span, progress) for result, span in outcomes]
+        if workers <= 1 or len(spans) == 1:
+            results = [_report(job.run(span), span, progress) for span in spans]
+        else:
+            results = _in_workers(job, spans, workers, progress)
     finally:
         gc.unfreeze()
     return _concatenate(results, schema)
+
+
+def _in_workers(
+    job: "_Job", spans: list[tuple[int, int]], workers: int, progress: Callable[[int], None] | None
+) -> list[EncodedRecords]:
+    context = multiprocessing.get_context(_start_method())
+    if context.get_start_method() == "fork":
+        BloomEncoder(job.schema, job.secret).load_compiled()
+    # Forked workers inherit the records instead of receiving them pickled.
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(spans)),
+        mp_context=context,
+        initializer=_install,
+        initargs=(job,),
+    ) as pool:
+        outcomes = zip(pool.map(_run_installed, spans), spans, strict=True)
+        return [_report(result, span, progress) for result, span in outcomes]
 
 
 @dataclass(frozen=True, slots=True, repr=False)
