@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import numpy.typing as npt
-from numba import njit, prange, uint64
+from numba import njit, uint64
 
 from linkage.match.dice import DicePairs, pair_scores, popcounts
 
@@ -110,18 +110,14 @@ def _calibrated_bits(
     while bits < 64:
         plan = BandPlan(bands=CALIBRATION_BANDS, bits_per_band=bits, seed=seed + 2)
         positions = _positions(plan, left.shape[1] * 8)
-        left_keys = _band_keys(_as_words(left_sample), positions)
-        right_keys = _band_keys(_as_words(right_sample), positions)
-        per_record = (
-            np.mean(
-                [
-                    _collisions(left_keys[:, band], right_keys[:, band])
-                    for band in range(CALIBRATION_BANDS)
-                ]
+        collisions = [
+            _collisions(
+                _band_keys(_as_words(left_sample), band_positions),
+                _band_keys(_as_words(right_sample), band_positions),
             )
-            * scale
-            / len(left_sample)
-        )
+            for band_positions in positions
+        ]
+        per_record = float(np.mean(collisions)) * scale / len(left_sample)
         if per_record <= candidates_per_band:
             return bits
         bits += 1
@@ -142,30 +138,16 @@ def _positions(plan: BandPlan, bits: int) -> npt.NDArray[np.int64]:
     ).astype(np.int64)
 
 
-@njit(parallel=True, cache=True)
-def _band_keys(words, positions):
-    # records x bands: one record's keys share cache lines, for the first-band test.
-    keys = np.empty((words.shape[0], positions.shape[0]), dtype=np.uint64)
-    for record in prange(words.shape[0]):
-        for band in range(positions.shape[0]):
-            key = uint64(0)
-            for index in range(positions.shape[1]):
-                position = positions[band, index]
-                bit = (words[record, position >> 6] >> uint64(position & 63)) & uint64(1)
-                key = (key << uint64(1)) | bit
-            keys[record, band] = key
-    return keys
-
-
 @njit(cache=True, nogil=True)
-def _single_band_keys(words, positions):
-    keys = np.empty((words.shape[0], 1), dtype=np.uint64)
+def _band_keys(words, positions):
+    # One band: each record's sampled bits, packed into one integer.
+    keys = np.empty(words.shape[0], dtype=np.uint64)
     for record in range(words.shape[0]):
         key = uint64(0)
         for position in positions:
             bit = (words[record, position >> 6] >> uint64(position & 63)) & uint64(1)
             key = (key << uint64(1)) | bit
-        keys[record, 0] = key
+        keys[record] = key
     return keys
 
 
@@ -177,12 +159,11 @@ def _grow(values, size):
 
 
 @njit(cache=True, nogil=True)
-def _band_candidates(left_keys, right_keys, band, dedup):
-    # Sort both sides by this band's key and walk the two sorted lists once (merge join);
+def _band_candidates(left_keys, right_keys, dedup):
+    # Sort both sides by the band's key and walk the two sorted lists once (merge join);
     # every pair in a shared bucket is a candidate.
-    left_column, right_column = left_keys[:, band].copy(), right_keys[:, band].copy()
-    left_order, right_order = np.argsort(left_column), np.argsort(right_column)
-    left_sorted, right_sorted = left_column[left_order], right_column[right_order]
+    left_order, right_order = np.argsort(left_keys), np.argsort(right_keys)
+    left_sorted, right_sorted = left_keys[left_order], right_keys[right_order]
     lefts = np.empty(1024, dtype=np.int64)
     rights = np.empty(1024, dtype=np.int64)
     found, at_left, at_right = 0, 0, 0
@@ -242,9 +223,9 @@ def lsh_pairs(
     # Each band's keys are made, joined and its candidates scored in one go, keeping only
     # pairs at the threshold: memory holds one band per thread, whatever the band count.
     def band_pairs(band: int) -> tuple[DicePairs, int]:
-        left_keys = _single_band_keys(left_words, positions[band])
-        right_keys = left_keys if right is None else _single_band_keys(right_words, positions[band])
-        rows, cols = _band_candidates(left_keys, right_keys, 0, right is None)
+        left_keys = _band_keys(left_words, positions[band])
+        right_keys = left_keys if right is None else _band_keys(right_words, positions[band])
+        rows, cols = _band_candidates(left_keys, right_keys, right is None)
         scores = pair_scores(left_words, right_words, rows, cols)
         keep = scores >= threshold
         return DicePairs(left=rows[keep], right=cols[keep], score=scores[keep]), len(rows)
