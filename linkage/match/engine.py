@@ -118,7 +118,7 @@ def match_batches(
     pool = _pool(batches)
     estimate: tuple[float | None, float | None] = (None, None)
     if settings.threshold is None:
-        profile = pooled([score_profile(left, right) for left, right in _sides(pool)])
+        profile = _profile(pool)
         threshold = profile.threshold()
         estimate = profile.estimate(threshold)
     else:
@@ -147,7 +147,11 @@ def match_batches(
 
 def profile_batches(batches: Sequence[Batch]) -> ScoreProfile:
     """The similarity profile behind the label-free threshold, for threshold tooling."""
-    return pooled([score_profile(left, right) for left, right in _sides(_pool(batches))])
+    return _profile(_pool(batches))
+
+
+def _profile(pool: _Pool) -> ScoreProfile:
+    return pooled([score_profile(left, right) for left, right in _sides(pool)])
 
 
 def check_compatible(batches: Sequence[Batch]) -> None:
