@@ -1,5 +1,6 @@
 """Hub settings, read from FIELDLINK_* environment variables."""
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import SecretStr
@@ -12,5 +13,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIELDLINK_")
 
     database_url: SecretStr = SecretStr("sqlite:///./hub.db")  # may hold a password
+    # Encrypted batches and the hub's own keys (service.hub_keys) live under this folder.
+    data_dir: Path = Path("./hub-data")
     max_upload_bytes: int = 256 * 1024 * 1024
     log_level: Literal["DEBUG", "INFO", "WARNING"] = "INFO"
+    # Matching runs: "" runs them in this process; "tcp://host:8786" on a Dask cluster.
+    dask_scheduler: str = ""
+    run_workers: int = 1  # runs executed at the same time in this process
+    # The audit chain's head is signed after this many entries (and on every export).
+    audit_checkpoint_every: int = 1000

@@ -1,9 +1,11 @@
-"""ORM tables: agencies, principals and their tokens, projects and who takes part."""
+"""ORM tables: agencies, principals, projects; uploads, runs and hits; the suspect list; audit."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.auth import Role
@@ -111,3 +113,152 @@ class ProjectMember(Base):
     principal_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+def _enum(kind: type[StrEnum], name: str) -> Enum:
+    return Enum(kind, name=name, native_enum=False, values_callable=lambda v: [m.value for m in v])
+
+
+class Upload(Base):
+    """One agency's encoded batch in a project; the encodings sit encrypted in the vault."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (UniqueConstraint("project_id", "agency_id", "digest"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    uploaded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the uploaded file
+    record_count: Mapped[int]
+    filter_bits: Mapped[int]
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    storage_key_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RunStatus(StrEnum):
+    """Where a matching run is; `queued` and `running` are the live states."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Run(Base):
+    """One matching run over a project's uploads at the time it was started."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    started_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "run_status"), index=True)
+    upload_ids: Mapped[list[str]] = mapped_column(JSON)  # the exact inputs, sorted
+    threshold: Mapped[float | None]  # as requested; None: chosen from the data
+    min_agencies: Mapped[int]
+    progress: Mapped[float] = mapped_column(default=0.0)  # 0..1
+    stage: Mapped[str] = mapped_column(String(80), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)  # counts and kinds only, never data
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # linkage MatchReport, counts
+    hit_count: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class Hit(Base):
+    """A group of records from at least k agencies that the run judged to be one person."""
+
+    __tablename__ = "hits"
+    __table_args__ = (UniqueConstraint("run_id", "number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    number: Mapped[int]  # 1.. in the run's deterministic order
+    agency_count: Mapped[int]
+    best_score: Mapped[float]
+    links: Mapped[list[list[float]]] = mapped_column(JSON)  # [left, right, score] by position
+    agreed_fields: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class HitMember(Base):
+    """One record of a hit: the agency holding it and its pseudonymous reference."""
+
+    __tablename__ = "hit_members"
+    __table_args__ = (Index("ix_hit_members_run_agency", "run_id", "agency_id", "hit_id"),)
+
+    hit_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("hits.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    reference: Mapped[str] = mapped_column(String(64))
+
+
+class SuspectStatus(StrEnum):
+    """Where a shortlisted hit stands in the Field Lab team's work."""
+
+    NEW = "new"
+    UNDER_REVIEW = "under_review"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+    HANDED_OVER = "handed_over"  # signalled to the RIEC
+
+
+class Suspect(Base):
+    """A hit the team shortlisted into the project's suspect list."""
+
+    __tablename__ = "suspects"
+    __table_args__ = (UniqueConstraint("project_id", "hit_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    hit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("hits.id", ondelete="CASCADE"))
+    status: Mapped[SuspectStatus] = mapped_column(_enum(SuspectStatus, "suspect_status"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One request, allowed or not; `entry_hash` chains it to the entry before."""
+
+    __tablename__ = "audit_entries"
+
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    request_id: Mapped[str] = mapped_column(String(64))
+    principal_id: Mapped[uuid.UUID | None]
+    agency_id: Mapped[uuid.UUID | None]
+    role: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(120), index=True)
+    method: Mapped[str] = mapped_column(String(10))
+    project_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    resource: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[int]  # the HTTP status answered
+    records: Mapped[int | None]  # records uploaded, hits returned, ...
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """The hub's Ed25519 signature over the chain head at one sequence number."""
+
+    __tablename__ = "audit_checkpoints"
+
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime]
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(128))

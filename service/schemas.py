@@ -116,3 +116,12 @@ class MemberCreate(BaseModel):
 
 class MemberList(BaseModel):
     items: list[PrincipalPublic]
+
+
+# Uploads
+
+
+# Runs, hits and the suspect list
+
+
+# Audit log

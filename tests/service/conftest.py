@@ -8,6 +8,7 @@ schema included (PostgreSQL DDL is transactional), so the database is left as fo
 import os
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -28,13 +29,18 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 SessionFactory = Callable[[], Session]
-IN_MEMORY = Settings(database_url=SecretStr("sqlite://"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """An in-memory database and a fresh data folder (hub keys, vault) per test."""
+    return Settings(database_url=SecretStr("sqlite://"), data_dir=tmp_path / "hub-data")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Engine]:
     if request.param == "sqlite":
-        engine = make_engine(IN_MEMORY)  # StaticPool: one database shared with the threadpool
+        engine = make_engine(settings)  # StaticPool: one database shared with the threadpool
         Base.metadata.create_all(engine)
     else:
         url = os.environ.get("TEST_DATABASE_URL")
@@ -71,8 +77,10 @@ def session(session_factory: SessionFactory) -> Iterator[Session]:
 
 
 @pytest.fixture
-def client(engine: Engine, session_factory: SessionFactory) -> Iterator[TestClient]:
-    app = create_app(IN_MEMORY, engine=engine)
+def client(
+    engine: Engine, session_factory: SessionFactory, settings: Settings
+) -> Iterator[TestClient]:
+    app = create_app(settings, engine=engine)
     if engine.dialect.name != "sqlite":
 
         def joined() -> Iterator[Session]:

@@ -54,6 +54,9 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/projects/{project_id}", VISIBLE),
     Endpoint("POST", "/v1/projects/{project_id}/members", ADMIN, 201, "member"),
     Endpoint("GET", "/v1/projects/{project_id}/members", VISIBLE),
+    # uploads
+    # runs, hits and the suspect list
+    # audit log
 ]
 
 

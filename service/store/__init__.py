@@ -1,4 +1,8 @@
-"""Database reads and writes for the hub. Flushes at most; the calling route commits."""
+"""Database reads and writes for the hub. Flushes at most; the calling route commits.
+
+Core resources (agencies, principals, projects) live here; the others have a module each:
+`store.uploads`, `store.runs`, `store.audit`.
+"""
 
 import uuid
 from collections.abc import Sequence
