@@ -1,6 +1,5 @@
 """HKDF-SHA256 (RFC 5869) key derivation with explicit domain separation."""
 
-import hashlib
 import hmac
 
 HASH_BYTES = 32
@@ -22,12 +21,25 @@ def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length_bytes: int) -> b
     Returns:
         The output keying material.
     """
+    return hkdf_expand(hkdf_extract(ikm, salt=salt), info=info, length_bytes=length_bytes)
+
+
+def hkdf_extract(ikm: bytes, *, salt: bytes) -> bytes:
+    """HKDF-Extract (RFC 5869 section 2.2): the pseudorandom key for `hkdf_expand`.
+
+    Split out so that many keys derived from one input (one per record of a batch) pay for
+    the extract step once.
+    """
+    return hmac.digest(salt or bytes(HASH_BYTES), ikm, "sha256")
+
+
+def hkdf_expand(prk: bytes, *, info: bytes, length_bytes: int) -> bytes:
+    """HKDF-Expand (RFC 5869 section 2.3) of a pseudorandom key from `hkdf_extract`."""
     if not 0 < length_bytes <= 255 * HASH_BYTES:
         raise ValueError("HKDF-SHA256 output length must be in 1..8160 bytes")
-    prk = hmac.new(salt or bytes(HASH_BYTES), ikm, hashlib.sha256).digest()
     okm, block = b"", b""
     for counter in range(1, -(-length_bytes // HASH_BYTES) + 1):
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        block = hmac.digest(prk, block + info + bytes([counter]), "sha256")
         okm += block
     return okm[:length_bytes]
 

@@ -1,8 +1,13 @@
 """Exceptions raised by keys.
 
 * KeyMaterialError
-  + WeakSecretError  - secret material is too short or otherwise unusable
-  + KeyFileError     - a key file is missing, malformed, or readable by others
+  + WeakSecretError      - secret material is too short or otherwise unusable
+  + KeyFileError         - a key file is missing, malformed, or readable by others
+    + WrongPassphrase    - a protected private-key file did not open with the passphrase
+  + TamperedKey          - a wrapped secret was altered, or is bound to another project,
+                           agency, key or epoch than expected
+  + TamperedEnvelope     - a sealed disclosure envelope was altered, moved to another record,
+                           batch or project, or sealed for another team key
 """
 
 
@@ -24,3 +29,18 @@ class KeyFileError(KeyMaterialError):
 
     def __reduce__(self) -> tuple[type["KeyFileError"], tuple[str, str]]:
         return (type(self), (self.path, self.reason))
+
+
+class WrongPassphrase(KeyFileError):
+    """A passphrase-protected private-key file did not decrypt: wrong passphrase, or altered."""
+
+
+class TamperedKey(KeyMaterialError):
+    """A wrapped secret failed a check: altered, or not meant for this project, agency or key.
+
+    Nothing is ever returned from a wrapped key that raises this.
+    """
+
+
+class TamperedEnvelope(KeyMaterialError):
+    """A sealed envelope failed a check: altered, moved, or sealed for another team key."""

@@ -11,11 +11,19 @@ from keys.errors import WeakSecretError
 
 SECRET_BYTES = 32  # 256 bits
 KEY_CHECK_LABEL = b"fieldlink key check value v1"
+MAX_EPOCH = 1_000_000
 
 
 def _require_length(value: bytes) -> None:
     if len(value) < SECRET_BYTES:
         raise WeakSecretError(f"secret must be at least {SECRET_BYTES} bytes, got {len(value)}")
+
+
+def check_epoch(epoch: object) -> int:
+    """An epoch number as given, if it is a whole number in 1..MAX_EPOCH; else ValueError."""
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 1 <= epoch <= MAX_EPOCH:
+        raise ValueError(f"epoch must be a whole number in 1..{MAX_EPOCH}")
+    return epoch
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -25,16 +33,25 @@ class LinkageSecret:
     Attributes:
         project: Public project identifier the secret belongs to; bound into every derived key.
         value: The 256-bit secret itself. Never printed: `repr` shows only the key check value.
+        epoch: Which of the project's successive secrets this is (1, then 2 after a rotation).
+            A label only: no derived key and not the key check value depends on it, so a
+            secret keeps its keys whatever its epoch; a new epoch always comes with a new
+            random value, which the hub tells apart by its key check value.
     """
 
     project: str
     value: bytes = field(compare=True)
+    epoch: int = 1
 
     def __post_init__(self) -> None:
         _require_length(self.value)
+        check_epoch(self.epoch)
 
     def __repr__(self) -> str:
-        return f"LinkageSecret(project={self.project!r}, key_check={self.key_check_value()!r})"
+        return (
+            f"LinkageSecret(project={self.project!r}, epoch={self.epoch}, "
+            f"key_check={self.key_check_value()!r})"
+        )
 
     __str__ = __repr__
 
@@ -60,9 +77,14 @@ class LinkageSecret:
         return hmac.new(check_key, KEY_CHECK_LABEL, hashlib.sha256).hexdigest()[:16]
 
 
-def generate_secret(project: str) -> LinkageSecret:
-    """Create a new random 256-bit linkage secret for a project."""
-    return LinkageSecret(project=project, value=secrets.token_bytes(SECRET_BYTES))
+def generate_secret(project: str, *, epoch: int = 1) -> LinkageSecret:
+    """Create a new random 256-bit linkage secret for a project (and epoch)."""
+    return LinkageSecret(project=project, value=secrets.token_bytes(SECRET_BYTES), epoch=epoch)
+
+
+def rotate_secret(current: LinkageSecret) -> LinkageSecret:
+    """A new random secret for the same project, one epoch after `current`."""
+    return generate_secret(current.project, epoch=current.epoch + 1)
 
 
 @dataclass(frozen=True, slots=True, repr=False)

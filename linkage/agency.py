@@ -17,6 +17,7 @@ from keys import LinkageSecret, ReferenceKey
 from linkage.arrow import string_array
 from linkage.batch import Batch, write_batch
 from linkage.encode import OnInvalid, encode_table
+from linkage.envelopes import EnvelopeRequest, EnvelopeSealing, plan_sealing
 from linkage.errors import InputError, RecordError
 from linkage.records import ColumnPlan, check_ids, plan_columns, read_csv
 from linkage.schema import LinkageSchema
@@ -38,6 +39,8 @@ class EncodeSummary:
     batch_path: Path
     refmap_path: Path
     seconds: float
+    envelope_fields: tuple[str, ...] = ()  # sealed per record, when envelopes were asked for
+    team_key_id: str | None = None  # the team key they are sealed to
 
 
 def refmap_path_for(batch_path: Path) -> Path:
@@ -59,6 +62,7 @@ def encode_csv(
     max_invalid: float = 0.05,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    envelopes: EnvelopeRequest | None = None,
 ) -> EncodeSummary:
     """Encode an agency CSV file into a batch file and a local reference map.
 
@@ -78,6 +82,8 @@ def encode_csv(
             (a wrong date format or column mapping, rather than a few typos).
         workers: Processes to use.
         progress: Called with the number of records finished, now and then.
+        envelopes: When given, seal each record's chosen details to the team key, bound to
+            the project, this agency and the record's reference (see `linkage.envelopes`).
 
     Returns:
         A summary with counts, problems (row and field) and output paths.
@@ -96,6 +102,7 @@ def encode_csv(
     kept = table.without(bad_ids.tolist()) if len(bad_ids) else table
     if progress is not None and len(bad_ids):
         progress(len(bad_ids))
+    sealing = _sealing(envelopes, table.header, plan, secret, ref_key)
     encoded = encode_table(
         kept,
         plan,
@@ -105,6 +112,7 @@ def encode_csv(
         workers=workers,
         progress=progress,
         ref_key=ref_key,
+        envelopes=sealing,
     )
     problems = tuple(sorted(id_problems + list(encoded.problems), key=lambda p: p.row))
     rejected = len(table) - len(encoded.rows)
@@ -117,6 +125,7 @@ def encode_csv(
         key_check=secret.key_check_value(),
         references=list(encoded.references),
         filters=encoded.filters,
+        envelopes=sealing.envelopes(encoded.envelopes) if sealing else None,
     )
     refmap = refmap_path_for(out)
     with _atomic(out) as batch_tmp, _atomic(refmap) as refmap_tmp:
@@ -133,6 +142,22 @@ def encode_csv(
         batch_path=out,
         refmap_path=refmap,
         seconds=time.perf_counter() - started,
+        envelope_fields=tuple(sealing.columns) if sealing else (),
+        team_key_id=sealing.keys.team_key_id if sealing else None,
+    )
+
+
+def _sealing(
+    request: EnvelopeRequest | None,
+    header: Sequence[str],
+    plan: ColumnPlan,
+    secret: LinkageSecret,
+    ref_key: ReferenceKey,
+) -> EnvelopeSealing | None:
+    if request is None:
+        return None
+    return plan_sealing(
+        request, header=header, plan=plan, project=secret.project, agency=ref_key.agency
     )
 
 

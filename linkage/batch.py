@@ -23,7 +23,11 @@ from linkage.errors import BatchError
 
 BATCH_FORMAT = "fieldlink-batch/1"
 MAX_FILTER_BITS = 65536
+ENVELOPE_COLUMN = "envelope"
+RELEASED_ENVELOPE_FORMAT = "fieldlink-envelope/1"
+MAX_ENVELOPE_BYTES = 4096
 _HEX = re.compile(r"^[0-9a-f]+$")
+_ENVELOPE_META_KEYS = ("envelope_key", "team_key_id")
 _META_KEYS = (
     "format",
     "agency",
@@ -36,8 +40,38 @@ _META_KEYS = (
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class Envelopes:
+    """A batch's sealed disclosure envelopes: one opaque byte string per record.
+
+    Only the project team can open them (`linkage.envelopes`); the hub stores them as they
+    are and releases single ones (`released_envelope`).
+
+    Attributes:
+        ephemeral_key: The batch's ephemeral X25519 public key, 64 hex digits.
+        team_key_id: Id of the team public key the envelopes are sealed to, 16 hex digits.
+        sealed: One sealed envelope per record, in the batch's record order.
+    """
+
+    ephemeral_key: str
+    team_key_id: str
+    sealed: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.ephemeral_key) != 64 or not _HEX.match(self.ephemeral_key):
+            raise BatchError("envelope key must be 64 hex digits")
+        if len(self.team_key_id) != 16 or not _HEX.match(self.team_key_id):
+            raise BatchError("team key id must be 16 hex digits")
+        sizes = [len(envelope) for envelope in self.sealed]
+        if sizes and not 0 < min(sizes) <= max(sizes) <= MAX_ENVELOPE_BYTES:
+            raise BatchError(f"envelopes must be 1-{MAX_ENVELOPE_BYTES} bytes each")
+
+    def __repr__(self) -> str:
+        return f"Envelopes(records={len(self.sealed)}, team_key_id={self.team_key_id})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Batch:
-    """One agency's encoded records: pseudonymous references and packed filters."""
+    """One agency's encoded records: pseudonymous references, packed filters, envelopes."""
 
     agency: str
     schema_fingerprint: str
@@ -46,6 +80,7 @@ class Batch:
     references: tuple[str, ...]
     filters: npt.NDArray[np.uint8]  # records x filter_bits // 8
     created_at: str
+    envelopes: Envelopes | None = None  # sealed disclosure envelopes, when the agency made them
 
     def __post_init__(self) -> None:
         _check_metadata(self)
@@ -55,14 +90,17 @@ class Batch:
             raise BatchError("one filter per reference is required")
         if len(set(self.references)) != len(self.references):
             raise BatchError(f"references must be unique ({_first_duplicate(self.references)})")
+        if self.envelopes is not None and len(self.envelopes.sealed) != len(self.references):
+            raise BatchError("one envelope per reference is required")
 
     def __len__(self) -> int:
         return len(self.references)
 
     def __repr__(self) -> str:
+        sealed = f", envelopes_for={self.envelopes.team_key_id}" if self.envelopes else ""
         return (
             f"Batch(agency={self.agency!r}, records={len(self)}, bits={self.filter_bits}, "
-            f"schema={self.schema_fingerprint[:12]}, key_check={self.key_check})"
+            f"schema={self.schema_fingerprint[:12]}, key_check={self.key_check}{sealed})"
         )
 
     @classmethod
@@ -74,6 +112,7 @@ class Batch:
         key_check: str,
         references: list[str],
         filters: npt.NDArray[np.uint8],
+        envelopes: Envelopes | None = None,
     ) -> Self:
         """A new batch stamped with the current time."""
         return cls(
@@ -84,11 +123,12 @@ class Batch:
             references=tuple(references),
             filters=filters,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            envelopes=envelopes,
         )
 
     def metadata(self) -> dict[str, str]:
         """The public metadata, as stored in the file."""
-        return {
+        meta = {
             "format": BATCH_FORMAT,
             "agency": self.agency,
             "schema_fingerprint": self.schema_fingerprint,
@@ -97,13 +137,43 @@ class Batch:
             "record_count": str(len(self)),
             "created_at": self.created_at,
         }
+        if self.envelopes is not None:
+            meta["envelope_key"] = self.envelopes.ephemeral_key
+            meta["team_key_id"] = self.envelopes.team_key_id
+        return meta
 
     def digest(self) -> str:
-        """SHA-256 over metadata, references and filters: the batch's content identity."""
+        """SHA-256 over metadata, references, filters and envelopes: the content identity."""
         hasher = hashlib.sha256(json.dumps(self.metadata(), sort_keys=True).encode())
         hasher.update("\n".join(self.references).encode())
         hasher.update(np.ascontiguousarray(self.filters).tobytes())
+        if self.envelopes is not None:
+            sizes = np.fromiter(map(len, self.envelopes.sealed), dtype=">u4")
+            hasher.update(sizes.tobytes())
+            hasher.update(b"".join(self.envelopes.sealed))
         return hasher.hexdigest()
+
+
+def released_envelope(batch: Batch, index: int) -> dict[str, str]:
+    """The JSON document the hub relays to the team for one record's envelope.
+
+    Everything in it is public or sealed: the agency, the record's pseudonymous reference,
+    the batch's ephemeral key, the team key id, and the sealed bytes (base64). The team
+    opens it with `linkage.envelopes.open_released`.
+
+    Raises:
+        BatchError: The batch has no envelopes.
+    """
+    if batch.envelopes is None:
+        raise BatchError("the batch has no envelopes")
+    return {
+        "format": RELEASED_ENVELOPE_FORMAT,
+        "agency": batch.agency,
+        "reference": batch.references[index],
+        "ephemeral_key": batch.envelopes.ephemeral_key,
+        "team_key_id": batch.envelopes.team_key_id,
+        "sealed": base64.b64encode(batch.envelopes.sealed[index]).decode(),
+    }
 
 
 def _check_metadata(batch: Batch) -> None:
@@ -132,7 +202,11 @@ def write_batch(batch: Batch, sink: Path | IO[bytes]) -> None:
     filters = pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(width), len(batch), [None, pa.py_buffer(np.ascontiguousarray(batch.filters))]
     )
-    table = pa.Table.from_arrays([string_array(batch.references), filters], names=["ref", "filter"])
+    columns, names = [string_array(batch.references), filters], ["ref", "filter"]
+    if batch.envelopes is not None:
+        columns.append(pa.array(batch.envelopes.sealed, type=pa.binary()))
+        names.append(ENVELOPE_COLUMN)
+    table = pa.Table.from_arrays(columns, names=names)
     table = table.replace_schema_metadata(
         {f"fieldlink.{k}": v for k, v in batch.metadata().items()}
     )
@@ -177,6 +251,7 @@ def read_batch(source: Path | bytes | IO[bytes]) -> Batch:
         references=_references(table),
         filters=_filters(table, filter_bits),
         created_at=meta["created_at"],
+        envelopes=_envelopes(table, meta),
     )
 
 
@@ -224,6 +299,28 @@ def _filters(table: pa.Table, filter_bits: int) -> npt.NDArray[np.uint8]:
     data = np.frombuffer(column.buffers()[1], dtype=np.uint8)
     start = column.offset * kind.byte_width
     return data[start : start + len(column) * kind.byte_width].reshape(len(column), -1).copy()
+
+
+def _envelopes(table: pa.Table, meta: dict[str, str]) -> Envelopes | None:
+    # Batches made without envelopes (and every batch older than envelopes) have neither
+    # the column nor the metadata; having one without the other is a broken file.
+    labelled = [key for key in _ENVELOPE_META_KEYS if key in meta]
+    has_column = ENVELOPE_COLUMN in table.column_names
+    if not labelled and not has_column:
+        return None
+    if len(labelled) != len(_ENVELOPE_META_KEYS) or not has_column:
+        raise BatchError("batch has envelopes without their key metadata, or the reverse")
+    kind = table.schema.field(ENVELOPE_COLUMN).type
+    if not (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
+        raise BatchError(f"column '{ENVELOPE_COLUMN}' must be binary")
+    column = table.column(ENVELOPE_COLUMN)
+    if column.null_count:
+        raise BatchError("batch has records without an envelope")
+    return Envelopes(
+        ephemeral_key=meta["envelope_key"],
+        team_key_id=meta["team_key_id"],
+        sealed=tuple(column.to_pylist()),
+    )
 
 
 def import_clkhash(

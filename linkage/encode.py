@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from keys import LinkageSecret, ReferenceKey
 from linkage.bloom import BloomEncoder
+from linkage.envelopes import EnvelopeSealing
 from linkage.errors import InvalidValue, RecordError
 from linkage.normalize import normalize_value
 from linkage.records import ColumnPlan, RecordTable
@@ -42,6 +43,7 @@ class EncodedRecords:
     missing: dict[str, int] = field(default_factory=dict)  # field -> records without a value
     local_ids: tuple[str, ...] = ()  # the agency's id of each encoded record, when known
     references: tuple[str, ...] = ()  # its pseudonymous reference, when a key was given
+    envelopes: tuple[bytes, ...] = ()  # its sealed disclosure envelope, when asked for
 
     def __repr__(self) -> str:
         return f"EncodedRecords(records={len(self.rows)}, problems={len(self.problems)})"
@@ -169,6 +171,7 @@ def encode_table(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     ref_key: ReferenceKey | None = None,
+    envelopes: EnvelopeSealing | None = None,
 ) -> EncodedRecords:
     """Encode a CSV table in chunks, on `workers` processes (1: in this process).
 
@@ -185,12 +188,22 @@ def encode_table(
         progress: Called with the number of records finished after each chunk.
         ref_key: The agency's reference key; given, each record's reference is computed
             alongside its filter (on the same worker).
+        envelopes: With a reference key, seal each record's disclosure envelope too (on
+            the same worker, from the raw values of the sealing's columns).
 
     Returns:
         Filters of the encoded records with their row numbers, and the problems found.
     """
+    if envelopes is not None and ref_key is None:
+        raise ValueError("envelopes are bound to references: pass the reference key")
     job = _Job(
-        table=table, plan=plan, schema=schema, secret=secret, on_invalid=on_invalid, ref_key=ref_key
+        table=table,
+        plan=plan,
+        schema=schema,
+        secret=secret,
+        on_invalid=on_invalid,
+        ref_key=ref_key,
+        envelopes=envelopes,
     )
     spans = [
         (start, min(start + CHUNK_ROWS, len(table))) for start in range(0, len(table), CHUNK_ROWS)
@@ -233,6 +246,7 @@ class _Job:
     secret: LinkageSecret
     on_invalid: OnInvalid
     ref_key: ReferenceKey | None
+    envelopes: EnvelopeSealing | None = None
 
     def run(self, span: tuple[int, int]) -> EncodedRecords:
         start, stop = span
@@ -254,7 +268,19 @@ class _Job:
         kept = np.searchsorted(row_numbers, encoded.rows)  # row numbers increase
         local_ids = tuple(ids[position].strip() for position in kept.tolist())
         references = tuple(self.ref_key.references(local_ids)) if self.ref_key else ()
-        return replace(encoded, local_ids=local_ids, references=references)
+        sealed = self._seal(span, kept.tolist(), references, encoded.rows.tolist())
+        return replace(encoded, local_ids=local_ids, references=references, envelopes=sealed)
+
+    def _seal(
+        self, span: tuple[int, int], kept: list[int], references: tuple[str, ...], rows: list[int]
+    ) -> tuple[bytes, ...]:
+        if self.envelopes is None:
+            return ()
+        values = {}
+        for name, column in self.envelopes.columns.items():
+            text = self.table.column(column, *span)
+            values[name] = [text[position] for position in kept]
+        return self.envelopes.seal(values, references, rows)
 
 
 _INSTALLED: list[_Job] = []  # a worker process's one job, set once by its initializer
@@ -286,6 +312,7 @@ def _concatenate(results: Sequence[EncodedRecords], schema: LinkageSchema) -> En
         problems=tuple(problem for r in results for problem in r.problems),
         local_ids=tuple(chain.from_iterable(r.local_ids for r in results)),
         references=tuple(chain.from_iterable(r.references for r in results)),
+        envelopes=tuple(chain.from_iterable(r.envelopes for r in results)),
         missing={name: sum(r.missing.get(name, 0) for r in results) for name in schema.field_names},
     )
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from keys import read_secret
+from keys import KeyKind, read_public_key, read_secret
 from linkage.agency import EncodeSummary, encode_csv
 from linkage.cli.common import env_path, reference_key
 from linkage.encode import OnInvalid, default_workers
+from linkage.envelopes import EnvelopeRequest
 from linkage.errors import LinkageError
 from linkage.schema import load_schema
 
@@ -61,6 +62,15 @@ def _encode_command(parser: argparse.ArgumentParser) -> None:
         default=0.05,
         help="stop when more than this share of records is invalid",
     )
+    parser.add_argument(
+        "--envelope-fields",
+        metavar="F1,F2,...",
+        help="seal these fields' raw values per record for the team (schema fields or "
+        "columns; the local id only if listed); needs --team-key",
+    )
+    parser.add_argument(
+        "--team-key", type=Path, metavar="TEAM.pub.json", help="the team's public key file"
+    )
     parser.add_argument("--workers", type=int, default=default_workers(), help="processes")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_encode)
@@ -87,9 +97,19 @@ def _encode(args: argparse.Namespace) -> int:
             max_invalid=args.max_invalid,
             workers=max(1, args.workers),
             progress=bar.update,
+            envelopes=_envelope_request(args.envelope_fields, args.team_key),
         )
     _print_summary(summary)
     return 0
+
+
+def _envelope_request(fields: str | None, team_key: Path | None) -> EnvelopeRequest | None:
+    if fields is None and team_key is None:
+        return None
+    if fields is None or team_key is None:
+        raise LinkageError("--envelope-fields and --team-key go together")
+    names = tuple(name.strip() for name in fields.split(",") if name.strip())
+    return EnvelopeRequest(fields=names, team_key=read_public_key(team_key, kind=KeyKind.TEAM))
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
@@ -126,4 +146,9 @@ def _print_summary(summary: EncodeSummary) -> None:
             print(f"  {problem}")
         if len(summary.problems) > SHOWN_PROBLEMS:
             print(f"  ... and {len(summary.problems) - SHOWN_PROBLEMS} more")
+    if summary.team_key_id:
+        print(
+            f"sealed envelopes ({', '.join(summary.envelope_fields)}) for team key "
+            f"{summary.team_key_id}"
+        )
     print(f"wrote {summary.batch_path} (upload this) and {summary.refmap_path} (keep this local)")
