@@ -1,0 +1,119 @@
+"""Admission of an uploaded batch: the checks a batch file passes before the hub stores it.
+
+Every refusal names the failed check and at most a row index, an upload id or public
+metadata (agency label, filter length); never a reference or a filter.
+"""
+
+import uuid
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from linkage.batch import Batch, read_batch
+from linkage.errors import BatchError
+from service.errors import (
+    AgencyMismatch,
+    DuplicateReferences,
+    FilterBitsMismatch,
+    InvalidBatch,
+    KeyMismatch,
+    SchemaMismatch,
+)
+from service.models import Project
+
+_NOT_A_BATCH = "not a batch file (an Arrow IPC file was expected)"
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """What the upload row records about an accepted batch."""
+
+    record_count: int
+    filter_bits: int
+
+
+def admit(
+    source: Path,
+    *,
+    project: Project,
+    agency: str,
+    filter_bits_in_use: Collection[int],
+    earlier_references: Iterable[tuple[uuid.UUID, pa.Array]],
+) -> Admitted:
+    """Check the batch file at `source` for upload by `agency` to `project`.
+
+    Checks, in order: a readable batch (format, metadata, unique references, via
+    `linkage.batch.read_batch`) with at least one record; labelled with the caller's agency;
+    the project's schema fingerprint and key check value; the filter length of the
+    project's other uploads; no reference the agency already uploaded to the project.
+
+    Args:
+        source: The spooled batch file.
+        project: The project uploaded to.
+        agency: The uploading agency's name, which the batch's label must equal.
+        filter_bits_in_use: Filter lengths of the project's other uploads (empty: any).
+        earlier_references: (upload id, reference column) of the agency's other uploads in
+            the project; read one at a time, only when every other check has passed.
+
+    Returns:
+        The accepted batch's record count and filter length.
+
+    Raises:
+        InvalidBatch: Or a subclass of it, naming the first check that failed.
+    """
+    references = _reference_column(source)
+    batch = _read(source)
+    _check_labels(batch, project, agency)
+    if filter_bits_in_use and batch.filter_bits not in filter_bits_in_use:
+        expected = ", ".join(str(bits) for bits in sorted(filter_bits_in_use))
+        raise FilterBitsMismatch(
+            f"filters are {batch.filter_bits} bits; the project's uploads use {expected}"
+        )
+    for upload_id, earlier in earlier_references:
+        _check_disjoint(references, earlier, upload_id)
+    return Admitted(record_count=len(batch), filter_bits=batch.filter_bits)
+
+
+def _reference_column(source: Path) -> pa.Array:
+    # Memory-mapped and zero-copy: the record count is known before anything is decoded.
+    try:
+        table = pa.ipc.open_file(pa.memory_map(str(source))).read_all()
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as err:
+        raise InvalidBatch(_NOT_A_BATCH) from err
+    if table.num_rows == 0:
+        raise InvalidBatch("the batch holds no records")
+    if "ref" not in table.column_names:
+        raise InvalidBatch("batch lacks a text column 'ref'")
+    return table.column("ref").combine_chunks()
+
+
+def _read(source: Path) -> Batch:
+    try:
+        return read_batch(source)
+    except BatchError as err:
+        raise InvalidBatch(str(err)) from err  # linkage's messages never hold record values
+
+
+def _check_labels(batch: Batch, project: Project, agency: str) -> None:
+    if batch.agency != agency:
+        # Agency names are public; seeing both tells the officer which file they picked.
+        raise AgencyMismatch(
+            f"the batch is labelled {batch.agency!r}, the caller's agency is {agency!r}"
+        )
+    if batch.schema_fingerprint != project.schema_fingerprint:
+        raise SchemaMismatch("the batch's schema fingerprint differs from the project's")
+    if batch.key_check != project.key_check:
+        raise KeyMismatch("the batch's key check value differs from the project's")
+
+
+def _check_disjoint(references: pa.Array, earlier: pa.Array, upload_id: uuid.UUID) -> None:
+    # One hash table over the earlier upload, probed by the new references, all inside Arrow.
+    repeated = pc.is_in(references, value_set=earlier)
+    first = pc.index(repeated, True).as_py()
+    if first >= 0:
+        raise DuplicateReferences(
+            f"record {first} repeats a reference of the agency's upload {upload_id}"
+        )
