@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING"] = "INFO"
     # Matching runs: "" runs them in this process; "tcp://host:8786" on a Dask cluster.
     dask_scheduler: str = ""
-    run_workers: int = 1  # runs executed at the same time in this process
+    run_workers: int = 1  # runs executed at the same time in this process (0: none here)
+    # Tests and debugging only: execute a run in the request that queues it, in its thread
+    # (the request answers when the run is done). Test databases share one connection.
+    run_inline: bool = False
     # The audit chain's head is signed after this many entries (and on every export).
     audit_checkpoint_every: int = 1000

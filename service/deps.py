@@ -33,6 +33,7 @@ _bearer = HTTPBearer(auto_error=False)  # we raise our own 401 problem
 
 
 def get_principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -46,7 +47,9 @@ def get_principal(
     )
     if found is None:
         raise Unauthenticated()
-    return Principal(principal_id=found.id, agency_id=found.agency_id, role=found.role)
+    principal = Principal(principal_id=found.id, agency_id=found.agency_id, role=found.role)
+    request.state.principal = principal  # for the audit entry (service.audit), denied or not
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -67,6 +70,16 @@ AdminDep = Annotated[Principal, Depends(require_role(Role.ADMINISTRATOR))]
 DataOfficerDep = Annotated[Principal, Depends(require_role(Role.DATA_OFFICER))]
 AnalystDep = Annotated[Principal, Depends(require_role(Role.ANALYST))]
 AuditorDep = Annotated[Principal, Depends(require_role(Role.AUDITOR))]
+
+
+def forbid_administrators(principal: PrincipalDep) -> Principal:
+    """Admit every data role; administrators hold no data rights (403 before any lookup)."""
+    if principal.role is Role.ADMINISTRATOR:
+        raise AccessDenied()
+    return principal
+
+
+DataRoleDep = Annotated[Principal, Depends(forbid_administrators)]
 
 
 def get_accessible_project(

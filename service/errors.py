@@ -5,7 +5,15 @@
   + AccessDenied      403 access-denied    - authenticated, but the role may not do this
   + NotFound          404 not-found        - absent, or not visible to the caller (same answer)
   + Conflict          409 conflict         - the request clashes with existing state
+  + PayloadTooLarge   413 payload-too-large      - the upload exceeds max_upload_bytes
+  + UnsupportedMediaType 415 unsupported-media-type - the body is not of an accepted type
   + InvalidInput      422 invalid-input    - well-formed, but refers to something impossible
+    + InvalidBatch    422 invalid-batch    - not a readable batch file, or one without records
+      - AgencyMismatch      422 agency-mismatch      - batch labelled with another agency
+      - SchemaMismatch      422 schema-mismatch      - other schema fingerprint than the project's
+      - KeyMismatch         422 key-mismatch         - other key check value than the project's
+      - FilterBitsMismatch  422 filter-bits-mismatch - other filter length than earlier uploads
+      - DuplicateReferences 422 duplicate-references - a reference repeats one already uploaded
   + Unavailable       503 unavailable      - a dependency (the database) does not answer
 """
 
@@ -62,6 +70,50 @@ class InvalidInput(HubError):
     status = 422
     code = "invalid-input"
     title = "The request cannot be carried out as given"
+
+
+class PayloadTooLarge(HubError):
+    status = 413
+    code = "payload-too-large"
+    title = "The request body is larger than this hub accepts"
+
+
+class UnsupportedMediaType(HubError):
+    status = 415
+    code = "unsupported-media-type"
+    title = "The request body is not of a type this endpoint accepts"
+
+
+class InvalidBatch(InvalidInput):
+    """A batch upload was refused; `detail` names the check, never a reference or filter."""
+
+    code = "invalid-batch"
+    title = "The batch file cannot be accepted"
+
+
+class AgencyMismatch(InvalidBatch):
+    code = "agency-mismatch"
+    title = "The batch is labelled with another agency than the caller's"
+
+
+class SchemaMismatch(InvalidBatch):
+    code = "schema-mismatch"
+    title = "The batch was encoded with another linkage schema than the project's"
+
+
+class KeyMismatch(InvalidBatch):
+    code = "key-mismatch"
+    title = "The batch was encoded with another linkage secret than the project's"
+
+
+class FilterBitsMismatch(InvalidBatch):
+    code = "filter-bits-mismatch"
+    title = "The batch's filter length differs from the project's other uploads"
+
+
+class DuplicateReferences(InvalidBatch):
+    code = "duplicate-references"
+    title = "The batch repeats a reference the agency already uploaded to this project"
 
 
 class Unavailable(HubError):

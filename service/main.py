@@ -7,11 +7,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
 
+from service.audit import audit_writer, install_audit
 from service.config import Settings
 from service.db import make_engine
 from service.errors import install_error_handlers
 from service.hub_keys import load_hub_keys
+from service.jobs import run_workers
 from service.metrics import install_metrics
 from service.routes import api_router
 
@@ -26,11 +29,16 @@ def operation_id(route: APIRoute) -> str:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start-up: load (on first start, create) the hub's keys. Shutdown: dispose the engine."""
+    """Start-up: load (or create) the hub's keys, start the audit writer and run workers.
+
+    Shutdown: stop the run workers, flush and stop the audit writer, dispose the engine.
+    """
     settings: Settings = app.state.settings
     app.state.hub_keys = load_hub_keys(settings.data_dir, create=True)
-    yield
-    app.state.engine.dispose()
+    with audit_writer(app), run_workers(app):
+        yield
+    if app.state.owns_engine:  # an engine passed to create_app is its caller's to dispose
+        app.state.engine.dispose()
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -45,7 +53,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings)
+    app.state.owns_engine = engine is None
+    # Sessions opened outside a request (audit writer, run workers); tests may put theirs here.
+    app.state.sessions = sessionmaker(app.state.engine, expire_on_commit=False)
     install_error_handlers(app)
+    install_audit(app)  # before metrics, so request latency includes the audit append
     install_metrics(app)
     app.include_router(api_router, prefix=API_PREFIX)
     return app

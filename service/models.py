@@ -171,6 +171,9 @@ class Run(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Renewed while a hub process executes the run; a `running` run whose heartbeat is
+    # stale was left by a crashed process (service.jobs requeues it), a fresh one is not.
+    heartbeat_at: Mapped[datetime | None]
 
 
 class Hit(Base):

@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from service.auth import Role
+from service.models import RunStatus, SuspectStatus
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -121,7 +122,201 @@ class MemberList(BaseModel):
 # Uploads
 
 
+class UploadPublic(PublicModel):
+    """An agency's stored batch: metadata only; the encodings never leave the hub."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    agency_id: uuid.UUID
+    agency: str  # the agency's name
+    uploaded_by: uuid.UUID
+    record_count: int
+    filter_bits: int
+    digest: str  # SHA-256 of the uploaded file, hex
+    size_bytes: int
+    created_at: datetime
+
+
+class UploadList(BaseModel):
+    items: list[UploadPublic]
+
+
 # Runs, hits and the suspect list
 
 
+class RunCreate(BaseModel):
+    """Start a run; without a threshold the project's applies (or one chosen from the data)."""
+
+    threshold: Annotated[float | None, Field(gt=0, le=1)] = None
+
+
+class RunPublic(BaseModel):
+    """A matching run: where it is, and counts only (never a reference or a filter)."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    status: RunStatus
+    stage: str
+    progress: float  # 0..1
+    attempts: int
+    threshold: float | None  # the one used, once known; before that the one requested
+    min_agencies: int
+    records: dict[str, int]  # records compared, by agency name (data officers: own only)
+    hit_count: int | None  # hits the caller may see, once the run succeeded
+    estimated_precision: float | None
+    estimated_recall: float | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunList(BaseModel):
+    items: list[RunPublic]
+
+
+class HitMemberPublic(BaseModel):
+    """A record of a hit: the agency holding it and its pseudonymous reference."""
+
+    agency: str
+    reference: str
+
+
+class HitLinkPublic(BaseModel):
+    """A scored pair inside a hit, by positions in its `members` list."""
+
+    left: int
+    right: int
+    score: float
+
+
+class HitPublic(BaseModel):
+    """A group of records judged to be one person, as the caller may see it.
+
+    Data officers get their own agency's members only (positions renumbered), the links
+    between those, and the names of all agencies involved.
+    """
+
+    id: uuid.UUID
+    number: int
+    agencies: list[str]
+    members: list[HitMemberPublic]
+    links: list[HitLinkPublic]
+    best_score: float
+    agreed_fields: list[str] | None
+
+
+class HitList(BaseModel):
+    """One page of hits, by number; pass `next_after` as `after` for the next page."""
+
+    items: list[HitPublic]
+    next_after: int | None
+
+
+class SuspectCreate(BaseModel):
+    hit_id: uuid.UUID
+    status: SuspectStatus = SuspectStatus.NEW
+    note: Annotated[str, Field(max_length=4000)] = ""
+
+
+class SuspectUpdate(BaseModel):
+    status: SuspectStatus | None = None
+    note: Annotated[str | None, Field(max_length=4000)] = None
+
+
+class SuspectPublic(BaseModel):
+    """A shortlisted hit with the team's status and note."""
+
+    id: uuid.UUID
+    hit_id: uuid.UUID
+    run_id: uuid.UUID
+    hit_number: int
+    agencies: list[str]
+    members: list[HitMemberPublic]
+    status: SuspectStatus
+    note: str
+    created_by: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class SuspectList(BaseModel):
+    items: list[SuspectPublic]
+
+
 # Audit log
+
+
+class AuditEntryQuery(BaseModel):
+    """Filters and keyset pagination for GET /v1/audit/entries."""
+
+    project_id: uuid.UUID | None = None
+    principal_id: uuid.UUID | None = None
+    agency_id: uuid.UUID | None = None
+    action: Annotated[str | None, Field(max_length=120)] = None
+    outcome: Annotated[int | None, Field(ge=100, le=599)] = None
+    since: AwareDatetime | None = None  # inclusive
+    until: AwareDatetime | None = None  # exclusive
+    after: Annotated[int, Field(ge=0)] = 0  # a sequence number: the page starts after it
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class AuditEntryPublic(PublicModel):
+    """One request the hub answered: ids and counts, never data (see linkage.audit)."""
+
+    sequence: int
+    at: datetime
+    request_id: str
+    principal_id: uuid.UUID | None
+    agency_id: uuid.UUID | None
+    role: str | None
+    action: str
+    method: str
+    project_id: uuid.UUID | None
+    resource: str | None
+    outcome: int
+    records: int | None
+    previous_hash: str
+    entry_hash: str
+
+
+class AuditEntryList(BaseModel):
+    items: list[AuditEntryPublic]
+    next_after: int | None  # pass as `after` for the next page; null on the last
+
+
+class AuditCheckpointPublic(BaseModel):
+    """The hub's Ed25519 signature over the chain head at `sequence`."""
+
+    sequence: int
+    entry_hash: str
+    key_id: str
+    signed_at: str
+    signature: str
+
+
+class AuditExport(BaseModel):
+    """The "fieldlink-audit/1" document; `fieldlink audit verify` checks it offline."""
+
+    format: Literal["fieldlink-audit/1"]
+    exported_at: str
+    from_sequence: int
+    to_sequence: int
+    public_keys: dict[str, str]  # signing key id -> raw Ed25519 public key, hex
+    checkpoints: list[AuditCheckpointPublic]
+    entries: list[AuditEntryPublic]  # `at` exactly as hashed: ISO UTC with microseconds
+
+
+class AuditVerificationPublic(PublicModel):
+    ok: bool
+    entries_checked: int
+    checkpoints_checked: int
+    first_bad_sequence: int | None
+    problem: str | None  # what is wrong, in words: "entry 17 was altered"
+
+
+class AuditKeysPublic(BaseModel):
+    """The hub's audit signing keys, for auditors to pin."""
+
+    active_key_id: str
+    public_keys: dict[str, str]  # key id -> raw Ed25519 public key, hex

@@ -16,6 +16,7 @@ SERVICE_MAY_USE = (
     "linkage.errors",
     "linkage.hits",
     "linkage.arrow",
+    "linkage.audit",
 )
 
 
@@ -40,12 +41,12 @@ def test_import_boundaries(package: str, banned: set[str]) -> None:
 
 def test_matching_core_never_reaches_the_encoder_or_keys() -> None:
     # The hub imports linkage.match and linkage.batch; neither may pull in secrets.
-    hub_side = [ROOT / "linkage" / name for name in ("batch.py", "hits.py", "arrow.py")]
+    hub_side = [ROOT / "linkage" / name for name in ("batch.py", "hits.py", "arrow.py", "audit.py")]
     for path in [*(ROOT / "linkage" / "match").rglob("*.py"), *hub_side]:
         for name in imported_modules(path):
-            assert not name.startswith(("keys", "linkage.bloom", "linkage.encode")), (
-                f"{path} imports {name}"
-            )
+            assert not name.startswith(
+                ("keys", "linkage.bloom", "linkage.encode", "linkage.envelopes")
+            ), f"{path} imports {name}"
 
 
 def test_public_api_is_sorted_and_complete() -> None:

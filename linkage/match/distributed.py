@@ -19,20 +19,23 @@ import numpy as np
 import numpy.typing as npt
 
 from linkage.match.dice import DicePairs
-from linkage.match.engine import CompareTask, Runner, run_task
+from linkage.match.engine import CompareTask, Runner, TaskDone, run_task
 
 
 def dask_runner(client: Any) -> Runner:  # Any: dask is an optional dependency
     """A runner that executes the tasks on the cluster behind a `dask.distributed.Client`."""
 
     def run(
-        filters: npt.NDArray[np.uint8], tasks: Sequence[CompareTask]
+        filters: npt.NDArray[np.uint8], tasks: Sequence[CompareTask], done: TaskDone
     ) -> list[tuple[DicePairs, int]]:
         if not tasks:
             return []
         shared = client.scatter(np.ascontiguousarray(filters), broadcast=True)
         futures = client.map(run_task, [shared] * len(tasks), list(tasks), pure=False)
-        results: list[tuple[DicePairs, int]] = client.gather(futures)
+        results: list[tuple[DicePairs, int]] = []
+        for future in futures:  # in task order, so results are those of the in-process runner
+            results.append(future.result())
+            done()
         return results
 
     return run

@@ -84,18 +84,34 @@ def run_task(filters: npt.NDArray[np.uint8], task: CompareTask) -> tuple[DicePai
     ), int(comparisons)
 
 
-Runner = Callable[[npt.NDArray[np.uint8], Sequence[CompareTask]], list[tuple[DicePairs, int]]]
+TaskDone = Callable[[], None]  # a runner calls it once per finished task
+Runner = Callable[
+    [npt.NDArray[np.uint8], Sequence[CompareTask], TaskDone], list[tuple[DicePairs, int]]
+]
+Progress = Callable[[str, float], None]  # stage name, fraction of the whole run done
+
+
+def _nothing() -> None:
+    return None
 
 
 def run_here(
-    filters: npt.NDArray[np.uint8], tasks: Sequence[CompareTask]
+    filters: npt.NDArray[np.uint8], tasks: Sequence[CompareTask], done: TaskDone = _nothing
 ) -> list[tuple[DicePairs, int]]:
     """The in-process runner: tasks one after another (each uses every core)."""
-    return [run_task(filters, task) for task in tasks]
+    results = []
+    for task in tasks:
+        results.append(run_task(filters, task))
+        done()
+    return results
 
 
 def match_batches(
-    batches: Sequence[Batch], settings: MatchSettings | None = None, *, runner: Runner = run_here
+    batches: Sequence[Batch],
+    settings: MatchSettings | None = None,
+    *,
+    runner: Runner = run_here,
+    progress: Progress | None = None,
 ) -> tuple[Hits, MatchReport]:
     """Find the persons that appear in the batches of at least `min_agencies` agencies.
 
@@ -107,6 +123,8 @@ def match_batches(
         settings: Threshold, k, per-agency cap and blocking.
         runner: Runs the comparison tasks: in this process by default, or on a Dask
             cluster (`linkage.match.distributed.dask_runner`). Results are identical.
+        progress: Called with a stage name and the fraction of the run done (0..1) at
+            each stage change and after each comparison task; counts only, no data.
 
     Returns:
         The hits and a report of the work done.
@@ -115,15 +133,18 @@ def match_batches(
         LinkageError: The batches cannot be compared (schema, key or length differ).
     """
     settings = settings or MatchSettings()
+    report_progress = progress or _ignore_progress
     pool = _pool(batches)
     estimate: tuple[float | None, float | None] = (None, None)
     if settings.threshold is None:
+        report_progress("choosing threshold", 0.0)
         profile = _profile(pool)
         threshold = profile.threshold()
         estimate = profile.estimate(threshold)
     else:
         threshold = settings.threshold
-    pairs, comparisons, methods = _compare(pool, settings, threshold, runner)
+    pairs, comparisons, methods = _compare(pool, settings, threshold, runner, report_progress)
+    report_progress("grouping", _COMPARED)
     grouping = group_records(
         pool.agency, pairs.left, pairs.right, pairs.score, threshold=threshold, cap=settings.cap
     )
@@ -142,7 +163,17 @@ def match_batches(
         blocking=methods,
     )
     hits = Hits(threshold=threshold, min_agencies=settings.min_agencies, groups=tuple(groups))
+    report_progress("matched", 1.0)
     return hits, report
+
+
+# Shares of the whole run in `progress`: choosing the threshold, comparing, grouping.
+_COMPARING = 0.05
+_COMPARED = 0.9
+
+
+def _ignore_progress(stage: str, fraction: float) -> None:
+    return None
 
 
 def profile_batches(batches: Sequence[Batch]) -> ScoreProfile:
@@ -221,10 +252,18 @@ def _tasks(
 
 
 def _compare(
-    pool: _Pool, settings: MatchSettings, threshold: float, runner: Runner
+    pool: _Pool, settings: MatchSettings, threshold: float, runner: Runner, progress: Progress
 ) -> tuple[DicePairs, int, dict[str, str]]:
     tasks, methods = _tasks(pool, settings, threshold)
-    results = runner(pool.filters, tasks)
+    finished = 0
+
+    def done() -> None:
+        nonlocal finished
+        finished += 1
+        progress("comparing", _COMPARING + (_COMPARED - _COMPARING) * finished / len(tasks))
+
+    progress("comparing", _COMPARING)
+    results = runner(pool.filters, tasks, done)
     pieces = [pairs for pairs, _ in results]
     comparisons = sum(count for _, count in results)
     if not pieces:

@@ -1,4 +1,8 @@
-"""Alembic environment: Base.metadata, with the URL from `-x url=...` or FIELDLINK_DATABASE_URL."""
+"""Alembic environment: the metadata of service.models and the database URL.
+
+The URL comes from service.schema_version, `-x url=...`, or FIELDLINK_DATABASE_URL, in that
+order.
+"""
 
 from alembic import context
 from sqlalchemy import create_engine
@@ -11,8 +15,11 @@ target_metadata = Base.metadata
 
 
 def database_url() -> str:
-    return context.get_x_argument(as_dictionary=True).get("url") or (
-        Settings().database_url.get_secret_value()
+    given: str | None = context.config.attributes.get("database_url")
+    return (
+        given
+        or context.get_x_argument(as_dictionary=True).get("url")
+        or Settings().database_url.get_secret_value()
     )
 
 

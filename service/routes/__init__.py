@@ -2,8 +2,18 @@
 
 from fastapi import APIRouter
 
-from service.routes import agencies, health, principals, projects
+from service.routes import (
+    agencies,
+    audit,
+    health,
+    hits,
+    principals,
+    projects,
+    runs,
+    suspects,
+    uploads,
+)
 
 api_router = APIRouter()
-for module in (health, agencies, principals, projects):
+for module in (health, agencies, principals, projects, uploads, runs, hits, suspects, audit):
     api_router.include_router(module.router)

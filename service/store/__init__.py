@@ -126,6 +126,15 @@ def find_accessible_project(
     return session.scalars(query).one_or_none()
 
 
+def can_access_project(session: Session, project_id: uuid.UUID, caller: auth.Principal) -> bool:
+    """Whether the caller has data rights in the project, without loading it.
+
+    The rule of `find_accessible_project`, for hot read paths that need only the id.
+    """
+    query = select(Project.id).where(Project.id == project_id, _access_rule(caller))
+    return session.scalars(query).first() is not None
+
+
 def list_visible_projects(session: Session, caller: auth.Principal) -> Sequence[Project]:
     """Every project for an administrator (metadata only); otherwise the accessible ones."""
     query = select(Project).order_by(Project.created_at, Project.id)

@@ -33,8 +33,18 @@ SessionFactory = Callable[[], Session]
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """An in-memory database and a fresh data folder (hub keys, vault) per test."""
-    return Settings(database_url=SecretStr("sqlite://"), data_dir=tmp_path / "hub-data")
+    """An in-memory database and a fresh data folder (hub keys, vault) per test.
+
+    Runs execute inline, in the request that starts them: worker threads would share the
+    test's one database connection. tests/service/test_jobs.py starts real workers on a
+    database file.
+    """
+    return Settings(
+        database_url=SecretStr("sqlite://"),
+        data_dir=tmp_path / "hub-data",
+        run_workers=0,
+        run_inline=True,
+    )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -88,6 +98,7 @@ def client(
                 yield session
 
         app.dependency_overrides[get_session] = joined
+        app.state.sessions = session_factory  # the audit writer's sessions join the test's too
     with TestClient(app) as client:
         yield client
 

@@ -1,5 +1,4 @@
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
 from service.config import Settings
@@ -80,8 +79,8 @@ def test_malformed_json_is_a_problem_without_the_body(client: TestClient, admin_
     assert MARKER not in response.text
 
 
-def test_unexpected_error_is_a_bare_500_problem() -> None:
-    app = create_app(Settings(database_url=SecretStr("sqlite://")))
+def test_unexpected_error_is_a_bare_500_problem(settings: Settings) -> None:
+    app = create_app(settings)
 
     @app.get("/v1/boom", tags=["test"])
     def boom() -> None:

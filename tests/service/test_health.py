@@ -19,8 +19,10 @@ def test_ready_answers_when_the_database_does(client: TestClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-def test_ready_is_a_503_problem_when_the_database_is_gone() -> None:
-    settings = Settings(database_url=SecretStr("sqlite:////nonexistent-dir/fieldlink/hub.db"))
+def test_ready_is_a_503_problem_when_the_database_is_gone(settings: Settings) -> None:
+    settings = settings.model_copy(
+        update={"database_url": SecretStr("sqlite:////nonexistent-dir/fieldlink/hub.db")}
+    )
 
     with TestClient(create_app(settings)) as client:
         response = client.get("/v1/ready")

@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("started_at", service.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", service.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_at", service.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["started_by"],

@@ -1,0 +1,116 @@
+"""Hits as a caller may see them, and their exports (fieldlink-hits/1 JSON and CSV).
+
+An analyst sees every member of a hit. A data officer sees the own agency's members
+only: positions are renumbered within what is shown, links are kept only between shown
+members, and the other agencies appear by name in `agencies`, never with a reference.
+"""
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from pydantic_core import to_json
+
+from linkage.hits import HITS_FORMAT
+from service.store.hits import HitRow, MemberRow
+
+CSV_COLUMNS = ("group", "agencies", "agency", "reference", "best_score")
+_SCORE_DIGITS = 4  # as linkage.hits writes them
+# Spreadsheets run a cell starting with one of these as a formula; references come from
+# other agencies, so an export must not carry one that executes (OWASP CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def hit_view(hit: HitRow, members: Sequence[MemberRow]) -> dict[str, Any]:
+    """One hit as JSON-ready data in the HitPublic shape.
+
+    Only the members the caller may see are listed; links join shown members, by their
+    positions in that list.
+    """
+    shown = [member for member in members if member.reference is not None]
+    slot: Sequence[int] | dict[int, int]
+    if len(shown) == len(members):  # every member shown: positions stay as stored
+        slot = range(len(members))
+    else:
+        slot = {member.position: index for index, member in enumerate(shown)}
+    links = [
+        {"left": slot[int(left)], "right": slot[int(right)], "score": round(score, _SCORE_DIGITS)}
+        for left, right, score in hit.links
+        if int(left) in slot and int(right) in slot
+    ]
+    return {
+        "id": hit.id,
+        "number": hit.number,
+        "agencies": sorted({member.agency for member in members}),
+        "members": [{"agency": m.agency, "reference": m.reference} for m in shown],
+        "links": links,
+        "best_score": round(hit.best_score, _SCORE_DIGITS),
+        "agreed_fields": hit.agreed_fields,
+    }
+
+
+def hit_views(hits: Sequence[HitRow], members: Iterable[MemberRow]) -> list[dict[str, Any]]:
+    """Views of a page of hits, given their members in number and position order."""
+    by_number: dict[int, list[MemberRow]] = {hit.number: [] for hit in hits}
+    for member in members:
+        by_number[member.number].append(member)
+    return [hit_view(hit, by_number[hit.number]) for hit in hits]
+
+
+def hit_list_json(views: Sequence[dict[str, Any]], next_after: int | None) -> bytes:
+    """A HitList body, encoded directly.
+
+    Pages are the hub's hottest path: the views are built in the model's shape already, so
+    validating them once more would only cost time (tests validate them against HitList),
+    and pydantic-core's encoder is several times faster than the json module's.
+    """
+    return to_json({"items": views, "next_after": next_after})
+
+
+def json_export(
+    pages: Iterable[tuple[Sequence[HitRow], Sequence[MemberRow]]],
+    *,
+    threshold: float,
+    min_agencies: int,
+) -> Iterator[bytes]:
+    """A fieldlink-hits/1 document, a page of groups at a time (for linkage.hits.read_hits).
+
+    One piece per page, not per group: each piece is a hop to a worker thread and a write
+    to the socket.
+    """
+    head = {"format": HITS_FORMAT, "threshold": threshold, "min_agencies": min_agencies}
+    yield to_json(head)[:-1] + b',"groups":['
+    separator = b""
+    for hits, members in pages:
+        groups = [
+            {"group": view["number"], "agencies": view["agencies"]}
+            | {"members": view["members"], "links": view["links"]}
+            for view in hit_views(hits, members)
+        ]
+        yield separator + to_json(groups)[1:-1]
+        separator = b","
+    yield b"]}\n"
+
+
+def csv_export(pages: Iterable[tuple[Sequence[HitRow], Sequence[MemberRow]]]) -> Iterator[bytes]:
+    """One CSV row per member the caller may see: group, agencies, agency, reference, score."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for hits, members in pages:
+        for view in hit_views(hits, members):
+            number, score, agencies = view["number"], view["best_score"], ";".join(view["agencies"])
+            writer.writerows(
+                (number, agencies, member["agency"], safe_cell(member["reference"]), score)
+                for member in view["members"]
+            )
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def safe_cell(value: str) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value

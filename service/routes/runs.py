@@ -1,0 +1,62 @@
+"""Matching runs: analysts start them; the project's data roles follow them."""
+
+import uuid
+
+from fastapi import APIRouter, Request
+
+from service.deps import PrincipalDep, SessionDep
+from service.errors import Conflict, NotFound, problem_responses
+from service.run_access import AnalystProjectDep, RunReaderProjectDep, own_agency
+from service.run_views import run_public
+from service.schemas import RunCreate, RunList, RunPublic
+from service.store import runs as store
+
+router = APIRouter(prefix="/projects/{project_id}/runs", tags=["runs"])
+
+
+@router.post("", status_code=202, responses=problem_responses(401, 403, 404, 409, 422))
+def start_run(
+    body: RunCreate,
+    project: AnalystProjectDep,
+    principal: PrincipalDep,
+    session: SessionDep,
+    request: Request,
+) -> RunPublic:
+    """Queue a matching run over the project's current uploads."""
+    uploads = store.project_uploads(session, project.id)
+    agencies = {agency_id for _, agency_id in uploads}
+    if len(agencies) < project.min_agencies:
+        raise Conflict(
+            f"uploads of {len(agencies)} agencies; this project needs {project.min_agencies}"
+        )
+    run = store.add_run(
+        session,
+        project_id=project.id,
+        started_by=principal.principal_id,
+        threshold=body.threshold if body.threshold is not None else project.threshold,
+        min_agencies=project.min_agencies,
+        upload_ids=[upload_id for upload_id, _ in uploads],
+    )
+    session.commit()
+    request.app.state.run_workers.wake()
+    return run_public(run, project, own_agency(principal))
+
+
+@router.get("", responses=problem_responses(401, 403, 404, 422))
+def list_runs(
+    project: RunReaderProjectDep, principal: PrincipalDep, session: SessionDep
+) -> RunList:
+    """List the project's runs, newest first."""
+    runs = store.list_runs(session, project.id)
+    return RunList(items=[run_public(run, project, own_agency(principal)) for run in runs])
+
+
+@router.get("/{run_id}", responses=problem_responses(401, 403, 404, 422))
+def get_run(
+    run_id: uuid.UUID, project: RunReaderProjectDep, principal: PrincipalDep, session: SessionDep
+) -> RunPublic:
+    """Read a run: status, stage, progress and, once done, its counts."""
+    run = store.find_run(session, project.id, run_id)
+    if run is None:
+        raise NotFound("run")
+    return run_public(run, project, own_agency(principal))

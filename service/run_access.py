@@ -1,0 +1,79 @@
+"""Who may reach runs, hits and the suspect list: project dependencies per policy.
+
+Each dependency checks the caller's role first (403, before any lookup), then access to
+the project (404, the same answer as for a missing project):
+
+- starting runs and the suspect list: analysts on the project's team;
+- reading runs: any data role (analysts and auditors on the team, data officers of a
+  participating agency); administrators hold no data rights;
+- reading hits: analysts on the team (every hit, in full) and data officers of a
+  participating agency (their own agency's hits and references only).
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends
+
+from service import store
+from service.auth import Principal, Role
+from service.deps import PrincipalDep, SessionDep, get_accessible_project
+from service.errors import AccessDenied, NotFound
+from service.models import Project
+
+Guard = Callable[[Principal], Awaitable[Principal]]
+
+
+def require_any(*roles: Role) -> Guard:
+    """A dependency that admits callers holding one of these roles (403 for the others)."""
+
+    async def check(principal: PrincipalDep) -> Principal:  # async: no thread for a comparison
+        if principal.role not in roles:
+            raise AccessDenied()
+        return principal
+
+    return check
+
+
+def project_for(guard: Guard) -> Callable[..., Project]:
+    """A dependency: the path's project, for callers the guard admits who may access it."""
+
+    def dependency(
+        project_id: uuid.UUID,
+        session: SessionDep,
+        principal: Annotated[Principal, Depends(guard)],
+    ) -> Project:
+        return get_accessible_project(project_id, session, principal)
+
+    return dependency
+
+
+def project_id_for(guard: Guard) -> Callable[..., uuid.UUID]:
+    """Like `project_for`, but checks access without loading the project: its id only."""
+
+    def dependency(
+        project_id: uuid.UUID,
+        session: SessionDep,
+        principal: Annotated[Principal, Depends(guard)],
+    ) -> uuid.UUID:
+        if not store.can_access_project(session, project_id, principal):
+            raise NotFound("project")  # the same answer for "absent" and "not yours"
+        return project_id
+
+    return dependency
+
+
+def own_agency(principal: Principal) -> uuid.UUID | None:
+    """The agency a caller's view is limited to: data officers see their own agency's data."""
+    return principal.agency_id if principal.role is Role.DATA_OFFICER else None
+
+
+AnalystProjectDep = Annotated[Project, Depends(project_for(require_any(Role.ANALYST)))]
+RunReaderProjectDep = Annotated[
+    Project, Depends(project_for(require_any(Role.ANALYST, Role.AUDITOR, Role.DATA_OFFICER)))
+]
+# Hits are read on every click: their routes need the project's id only.
+HitReaderProjectIdDep = Annotated[
+    uuid.UUID, Depends(project_id_for(require_any(Role.ANALYST, Role.DATA_OFFICER)))
+]

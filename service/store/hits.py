@@ -1,0 +1,237 @@
+"""Hits of a run and their members: bulk storage and keyset reads. Flushes, never commits.
+
+Reads return plain rows, not ORM objects: a page of hits is two queries (the hits, then
+their members) whatever its size, and nothing accumulates in the session's identity map
+while a large run is exported.
+"""
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    Uuid,
+    bindparam,
+    case,
+    cast,
+    delete,
+    insert,
+    null,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from linkage.hits import Group
+from service.models import Agency, Hit, HitMember, Run, RunStatus
+
+INSERT_ROWS = 20_000  # hits per INSERT batch when a run stores its result
+# Reads go through the tables, not the ORM classes: a page is read on every click, and the
+# ORM layer (and converting ids nobody needs) cost more than the queries themselves.
+_HITS, _MEMBERS, _AGENCIES = Hit.__table__, HitMember.__table__, Agency.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class HitRow:
+    """A hit as stored: links are [left, right, score] by member position."""
+
+    id: uuid.UUID
+    number: int
+    best_score: float
+    links: list[list[float]]
+    agreed_fields: list[str] | None
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class MemberRow:
+    """A member of hit `number`; `reference` is None where the caller may not see it."""
+
+    number: int
+    position: int
+    agency: str  # the agency's name
+    reference: str | None
+
+    def __repr__(self) -> str:  # never a reference in a log line or a traceback
+        return f"MemberRow(number={self.number}, position={self.position})"
+
+
+def replace_hits(session: Session, run_id: uuid.UUID, groups: Sequence[Group]) -> None:
+    """Store a run's groups as hits 1..n, replacing any hits an earlier attempt left.
+
+    Each group's members carry the agency id (as a string) as their agency label.
+    """
+    session.execute(delete(HitMember).where(HitMember.run_id == run_id))
+    session.execute(delete(Hit).where(Hit.run_id == run_id))
+    numbered = iter(enumerate(groups, 1))
+    while chunk := list(islice(numbered, INSERT_ROWS)):
+        hits, members = _rows(run_id, chunk)
+        session.execute(insert(Hit), hits)
+        session.execute(insert(HitMember), members)
+    session.flush()
+
+
+def _rows(
+    run_id: uuid.UUID, numbered: list[tuple[int, Group]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    hits: list[dict[str, Any]] = []
+    members: list[dict[str, Any]] = []
+    for number, group in numbered:
+        hit_id = uuid.uuid4()
+        links = [[link.left, link.right, link.score] for link in group.links]
+        hits.append(
+            {
+                "id": hit_id,
+                "run_id": run_id,
+                "number": number,
+                "agency_count": len(group.agencies),
+                "best_score": max((link.score for link in group.links), default=0.0),
+                "links": links,
+                "agreed_fields": None,
+            }
+        )
+        members.extend(
+            {
+                "hit_id": hit_id,
+                "position": position,
+                "run_id": run_id,
+                "agency_id": uuid.UUID(member.agency),
+                "reference": member.reference,
+            }
+            for position, member in enumerate(group.members)
+        )
+    return hits, members
+
+
+def hits_page(
+    session: Session,
+    run_id: uuid.UUID,
+    *,
+    after: int,
+    limit: int,
+    agency_id: uuid.UUID | None = None,
+) -> list[HitRow]:
+    """Hits numbered above `after`, in number order.
+
+    With `agency_id`, only the hits holding a record of that agency (data officer view).
+    """
+    values = {"run_id": run_id, "after": after, "limit": limit, "agency_id": agency_id}
+    rows = session.execute(_PAGE[agency_id is not None], values).all()
+    if not rows:
+        return []
+    ids, numbers, scores, links, fields = zip(*rows, strict=True)
+    # One JSON decode per column for the whole page rather than one per hit.
+    decoded_links = json.loads("[" + ",".join(links) + "]")
+    decoded_fields = json.loads("[" + ",".join(field or "null" for field in fields) + "]")
+    return list(map(HitRow, ids, numbers, scores, decoded_links, decoded_fields))
+
+
+def page_members(
+    session: Session,
+    run_id: uuid.UUID,
+    *,
+    after: int,
+    last: int,
+    agency_id: uuid.UUID | None = None,
+) -> list[MemberRow]:
+    """Members of the hits numbered after..last that `hits_page` returns, by number and position.
+
+    With `agency_id`, other agencies' references stay in the database: the column comes
+    back as NULL for them.
+    """
+    values = {"run_id": run_id, "after": after, "last": last, "agency_id": agency_id}
+    rows = session.execute(_MEMBERS_PAGE[agency_id is not None], values).all()
+    return [MemberRow(*row) for row in rows]
+
+
+def members_by_hit(
+    session: Session, hit_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[MemberRow]]:
+    """Every member of these hits (of any runs), by hit id: the analyst's view."""
+    query = (
+        select(
+            _HITS.c.id, _HITS.c.number, _MEMBERS.c.position, _AGENCIES.c.name, _MEMBERS.c.reference
+        )
+        .join(_MEMBERS, _MEMBERS.c.hit_id == _HITS.c.id)
+        .join(_AGENCIES, _AGENCIES.c.id == _MEMBERS.c.agency_id)
+        .where(_HITS.c.id.in_(hit_ids))
+        .order_by(_HITS.c.id, _MEMBERS.c.position)
+    )
+    members: dict[uuid.UUID, list[MemberRow]] = {hit_id: [] for hit_id in hit_ids}
+    for hit_id, *member in session.execute(query):
+        members[hit_id].append(MemberRow(*member))
+    return members
+
+
+def iter_hits(
+    session: Session, run_id: uuid.UUID, *, agency_id: uuid.UUID | None, page: int = 1000
+) -> Iterator[tuple[list[HitRow], list[MemberRow]]]:
+    """Every hit of a run visible in a view, page by page, with its members."""
+    after = 0
+    while hits := hits_page(session, run_id, after=after, limit=page, agency_id=agency_id):
+        last = hits[-1].number
+        yield hits, page_members(session, run_id, after=after, last=last, agency_id=agency_id)
+        after = last
+
+
+def _page_statements(own: bool) -> tuple[Select[Any], Select[Any]]:
+    """The hits of a page and their members, built once: a page is read on every click."""
+    run, after = bindparam("run_id", type_=Uuid), bindparam("after", type_=Integer)
+    hits = (
+        select(
+            _HITS.c.id,
+            _HITS.c.number,
+            _HITS.c.best_score,
+            cast(_HITS.c.links, Text).label("links"),  # decoded a page at a time, see hits_page
+            cast(_HITS.c.agreed_fields, Text).label("agreed_fields"),
+        )
+        .where(_HITS.c.run_id == run, _HITS.c.number > after)
+        .order_by(_HITS.c.number)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    reference: ColumnElement[str | None] = _MEMBERS.c.reference
+    if own:
+        agency = bindparam("agency_id", type_=Uuid)
+        # Walks hits in number order and probes ix_hit_members_run_agency per hit, so a page
+        # costs about `limit` probes when the agency is in a fair share of the hits.
+        holder = _MEMBERS.alias("holder")
+        holding = (
+            select(holder.c.hit_id)
+            .where(holder.c.run_id == run, holder.c.agency_id == agency)
+            .where(holder.c.hit_id == _HITS.c.id)
+            .correlate(_HITS)
+            .exists()
+        )
+        hits = hits.where(holding)
+        reference = case((_MEMBERS.c.agency_id == agency, _MEMBERS.c.reference), else_=null())
+    members = (
+        select(_HITS.c.number, _MEMBERS.c.position, _AGENCIES.c.name, reference)
+        .join(_MEMBERS, _MEMBERS.c.hit_id == _HITS.c.id)
+        .join(_AGENCIES, _AGENCIES.c.id == _MEMBERS.c.agency_id)
+        .where(_HITS.c.run_id == run, _HITS.c.number > after)
+        .where(_HITS.c.number <= bindparam("last", type_=Integer))
+        .order_by(_HITS.c.number, _MEMBERS.c.position)
+    )
+    if own:
+        members = members.where(holding)
+    return hits, members
+
+
+_EVERY, _OWN = _page_statements(own=False), _page_statements(own=True)
+_PAGE = {False: _EVERY[0], True: _OWN[0]}  # keyed by "limited to one agency"
+_MEMBERS_PAGE = {False: _EVERY[1], True: _OWN[1]}
+
+
+def find_project_hit(session: Session, project_id: uuid.UUID, hit_id: uuid.UUID) -> Hit | None:
+    """A hit of a succeeded run of this project."""
+    query = (
+        select(Hit)
+        .join(Run, Run.id == Hit.run_id)
+        .where(Hit.id == hit_id, Run.project_id == project_id, Run.status == RunStatus.SUCCEEDED)
+    )
+    return session.scalars(query).one_or_none()
