@@ -5,6 +5,7 @@
   + InputError         - an input file cannot be read (format, encoding, missing columns)
   + RecordError        - a record cannot be encoded (row number + field name; never the value)
   + BatchError         - a batch file is malformed or its metadata is inconsistent
+  + HubRequestError    - the hub refused or failed a request (status, problem code, detail)
 """
 
 
@@ -47,3 +48,16 @@ class RecordError(LinkageError):
     def __reduce__(self) -> tuple[type["RecordError"], tuple[int, str, str]]:
         # Exceptions pickle their args; ours are the parts, so workers can return them.
         return (type(self), (self.row, self.field, self.reason))
+
+
+class HubRequestError(LinkageError):
+    """The hub answered with a problem (RFC 9457): its status, stable code and detail."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(f"hub answered {status} {code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[type["HubRequestError"], tuple[int, str, str]]:
+        return (type(self), (self.status, self.code, self.detail))

@@ -1,0 +1,102 @@
+"""`fieldlink admin ...`: an administrator registers agencies, principals and projects.
+
+Administrators hold no data rights: these commands never see records, hits or the log.
+New bearer tokens go to a file with owner-only permissions, never to the terminal.
+"""
+
+import argparse
+import os
+import uuid
+from pathlib import Path
+from typing import TypeAlias
+
+from linkage.cli.remote import add_hub_options, connect
+from linkage.client import HubClient
+from linkage.errors import LinkageError
+from linkage.schema import load_schema
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+ROLES = ("data_officer", "analyst", "auditor", "administrator")
+
+
+def register(commands: Commands) -> None:
+    """Add the `admin` command group."""
+    admin = commands.add_parser("admin", help="register agencies, principals and projects")
+    actions = admin.add_subparsers(required=True, metavar="ACTION")
+    agency = _add(actions, "add-agency", "register an agency")
+    agency.add_argument("name")
+    agency.set_defaults(run=_add_agency)
+    principal = _add(actions, "add-principal", "register a principal; its token goes to a file")
+    principal.add_argument("--agency", required=True, help="agency name")
+    principal.add_argument("--name", required=True)
+    principal.add_argument("--role", required=True, choices=ROLES)
+    principal.add_argument("--token-out", type=Path, required=True, help="new file, mode 0600")
+    principal.add_argument("--project", action="append", default=[], help="also add to team")
+    principal.set_defaults(run=_add_principal)
+    project = _add(actions, "add-project", "register a project (Field Lab case)")
+    project.add_argument("--name", required=True)
+    project.add_argument("--agency", action="append", required=True, help="repeat per agency")
+    project.add_argument("--purpose", required=True)
+    project.add_argument("--legal-basis", required=True)
+    project.add_argument("--schema", default="person", help="schema file or shipped name")
+    project.add_argument("--key-check", required=True, help="from `fieldlink keys check`")
+    project.add_argument("--threshold", type=float, help="default: chosen from the data")
+    project.add_argument("--min-agencies", type=int, default=2, help="k")
+    project.set_defaults(run=_add_project)
+
+
+def _add(actions: Commands, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser = actions.add_parser(name, help=help_text)
+    add_hub_options(parser)
+    return parser
+
+
+def _add_agency(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        agency = hub.create_agency(args.name)
+    print(f"agency {agency.name}: {agency.id}")
+    return 0
+
+
+def _add_principal(args: argparse.Namespace) -> int:
+    if args.token_out.exists():
+        raise LinkageError(f"{args.token_out} exists; tokens are never overwritten")
+    with connect(args) as hub:
+        agency = _agency_id(hub, args.agency)
+        created = hub.create_principal(agency, args.name, args.role)
+        _write_token(args.token_out, created.token)
+        for name in args.project:
+            hub.add_member(hub.find_project(name).id, created.principal.id)
+    teams = f"; on the team of {', '.join(args.project)}" if args.project else ""
+    print(f"{args.role} {args.name} ({args.agency}): token in {args.token_out}{teams}")
+    return 0
+
+
+def _add_project(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        agency_ids = [_agency_id(hub, name) for name in args.agency]
+        project = hub.create_project(
+            name=args.name,
+            purpose=args.purpose,
+            legal_basis=args.legal_basis,
+            agency_ids=agency_ids,
+            schema_fingerprint=load_schema(args.schema).fingerprint(),
+            key_check=args.key_check,
+            threshold=args.threshold,
+            min_agencies=args.min_agencies,
+        )
+    print(f"project {project.name}: {project.id}, expires {project.expires_at:%Y-%m-%d}")
+    return 0
+
+
+def _agency_id(hub: HubClient, name: str) -> uuid.UUID:
+    for agency in hub.agencies():
+        if agency.name == name:
+            return agency.id
+    raise LinkageError(f"no agency named {name!r} is registered")
+
+
+def _write_token(path: Path, token: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(token + "\n")

@@ -1,0 +1,197 @@
+"""Commands that talk to a hub: `upload`, `run`, `hits`, `suspects list|add|export`.
+
+The hub is named by --hub or FIELDLINK_HUB_URL. The bearer token comes from
+FIELDLINK_TOKEN or from a file named by --token-file / FIELDLINK_TOKEN_FILE, never from the
+command line (it would end up in shell history and process lists).
+"""
+
+import argparse
+import os
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TypeAlias
+
+from tqdm import tqdm
+
+from linkage.client import Hit, HubClient, Project, Run
+from linkage.errors import LinkageError
+
+DEFAULT_HUB = "http://127.0.0.1:8000"
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def register(commands: Commands) -> None:
+    """Add the `upload`, `run`, `hits` and `suspects` commands."""
+    upload = _add(commands, "upload", "upload batch files to a hub project (data officer)")
+    upload.add_argument("batches", type=Path, nargs="+", help="batch files made by `encode`")
+    upload.set_defaults(run=_upload)
+    run = _add(commands, "run", "start a matching run on the hub and follow it (analyst)")
+    run.add_argument("--threshold", type=float, help="override the project's threshold")
+    run.add_argument("--no-wait", action="store_true", help="start the run and return")
+    run.set_defaults(run=_run)
+    hits = _add(commands, "hits", "download a run's hits (analyst: all; data officer: own)")
+    hits.add_argument("--run-id", type=uuid.UUID, help="default: the latest finished run")
+    hits.add_argument("--out", type=Path, help="file to write (default: print a summary)")
+    hits.add_argument("--format", choices=["json", "csv"], default="json")
+    hits.set_defaults(run=_hits)
+    _register_suspects(commands)
+
+
+def _register_suspects(commands: Commands) -> None:
+    suspects = commands.add_parser("suspects", help="the project's suspect list (analyst)")
+    actions = suspects.add_subparsers(required=True, metavar="ACTION")
+    show = _add(actions, "list", "print the suspect list")
+    show.set_defaults(run=_list_suspects)
+    add = _add(actions, "add", "shortlist hits of the latest finished run")
+    add.add_argument("--hit", type=int, action="append", default=[], help="hit number (repeat)")
+    add.add_argument("--spanning", type=int, help="every hit spanning at least this many agencies")
+    add.add_argument("--status", default="new")
+    add.add_argument("--note", default="")
+    add.set_defaults(run=_add_suspects)
+    export = _add(actions, "export", "write the suspect list to a file")
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    export.set_defaults(run=_export_suspects)
+
+
+def _add(commands: Commands, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help_text)
+    parser.add_argument("--project", required=True, help="project name or id")
+    add_hub_options(parser)
+    return parser
+
+
+def add_hub_options(parser: argparse.ArgumentParser) -> None:
+    """--hub and --token-file, shared by every command that calls a hub."""
+    parser.add_argument("--hub", default=os.environ.get("FIELDLINK_HUB_URL", DEFAULT_HUB))
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        default=os.environ.get("FIELDLINK_TOKEN_FILE"),
+        help="file holding your bearer token (default: $FIELDLINK_TOKEN)",
+    )
+
+
+def connect(args: argparse.Namespace) -> HubClient:
+    """A client for --hub with the caller's token."""
+    token = os.environ.get("FIELDLINK_TOKEN")
+    if args.token_file is not None:
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise LinkageError(f"cannot read token file {args.token_file}") from err
+    if not token:
+        raise LinkageError("no bearer token: set FIELDLINK_TOKEN or use --token-file")
+    return HubClient.connect(args.hub, token)
+
+
+def _upload(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        project = hub.find_project(args.project)
+        for path in args.batches:
+            size = path.stat().st_size if path.exists() else 0
+            if not size:
+                raise LinkageError(f"{path}: no such batch file, or it is empty")
+            with tqdm(
+                total=size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr
+            ) as bar:
+                upload = hub.upload(project.id, path, progress=bar.update)
+            print(f"{path}: upload {upload.id}: {upload.record_count} records for {upload.agency}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        project = hub.find_project(args.project)
+        run = hub.start_run(project.id, threshold=args.threshold)
+        print(f"run {run.id} started for project {project.name}")
+        if args.no_wait:
+            return 0
+        with tqdm(total=100, unit="%", desc="matching", file=sys.stderr) as bar:
+
+            def show(current: Run) -> None:
+                bar.set_postfix_str(current.stage)
+                bar.update(round(current.progress * 100) - bar.n)
+
+            run = hub.wait(project.id, run.id, on_progress=show)
+    print(_run_summary(run))
+    return 0 if run.status == "succeeded" else 1
+
+
+def _run_summary(run: Run) -> str:
+    if run.status != "succeeded":
+        return f"run {run.id} {run.status}: {run.error or 'no detail'}"
+    estimate = ""
+    if run.estimated_precision is not None and run.estimated_recall is not None:
+        estimate = (
+            f" (estimated without labels: precision {run.estimated_precision:.3f},"
+            f" recall {run.estimated_recall:.3f})"
+        )
+    threshold = f"{run.threshold:.3f}" if run.threshold is not None else "auto"
+    return f"run {run.id} succeeded: {run.hit_count} hits at threshold {threshold}{estimate}"
+
+
+def _hits(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        project = hub.find_project(args.project)
+        run_id = args.run_id or _latest_finished(hub, project).id
+        if args.out is None:
+            print(_hits_summary(hub.hits(project.id, run_id)))
+            return 0
+        hub.export_hits(project.id, run_id, args.out, fmt=args.format)
+    print(f"wrote the hits of run {run_id} to {args.out}")
+    return 0
+
+
+def _hits_summary(hits: Iterable[Hit]) -> str:
+    spans = Counter(len(hit.agencies) for hit in hits)
+    if not spans:
+        return "no hits"
+    parts = [f"{spans[k]} span {k} agencies" for k in sorted(spans)]
+    return f"{spans.total()} hits: " + ", ".join(parts)
+
+
+def _latest_finished(hub: HubClient, project: Project) -> Run:
+    finished = [run for run in hub.runs(project.id) if run.status == "succeeded"]
+    if not finished:
+        raise LinkageError(f"project {project.name} has no finished run yet")
+    return finished[-1]
+
+
+def _list_suspects(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        project = hub.find_project(args.project)
+        suspects = hub.suspects(project.id)
+    for suspect in suspects:
+        print(f"{suspect.id}  {suspect.status:<12} {', '.join(suspect.agencies)}  {suspect.note}")
+    print(f"{len(suspects)} on the suspect list of {project.name}")
+    return 0
+
+
+def _add_suspects(args: argparse.Namespace) -> int:
+    if not args.hit and args.spanning is None:
+        raise LinkageError("name hits with --hit N or --spanning K")
+    with connect(args) as hub:
+        project = hub.find_project(args.project)
+        run = _latest_finished(hub, project)
+        chosen = [
+            hit
+            for hit in hub.hits(project.id, run.id)
+            if hit.number in args.hit
+            or (args.spanning is not None and len(hit.agencies) >= args.spanning)
+        ]
+        for hit in chosen:
+            hub.add_suspect(project.id, hit.id, status=args.status, note=args.note)
+    print(f"shortlisted {len(chosen)} hits of run {run.id}")
+    return 0
+
+
+def _export_suspects(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        project = hub.find_project(args.project)
+        hub.export_suspects(project.id, args.out, fmt=args.format)
+    print(f"wrote the suspect list of {project.name} to {args.out}")
+    return 0

@@ -1,0 +1,339 @@
+"""HubClient: the typed HTTP client for the fieldlink hub, over an injected httpx.Client.
+
+Agencies upload batches and fetch their hits with it, analysts start runs and keep the
+suspect list, auditors export the log. It holds no secret but the caller's bearer token.
+
+    with HubClient.connect("https://hub.example", token) as hub:
+        upload = hub.upload(project_id, Path("politie.arrow"))
+"""
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from linkage.errors import HubRequestError
+
+ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.file"
+UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
+ModelT = TypeVar("ModelT", bound=BaseModel)
+Progress = Callable[[int], None]  # called with the bytes (upload) or share done
+
+
+class HubModel(BaseModel):
+    """A hub answer; fields the client does not know yet are ignored, not rejected."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Agency(HubModel):
+    id: uuid.UUID
+    name: str
+
+
+class PrincipalInfo(HubModel):
+    id: uuid.UUID
+    agency_id: uuid.UUID
+    name: str
+    role: str
+
+
+class NewPrincipal(HubModel):
+    principal: PrincipalInfo
+    token: str
+
+
+class Project(HubModel):
+    id: uuid.UUID
+    name: str
+    agency_ids: list[uuid.UUID]
+    schema_fingerprint: str
+    key_check: str
+    threshold: float | None
+    min_agencies: int
+    expires_at: datetime
+
+
+class Upload(HubModel):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    agency: str
+    record_count: int
+    filter_bits: int
+    digest: str
+    created_at: datetime
+
+
+class Run(HubModel):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    status: str
+    stage: str
+    progress: float
+    threshold: float | None
+    hit_count: int | None
+    error: str | None
+    estimated_precision: float | None = None
+    estimated_recall: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once the run succeeded or failed."""
+        return self.status in ("succeeded", "failed")
+
+
+class HitMember(HubModel):
+    agency: str
+    reference: str
+
+
+class Hit(HubModel):
+    id: uuid.UUID
+    number: int
+    agencies: list[str]
+    members: list[HitMember]
+    best_score: float
+
+
+class Suspect(HubModel):
+    id: uuid.UUID
+    hit_id: uuid.UUID
+    status: str
+    note: str
+    agencies: list[str]
+
+
+class HubClient:
+    """Calls the hub's /v1 API; every failure is a HubRequestError naming status and code."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+
+    @classmethod
+    def connect(cls, base_url: str, token: str | None, *, timeout_s: float = 60.0) -> Self:
+        """A client for the hub at `base_url`, authenticated with a bearer token."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return cls(httpx.Client(base_url=base_url, headers=headers, timeout=timeout_s))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.http.close()
+
+    # administration -----------------------------------------------------------------
+
+    def create_agency(self, name: str) -> Agency:
+        """Register an agency (administrator)."""
+        return self._call(Agency, "POST", "/v1/agencies", json={"name": name})
+
+    def agencies(self) -> list[Agency]:
+        """Every registered agency (administrator)."""
+        return self._items(Agency, "/v1/agencies")
+
+    def create_principal(self, agency_id: uuid.UUID, name: str, role: str) -> NewPrincipal:
+        """Register a principal; its first bearer token is in the answer, this once."""
+        body = {"agency_id": str(agency_id), "name": name, "role": role}
+        answer = self._json("POST", "/v1/principals", json=body)
+        return NewPrincipal(principal=answer["principal"], token=answer["token"]["token"])
+
+    def create_project(self, **fields: Any) -> Project:
+        """Register a project (administrator); fields as in the API's ProjectCreate."""
+        return self._call(Project, "POST", "/v1/projects", json=_jsonable(fields))
+
+    def add_member(self, project_id: uuid.UUID, principal_id: uuid.UUID) -> None:
+        """Put a principal on a project's team (administrator)."""
+        body = {"principal_id": str(principal_id)}
+        self._json("POST", f"/v1/projects/{project_id}/members", json=body)
+
+    # projects and uploads -----------------------------------------------------------
+
+    def projects(self) -> list[Project]:
+        """The projects visible to the caller."""
+        return self._items(Project, "/v1/projects")
+
+    def find_project(self, name_or_id: str) -> Project:
+        """A visible project by name or id; a HubRequestError 404 when there is none."""
+        for project in self.projects():
+            if name_or_id in (project.name, str(project.id)):
+                return project
+        raise HubRequestError(404, "not-found", "no visible project with that name or id")
+
+    def upload(
+        self, project_id: uuid.UUID, path: Path, *, progress: Progress | None = None
+    ) -> Upload:
+        """Stream a batch file to the project (data officer); idempotent by content."""
+        headers = {"Content-Type": ARROW_MEDIA_TYPE, "Content-Length": str(path.stat().st_size)}
+        url = f"/v1/projects/{project_id}/uploads"
+        return self._call(Upload, "POST", url, content=_chunks(path, progress), headers=headers)
+
+    def uploads(self, project_id: uuid.UUID) -> list[Upload]:
+        """The project's uploads visible to the caller."""
+        return self._items(Upload, f"/v1/projects/{project_id}/uploads")
+
+    def delete_upload(self, project_id: uuid.UUID, upload_id: uuid.UUID) -> None:
+        """Remove one of the own agency's uploads."""
+        self._send("DELETE", f"/v1/projects/{project_id}/uploads/{upload_id}")
+
+    # runs and hits -------------------------------------------------------------------
+
+    def start_run(self, project_id: uuid.UUID, *, threshold: float | None = None) -> Run:
+        """Start a matching run over the project's current uploads (analyst)."""
+        body = {"threshold": threshold} if threshold is not None else {}
+        return self._call(Run, "POST", f"/v1/projects/{project_id}/runs", json=body)
+
+    def run(self, project_id: uuid.UUID, run_id: uuid.UUID) -> Run:
+        """A run's status and progress."""
+        return self._call(Run, "GET", f"/v1/projects/{project_id}/runs/{run_id}")
+
+    def runs(self, project_id: uuid.UUID) -> list[Run]:
+        """The project's runs."""
+        return self._items(Run, f"/v1/projects/{project_id}/runs")
+
+    def wait(
+        self,
+        project_id: uuid.UUID,
+        run_id: uuid.UUID,
+        *,
+        poll_s: float = 0.5,
+        timeout_s: float = 3600.0,
+        on_progress: Callable[[Run], None] | None = None,
+    ) -> Run:
+        """Poll a run until it has finished; TimeoutError after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            run = self.run(project_id, run_id)
+            if on_progress is not None:
+                on_progress(run)
+            if run.finished:
+                return run
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"run {run_id} still {run.status} after {timeout_s:.0f} s")
+            time.sleep(poll_s)
+
+    def hits(self, project_id: uuid.UUID, run_id: uuid.UUID, *, page: int = 100) -> Iterator[Hit]:
+        """Every hit of a run the caller may see, page by page."""
+        url = f"/v1/projects/{project_id}/runs/{run_id}/hits"
+        after: int | None = None
+        while True:
+            params: dict[str, Any] = {"limit": page} | ({"after": after} if after else {})
+            answer = self._json("GET", url, params=params)
+            yield from (Hit.model_validate(item) for item in answer["items"])
+            after = answer.get("next_after")
+            if after is None:
+                return
+
+    def export_hits(
+        self, project_id: uuid.UUID, run_id: uuid.UUID, target: Path, *, fmt: str = "json"
+    ) -> None:
+        """Download a run's hits (JSON: the fieldlink-hits/1 file `fieldlink reveal` reads)."""
+        url = f"/v1/projects/{project_id}/runs/{run_id}/hits/export"
+        self._download(url, target, params={"format": fmt})
+
+    # suspect list --------------------------------------------------------------------
+
+    def add_suspect(
+        self, project_id: uuid.UUID, hit_id: uuid.UUID, *, status: str = "new", note: str = ""
+    ) -> Suspect:
+        """Shortlist a hit into the project's suspect list (analyst)."""
+        body = {"hit_id": str(hit_id), "status": status, "note": note}
+        return self._call(Suspect, "POST", f"/v1/projects/{project_id}/suspects", json=body)
+
+    def update_suspect(
+        self, project_id: uuid.UUID, suspect_id: uuid.UUID, **fields: str
+    ) -> Suspect:
+        """Change a suspect's status and/or note."""
+        url = f"/v1/projects/{project_id}/suspects/{suspect_id}"
+        return self._call(Suspect, "PATCH", url, json=fields)
+
+    def suspects(self, project_id: uuid.UUID) -> list[Suspect]:
+        """The project's suspect list."""
+        return self._items(Suspect, f"/v1/projects/{project_id}/suspects")
+
+    def export_suspects(self, project_id: uuid.UUID, target: Path, *, fmt: str = "csv") -> None:
+        """Download the suspect list as CSV or JSON."""
+        url = f"/v1/projects/{project_id}/suspects/export"
+        self._download(url, target, params={"format": fmt})
+
+    # audit ---------------------------------------------------------------------------
+
+    def export_audit(self, target: Path) -> None:
+        """Download the audit log with its signed checkpoints (auditor)."""
+        self._download("/v1/audit/export", target)
+
+    def audit_keys(self) -> dict[str, Any]:
+        """The hub's published audit signing keys."""
+        keys: dict[str, Any] = self._json("GET", "/v1/audit/keys")
+        return keys
+
+    # plumbing ------------------------------------------------------------------------
+
+    def _call(self, model: type[ModelT], method: str, url: str, **options: Any) -> ModelT:
+        return model.model_validate(self._json(method, url, **options))
+
+    def _items(self, model: type[ModelT], url: str) -> list[ModelT]:
+        return [model.model_validate(item) for item in self._json("GET", url)["items"]]
+
+    def _json(self, method: str, url: str, **options: Any) -> Any:
+        return self._send(method, url, **options).json()
+
+    def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
+        response = self.http.request(method, url, **options)
+        _raise_for_problem(response)
+        return response
+
+    def _download(self, url: str, target: Path, **options: Any) -> None:
+        partial = target.with_name(target.name + ".partial")
+        with self.http.stream("GET", url, **options) as response:
+            if response.is_error:
+                response.read()
+                _raise_for_problem(response)
+            with open(partial, "wb") as sink:
+                for chunk in response.iter_bytes():
+                    sink.write(chunk)
+        partial.replace(target)
+
+
+def _raise_for_problem(response: httpx.Response) -> None:
+    if not response.is_error:
+        return
+    try:
+        problem = response.json()
+        code, detail = str(problem["code"]), str(problem.get("detail") or problem["title"])
+        if problem.get("errors"):
+            detail += ": " + "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in problem["errors"]
+            )
+    except (ValueError, KeyError, TypeError):
+        code, detail = "http-error", response.reason_phrase
+    raise HubRequestError(response.status_code, code, detail)
+
+
+def _chunks(path: Path, progress: Progress | None) -> Iterator[bytes]:
+    with open(path, "rb") as source:
+        while chunk := source.read(UPLOAD_CHUNK_BYTES):
+            if progress is not None:
+                progress(len(chunk))
+            yield chunk
+
+
+def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, uuid.UUID | datetime):
+            return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+        if isinstance(value, list | tuple):
+            return [convert(item) for item in value]
+        return value
+
+    return {name: convert(value) for name, value in fields.items()}
