@@ -5,8 +5,10 @@
 In one run, on one synthetic multi-agency data set (``linkage.synth``: gemeente, politie,
 fiu and kmar, each with its own formats and errors, and the truth):
 
-  1. fieldlink: ``encode_csv`` per agency, ``match_batches`` with the default settings (the
-     threshold is chosen from the score distribution, without labels) and ``evaluate``;
+  1. fieldlink: ``encode_csv`` per agency, ``match_batches`` with the default settings (field
+     scoring: Fellegi-Sunter weights learned without labels, threshold chosen without
+     labels) and with ``scoring="clk"`` (Dice of the record-level filters, the previous
+     default), each scored by ``evaluate``;
   2. the anchor, clkhash + anonlink, in the reference environment
      (``benchmarks.anonlink_multiparty``): clkhash CLKs of the raw CSV values, then
      anonlink's multi-party candidate generation and greedy solver at thresholds 0.60 to
@@ -33,7 +35,7 @@ from linkage.agency import encode_csv, read_refmap
 from linkage.batch import read_batch
 from linkage.evaluate import Quality, evaluate, read_truth
 from linkage.hits import Group, Hits, Member
-from linkage.match.engine import match_batches
+from linkage.match.engine import MatchSettings, match_batches
 from linkage.schema import load_schema
 from linkage.synth import format_summary, generate
 from linkage.synth.agencies import AGENCIES
@@ -42,8 +44,8 @@ THRESHOLDS = [round(0.60 + 0.05 * step, 2) for step in range(8)]
 MIN_AGENCIES = 2  # fieldlink's default: a group spans at least two agencies
 
 
-def run_fieldlink(data: Path) -> dict[str, Any]:
-    """Encode every agency's file, match with the default settings, evaluate."""
+def run_fieldlink(data: Path) -> dict[str, dict[str, Any]]:
+    """Encode every agency's file, match by fields (default) and by CLK, evaluate both."""
     schema = load_schema()
     secret = LinkageSecret(project="bench", value=bytes(range(32)))
     start = time.perf_counter()
@@ -58,15 +60,22 @@ def run_fieldlink(data: Path) -> dict[str, Any]:
         )
         batches.append(read_batch(summary.batch_path))
         refmaps[agency] = read_refmap(summary.refmap_path)
-    hits, report = match_batches(batches)
-    seconds = time.perf_counter() - start
-    return {
-        "threshold": report.threshold,
-        "estimated_precision": report.estimated_precision,
-        "estimated_recall": report.estimated_recall,
-        "seconds": seconds,
-        "quality": dataclasses.asdict(evaluate(hits, data / "truth.csv", refmaps)),
-    }
+    encoded = time.perf_counter() - start
+    runs = {}
+    for scoring in ("fields", "clk"):
+        start = time.perf_counter()
+        hits, report = match_batches(batches, MatchSettings(scoring=scoring))
+        runs[scoring] = {
+            "threshold": report.threshold,
+            "candidate_threshold": report.candidate_threshold,
+            "estimated_precision": report.estimated_precision,
+            "estimated_recall": report.estimated_recall,
+            "encode_seconds": encoded,
+            "match_seconds": time.perf_counter() - start,
+            "field_weights": report.field_weights,
+            "quality": dataclasses.asdict(evaluate(hits, data / "truth.csv", refmaps)),
+        }
+    return runs
 
 
 def record_ids(csv_path: Path, delimiter: str) -> list[str]:
@@ -148,19 +157,21 @@ def one_per_agency_pairs(truth_path: Path) -> int:
 
 def _row(label: str, quality: Mapping[str, Any]) -> str:
     return (
-        f"{label:<30} {quality['pair_precision']:>6.4f} {quality['pair_recall']:>6.4f} "
+        f"{label:<38} {quality['pair_precision']:>6.4f} {quality['pair_recall']:>6.4f} "
         f"{quality['pair_f1']:>6.4f} {quality['group_precision']:>6.4f} "
         f"{quality['persons_found']:>6.4f} {quality['groups']:>6}"
     )
 
 
 def print_report(
-    fieldlink: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], ceiling: float
+    runs: Mapping[str, Mapping[str, Any]], rows: Sequence[Mapping[str, Any]], ceiling: float
 ) -> float:
     """The side-by-side table; returns fieldlink's F1 minus the anchor's best F1."""
+    fieldlink = runs["fields"]
     best = max(rows, key=lambda row: row["quality"]["pair_f1"])
-    print(f"{'method (threshold)':<30} {'P':>6} {'R':>6} {'F1':>6} {'grpP':>6} {'found':>6} groups")
-    print(_row(f"fieldlink ({fieldlink['threshold']:.3f}, label-free)", fieldlink["quality"]))
+    print(f"{'method (threshold)':<38} {'P':>6} {'R':>6} {'F1':>6} {'grpP':>6} {'found':>6} groups")
+    for scoring, run in runs.items():
+        print(_row(f"fieldlink {scoring} ({run['threshold']:.3f}, label-free)", run["quality"]))
     for row in rows:
         mark = "  <- best F1" if row is best else ""
         print(_row(f"clkhash+anonlink ({row['threshold']:.2f})", row["quality"]) + mark)
@@ -191,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fieldlink = run_fieldlink(data)
     anchor = run_anchor(data)
     rows = score_anchor(data, anchor)
-    true_pairs = fieldlink["quality"]["true_pairs"]
+    true_pairs = fieldlink["fields"]["quality"]["true_pairs"]
     ceiling = one_per_agency_pairs(data / "truth.csv") / true_pairs if true_pairs else 1.0
     difference = print_report(fieldlink, rows, ceiling)
     best = max(rows, key=lambda row: row["quality"]["pair_f1"])

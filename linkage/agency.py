@@ -15,8 +15,9 @@ import pyarrow.csv as pacsv
 
 from keys import LinkageSecret, ReferenceKey
 from linkage.arrow import string_array
-from linkage.batch import Batch, write_batch
-from linkage.encode import OnInvalid, encode_table
+from linkage.batch import Batch, Comparisons, write_batch
+from linkage.comparisons import comparison_layout
+from linkage.encode import EncodedRecords, OnInvalid, encode_table
 from linkage.envelopes import EnvelopeRequest, EnvelopeSealing, plan_sealing
 from linkage.errors import InputError, RecordError
 from linkage.records import ColumnPlan, check_ids, plan_columns, read_csv
@@ -126,6 +127,7 @@ def encode_csv(
         references=list(encoded.references),
         filters=encoded.filters,
         envelopes=sealing.envelopes(encoded.envelopes) if sealing else None,
+        comparisons=_comparisons(encoded, schema),
     )
     refmap = refmap_path_for(out)
     with _atomic(out) as batch_tmp, _atomic(refmap) as refmap_tmp:
@@ -206,3 +208,9 @@ def _atomic(target: Path) -> Iterator[Path]:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _comparisons(encoded: EncodedRecords, schema: LinkageSchema) -> Comparisons | None:
+    if encoded.comparisons is None:
+        return None
+    return Comparisons(layout=comparison_layout(schema).text, values=encoded.comparisons)

@@ -20,10 +20,13 @@ import pyarrow as pa
 
 from linkage.arrow import string_array
 from linkage.errors import BatchError
+from linkage.match.layout import ComparisonLayout
 
 BATCH_FORMAT = "fieldlink-batch/1"
 MAX_FILTER_BITS = 65536
 ENVELOPE_COLUMN = "envelope"
+COMPARISON_COLUMN = "comparisons"
+COMPARISON_META_KEY = "comparison_layout"
 RELEASED_ENVELOPE_FORMAT = "fieldlink-envelope/1"
 MAX_ENVELOPE_BYTES = 4096
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -70,6 +73,28 @@ class Envelopes:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
+class Comparisons:
+    """A batch's per-field comparison encodings (`linkage.comparisons`), for field scoring.
+
+    Attributes:
+        layout: The public layout document (JSON, `linkage.match.layout`): which bytes of
+            a row hold which comparison.
+        values: records x bytes, one row per record in the batch's record order.
+    """
+
+    layout: str
+    values: npt.NDArray[np.uint8]
+
+    def __post_init__(self) -> None:
+        if self.values.ndim != 2 or self.values.shape[1] % 8 or not self.values.shape[1]:
+            raise BatchError("comparison encodings must be whole 64-bit words")
+        ComparisonLayout.parse(self.layout).check_width(self.values.shape[1])
+
+    def __repr__(self) -> str:
+        return f"Comparisons(records={len(self.values)}, bytes={self.values.shape[1]})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Batch:
     """One agency's encoded records: pseudonymous references, packed filters, envelopes."""
 
@@ -81,6 +106,7 @@ class Batch:
     filters: npt.NDArray[np.uint8]  # records x filter_bits // 8
     created_at: str
     envelopes: Envelopes | None = None  # sealed disclosure envelopes, when the agency made them
+    comparisons: Comparisons | None = None  # field-level encodings, when the schema has them
 
     def __post_init__(self) -> None:
         _check_metadata(self)
@@ -92,6 +118,8 @@ class Batch:
             raise BatchError(f"references must be unique ({_first_duplicate(self.references)})")
         if self.envelopes is not None and len(self.envelopes.sealed) != len(self.references):
             raise BatchError("one envelope per reference is required")
+        if self.comparisons is not None and len(self.comparisons.values) != len(self.references):
+            raise BatchError("one comparison encoding per reference is required")
 
     def __len__(self) -> int:
         return len(self.references)
@@ -113,6 +141,7 @@ class Batch:
         references: list[str],
         filters: npt.NDArray[np.uint8],
         envelopes: Envelopes | None = None,
+        comparisons: Comparisons | None = None,
     ) -> Self:
         """A new batch stamped with the current time."""
         return cls(
@@ -124,6 +153,7 @@ class Batch:
             filters=filters,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             envelopes=envelopes,
+            comparisons=comparisons,
         )
 
     def metadata(self) -> dict[str, str]:
@@ -140,6 +170,8 @@ class Batch:
         if self.envelopes is not None:
             meta["envelope_key"] = self.envelopes.ephemeral_key
             meta["team_key_id"] = self.envelopes.team_key_id
+        if self.comparisons is not None:
+            meta[COMPARISON_META_KEY] = self.comparisons.layout
         return meta
 
     def digest(self) -> str:
@@ -151,6 +183,8 @@ class Batch:
             sizes = np.fromiter(map(len, self.envelopes.sealed), dtype=">u4")
             hasher.update(sizes.tobytes())
             hasher.update(b"".join(self.envelopes.sealed))
+        if self.comparisons is not None:
+            hasher.update(np.ascontiguousarray(self.comparisons.values).tobytes())
         return hasher.hexdigest()
 
 
@@ -198,14 +232,14 @@ def _first_duplicate(references: tuple[str, ...]) -> str:
 
 def write_batch(batch: Batch, sink: Path | IO[bytes]) -> None:
     """Write a batch as an Arrow IPC file (columns `ref` and `filter`, metadata on the schema)."""
-    width = batch.filter_bits // 8
-    filters = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(width), len(batch), [None, pa.py_buffer(np.ascontiguousarray(batch.filters))]
-    )
-    columns, names = [string_array(batch.references), filters], ["ref", "filter"]
+    columns = [string_array(batch.references), _fixed_binary(batch.filters)]
+    names = ["ref", "filter"]
     if batch.envelopes is not None:
         columns.append(pa.array(batch.envelopes.sealed, type=pa.binary()))
         names.append(ENVELOPE_COLUMN)
+    if batch.comparisons is not None:
+        columns.append(_fixed_binary(batch.comparisons.values))
+        names.append(COMPARISON_COLUMN)
     table = pa.Table.from_arrays(columns, names=names)
     table = table.replace_schema_metadata(
         {f"fieldlink.{k}": v for k, v in batch.metadata().items()}
@@ -217,6 +251,12 @@ def write_batch(batch: Batch, sink: Path | IO[bytes]) -> None:
     # A caller's file object stays open: closing it is the caller's business.
     with pa.ipc.new_file(pa.PythonFile(sink, mode="w"), table.schema) as writer:
         writer.write_table(table)
+
+
+def _fixed_binary(rows: npt.NDArray[np.uint8]) -> pa.FixedSizeBinaryArray:
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(rows.shape[1]), len(rows), [None, pa.py_buffer(np.ascontiguousarray(rows))]
+    )
 
 
 def read_batch(source: Path | bytes | IO[bytes]) -> Batch:
@@ -252,6 +292,7 @@ def read_batch(source: Path | bytes | IO[bytes]) -> Batch:
         filters=_filters(table, filter_bits),
         created_at=meta["created_at"],
         envelopes=_envelopes(table, meta),
+        comparisons=_comparisons(table, meta),
     )
 
 
@@ -293,9 +334,27 @@ def _filters(table: pa.Table, filter_bits: int) -> npt.NDArray[np.uint8]:
     kind = table.schema.field("filter").type
     if not pa.types.is_fixed_size_binary(kind) or kind.byte_width * 8 != filter_bits:
         raise BatchError(f"filters must be fixed-size binary of {filter_bits // 8} bytes")
-    column = table.column("filter").combine_chunks()
+    return _fixed_rows(table, "filter", "a filter")
+
+
+def _comparisons(table: pa.Table, meta: dict[str, str]) -> Comparisons | None:
+    # Batches of schemas without comparisons (and older batches) have neither.
+    has_column = COMPARISON_COLUMN in table.column_names
+    if COMPARISON_META_KEY not in meta and not has_column:
+        return None
+    if COMPARISON_META_KEY not in meta or not has_column:
+        raise BatchError("batch has comparison encodings without their layout, or the reverse")
+    if not pa.types.is_fixed_size_binary(table.schema.field(COMPARISON_COLUMN).type):
+        raise BatchError(f"column '{COMPARISON_COLUMN}' must be fixed-size binary")
+    values = _fixed_rows(table, COMPARISON_COLUMN, "a comparison encoding")
+    return Comparisons(layout=meta[COMPARISON_META_KEY], values=values)
+
+
+def _fixed_rows(table: pa.Table, name: str, what: str) -> npt.NDArray[np.uint8]:
+    kind = table.schema.field(name).type
+    column = table.column(name).combine_chunks()
     if column.null_count:
-        raise BatchError("batch has records without a filter")
+        raise BatchError(f"batch has records without {what}")
     data = np.frombuffer(column.buffers()[1], dtype=np.uint8)
     start = column.offset * kind.byte_width
     return data[start : start + len(column) * kind.byte_width].reshape(len(column), -1).copy()

@@ -69,7 +69,7 @@ def _emit(words, key0, key1, buffer, length, bits, filter_bits):
 
 
 @njit(cache=True)
-def _qgrams(words, cps, start, end, key0, key1, buffer, prefix, q, padded, bits, filter_bits):
+def qgram_bits(words, cps, start, end, key0, key1, buffer, prefix, q, padded, bits, filter_bits):
     word_start = start
     for index in range(start, end + 1):
         if index < end and cps[index] != _SPACE:
@@ -137,7 +137,7 @@ def _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, bu
             continue
         key0, key1 = keys[field, 0], keys[field, 1]
         if method == 0:
-            _qgrams(
+            qgram_bits(
                 words,
                 cps,
                 first,
@@ -244,7 +244,7 @@ class _PackedColumns:
     longest: int
 
 
-def _pack(columns: Sequence[Sequence[str | None]], rows: int) -> _PackedColumns:
+def pack_columns(columns: Sequence[Sequence[str | None]], rows: int) -> _PackedColumns:
     # One UTF-32 buffer for all values, each followed by a NUL (which normalised text never
     # holds): two C-level joins and one vectorised search instead of a Python loop per value.
     if any(len(column) != rows for column in columns):
@@ -331,7 +331,7 @@ class BloomEncoder:
         if len(columns) != len(self.schema.fields):
             raise ValueError("one column per schema field is required, in schema order")
         rows = len(columns[0]) if columns else 0
-        packed = _pack(columns, rows)
+        packed = pack_columns(columns, rows)
         out = np.zeros((rows, self.schema.encoded_bits // 64), dtype=np.uint64)
         kernel = _encode_threaded if threads else _encode_serial
         inputs = (

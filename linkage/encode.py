@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from keys import LinkageSecret, ReferenceKey
 from linkage.bloom import BloomEncoder
+from linkage.comparisons import ComparisonEncoder, comparison_layout
 from linkage.envelopes import EnvelopeSealing
 from linkage.errors import InvalidValue, RecordError
 from linkage.normalize import normalize_value
@@ -44,6 +45,7 @@ class EncodedRecords:
     local_ids: tuple[str, ...] = ()  # the agency's id of each encoded record, when known
     references: tuple[str, ...] = ()  # its pseudonymous reference, when a key was given
     envelopes: tuple[bytes, ...] = ()  # its sealed disclosure envelope, when asked for
+    comparisons: npt.NDArray[np.uint8] | None = None  # per-field encodings, when the schema has
 
     def __repr__(self) -> str:
         return f"EncodedRecords(records={len(self.rows)}, problems={len(self.problems)})"
@@ -133,8 +135,17 @@ def encode_columns(
         for spec, column in zip(schema.fields, kept, strict=True)
     }
     filters = BloomEncoder(schema, secret).encode(kept, threads=threads)
+    comparisons = (
+        ComparisonEncoder(schema, secret).encode(kept, threads=threads)
+        if schema.comparisons
+        else None
+    )
     return EncodedRecords(
-        filters=filters, rows=numbers[keep], problems=tuple(problems), missing=missing
+        filters=filters,
+        rows=numbers[keep],
+        problems=tuple(problems),
+        missing=missing,
+        comparisons=comparisons,
     )
 
 
@@ -227,6 +238,8 @@ def _in_workers(
     context = multiprocessing.get_context(_start_method())
     if context.get_start_method() == "fork":
         BloomEncoder(job.schema, job.secret).load_compiled()
+        if job.schema.comparisons:
+            ComparisonEncoder(job.schema, job.secret).load_compiled()
     # Forked workers inherit the records instead of receiving them pickled.
     with ProcessPoolExecutor(
         max_workers=min(workers, len(spans)),
@@ -314,7 +327,18 @@ def _concatenate(results: Sequence[EncodedRecords], schema: LinkageSchema) -> En
         references=tuple(chain.from_iterable(r.references for r in results)),
         envelopes=tuple(chain.from_iterable(r.envelopes for r in results)),
         missing={name: sum(r.missing.get(name, 0) for r in results) for name in schema.field_names},
+        comparisons=_concatenated_comparisons(results, schema),
     )
+
+
+def _concatenated_comparisons(
+    results: Sequence[EncodedRecords], schema: LinkageSchema
+) -> npt.NDArray[np.uint8] | None:
+    if not schema.comparisons:
+        return None
+    pieces = [r.comparisons for r in results if r.comparisons is not None]
+    width = 8 * comparison_layout(schema).words
+    return np.concatenate(pieces) if pieces else np.zeros((0, width), np.uint8)
 
 
 def _start_method() -> str:

@@ -25,6 +25,7 @@ class Link:
     left: int
     right: int
     score: float
+    agreed: tuple[str, ...] = ()  # comparisons that agreed (field scoring), never values
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +34,20 @@ class Group:
 
     members: tuple[Member, ...]
     links: tuple[Link, ...]
+    # Comparisons that agreed on some link, in order of first mention (`agreed_on`): names
+    # only, why a hit was made, never what the records hold. A group keeps them itself,
+    # as the hub's exports carry them per group, not per link.
+    agreed_fields: tuple[str, ...] = ()
 
     @property
     def agencies(self) -> tuple[str, ...]:
         """The distinct agencies holding a record of this group, sorted."""
         return tuple(sorted({member.agency for member in self.members}))
+
+
+def agreed_on(links: tuple[Link, ...]) -> tuple[str, ...]:
+    """The comparisons that agreed on some of the links, in order of first mention."""
+    return tuple(dict.fromkeys(name for link in links for name in link.agreed))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +71,21 @@ class Hits:
                     "members": [
                         {"agency": m.agency, "reference": m.reference} for m in group.members
                     ],
-                    "links": [
-                        {"left": link.left, "right": link.right, "score": round(link.score, 4)}
-                        for link in group.links
-                    ],
+                    "links": [_link_json(link) for link in group.links],
+                    "agreed_fields": list(group.agreed_fields),
                 }
                 for number, group in enumerate(self.groups, 1)
             ],
         }
+
+
+def _link_json(link: Link) -> dict[str, Any]:
+    return {
+        "left": link.left,
+        "right": link.right,
+        "score": round(link.score, 4),
+        "agreed": list(link.agreed),
+    }
 
 
 def write_hits(hits: Hits, path: Path) -> None:
@@ -85,7 +102,11 @@ def read_hits(path: Path) -> Hits:
         groups = tuple(
             Group(
                 members=tuple(Member(m["agency"], m["reference"]) for m in group["members"]),
-                links=tuple(Link(k["left"], k["right"], float(k["score"])) for k in group["links"]),
+                links=tuple(
+                    Link(k["left"], k["right"], float(k["score"]), tuple(k.get("agreed", ())))
+                    for k in group["links"]
+                ),
+                agreed_fields=tuple(group.get("agreed_fields", ())),
             )
             for group in document["groups"]
         )

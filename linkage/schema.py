@@ -111,6 +111,43 @@ class FieldSpec(_Frozen):
         return Tokenization(method=_DEFAULT_METHOD.get(self.kind, TokenMethod.QGRAMS))
 
 
+class ComparisonPart(StrEnum):
+    """Which words of a field's normalised value a comparison looks at."""
+
+    ALL = "all"
+    FIRST = "first"  # the first word: the first given name, the principal surname
+    REST = "rest"  # every word after the first: other given names, other surnames
+
+
+class ComparisonMethod(StrEnum):
+    """How a comparison encodes its part, and so which agreement levels it can tell."""
+
+    BLOOM = "bloom"  # keyed q-gram filter of its own: agree, close, partial, disagree
+    EXACT = "exact"  # one keyed 64-bit tag: agree or disagree
+    DATE = "date"  # keyed tags of the date, of it with day and month swapped, of pairs
+
+
+# Kinds with few distinct values: a keyed tag or filter of one of them alone is broken by
+# counting (the most frequent tag is the most frequent value). They stay in the CLK only.
+LOW_CARDINALITY_KINDS = frozenset({FieldKind.SEX, FieldKind.NATIONALITY})
+
+
+class ComparisonSpec(_Frozen):
+    """One field-level comparison: a part of a field, encoded on its own for scoring.
+
+    `crosswise` names the comparison this one is also tried against when the other record
+    wrote given names and surnames the other way round (first_given <-> first_surname).
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    field: str
+    part: ComparisonPart = ComparisonPart.ALL
+    method: ComparisonMethod = ComparisonMethod.BLOOM
+    bits: int = Field(default=128, ge=64, le=512, multiple_of=64)  # bloom filters only
+    bits_per_token: int = Field(default=3, ge=1, le=16)  # bloom filters only
+    crosswise: str | None = None
+
+
 class Hardening(_Frozen):
     """Optional hardening of the record-level filter against cryptanalysis."""
 
@@ -131,6 +168,7 @@ class LinkageSchema(_Frozen):
     filter_bits: int = Field(default=1024, ge=64, le=16384, multiple_of=64)
     fields: tuple[FieldSpec, ...] = Field(min_length=1)
     hardening: Hardening = Hardening()
+    comparisons: tuple[ComparisonSpec, ...] = ()  # field-level scoring; empty: CLK only
 
     @model_validator(mode="after")
     def _check_fields(self) -> Self:
@@ -150,6 +188,7 @@ class LinkageSchema(_Frozen):
                 raise ValueError(f"field '{spec.name}': date_parts tokens need kind 'date'")
         if self.hardening.xor_fold and not self.hardening.balance and self.filter_bits < 128:
             raise ValueError("xor_fold needs filter_bits of at least 128")
+        _check_comparisons(self)
         return self
 
     @property
@@ -175,11 +214,47 @@ class LinkageSchema(_Frozen):
         document = self.model_dump(mode="json")
         for spec, raw in zip(self.fields, document["fields"], strict=True):
             raw["tokenize"] = spec.tokenization.model_dump(mode="json")
+        if not self.comparisons:  # schemas without comparisons keep their fingerprint
+            del document["comparisons"]
         return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical form, hex; equal fingerprints mean comparable encodings."""
         return hashlib.sha256(self.canonical_json().encode("ascii")).hexdigest()
+
+
+def _check_comparisons(schema: LinkageSchema) -> None:
+    by_name = {spec.name: spec for spec in schema.comparisons}
+    if len(by_name) != len(schema.comparisons):
+        raise ValueError("comparison names must be unique")
+    if len(by_name) > MAX_COMPARISONS:
+        raise ValueError(f"at most {MAX_COMPARISONS} comparisons")
+    kinds = {spec.name: spec.kind for spec in schema.fields}
+    for spec in schema.comparisons:
+        kind = kinds.get(spec.field)
+        if kind is None:
+            raise ValueError(f"comparison '{spec.name}': '{spec.field}' is not a field")
+        if kind in LOW_CARDINALITY_KINDS:
+            raise ValueError(
+                f"comparison '{spec.name}': a field of kind '{kind}' has too few distinct "
+                "values to be encoded on its own (counting its tags reveals them)"
+            )
+        if (spec.method is ComparisonMethod.DATE) != (kind is FieldKind.DATE):
+            raise ValueError(f"comparison '{spec.name}': method 'date' is for kind 'date' only")
+        _check_crosswise(spec, by_name)
+
+
+def _check_crosswise(spec: ComparisonSpec, by_name: dict[str, ComparisonSpec]) -> None:
+    if spec.crosswise is None:
+        return
+    other = by_name.get(spec.crosswise)
+    if other is None or other.crosswise != spec.name or other is spec:
+        raise ValueError(f"comparison '{spec.name}': crosswise must name a comparison naming it")
+    if (other.method, other.bits) != (spec.method, spec.bits):
+        raise ValueError(f"comparison '{spec.name}': crosswise comparisons must be alike")
+
+
+MAX_COMPARISONS = 48  # a 64-bit presence mask, with room
 
 
 def parse_schema(text: str, *, source: str = "schema") -> LinkageSchema:

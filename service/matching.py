@@ -49,7 +49,12 @@ def match_run(
     runner: Runner,
     progress: Progress,
 ) -> tuple[Hits, dict[str, Any]]:
-    """Match the batches; the hits and the run's report (counts only, JSON-ready)."""
+    """Match the batches; the hits and the run's report (counts only, JSON-ready).
+
+    Batches that carry comparison encodings are scored field by field (`linkage.match.
+    fields`): `threshold` is then a match posterior, and each hit names the comparisons
+    that agreed (stored as `Hit.agreed_fields`); otherwise it is a Dice similarity.
+    """
     settings = MatchSettings(threshold=threshold, min_agencies=min_agencies)
     hits, report = match_batches(batches, settings, runner=runner, progress=progress)
     return hits, report_record(report, hits)

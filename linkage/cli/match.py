@@ -4,13 +4,20 @@ import argparse
 import csv
 import io
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from linkage.agency import read_refmap
-from linkage.batch import read_batch
+from linkage.batch import Batch, read_batch
 from linkage.errors import LinkageError
 from linkage.hits import Hits, read_hits, write_hits
-from linkage.match.engine import MatchReport, MatchSettings, match_batches, profile_batches
+from linkage.match.engine import (
+    MatchReport,
+    MatchSettings,
+    match_batches,
+    profile_batches,
+    score_batches,
+)
 
 _DEFAULTS = MatchSettings()
 
@@ -24,7 +31,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         "--threshold",
         type=float,
         default=None,
-        help="minimum Dice similarity of a link (default: chosen from the data, no labels)",
+        help="minimum score of a link: Dice similarity (clk scoring) or match posterior "
+        "(field scoring); default: chosen from the data, no labels",
     )
     match.add_argument(
         "--min-agencies",
@@ -39,11 +47,19 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         help="links a record keeps into each other agency",
     )
     match.add_argument("--blocking", choices=["auto", "lsh", "none"], default="auto")
+    match.add_argument(
+        "--scoring",
+        choices=["auto", "clk", "fields"],
+        default=_DEFAULTS.scoring,
+        help="fields: per-field Fellegi-Sunter weights learned without labels; clk: Dice of "
+        "the record-level filters; auto: fields when every batch carries comparisons",
+    )
     match.set_defaults(run=_match)
     threshold = commands.add_parser(
         "threshold", help="similarity histogram and expected precision/recall, no labels"
     )
     threshold.add_argument("batches", type=Path, nargs="+", help="batch files")
+    threshold.add_argument("--scoring", choices=["auto", "clk", "fields"], default="auto")
     threshold.set_defaults(run=_threshold)
     reveal = commands.add_parser("reveal", help="map your own references in a hits file back")
     reveal.add_argument("hits", type=Path)
@@ -62,9 +78,12 @@ def _match(args: argparse.Namespace) -> int:
         min_agencies=args.min_agencies,
         cap=args.cap,
         blocking=args.blocking,
+        scoring=args.scoring,
     )
     hits, report = match_batches([read_batch(path) for path in args.batches], settings)
     write_hits(hits, args.out)
+    if report.scoring == "fields":
+        print_weights(report.field_weights, report.prior)
     _print_report(hits, report)
     print(f"wrote {args.out}")
     return 0
@@ -73,10 +92,15 @@ def _match(args: argparse.Namespace) -> int:
 def _print_report(hits: Hits, report: MatchReport) -> None:
     for agency, count in report.records.items():
         print(f"  {agency:<16} {count:>10,} records")
-    if report.estimated_precision is not None:
+    if report.candidate_threshold is not None:
         print(
-            f"threshold {report.threshold:.3f}, chosen from the data: expected precision "
-            f"{report.estimated_precision:.3f}, recall {report.estimated_recall:.3f}"
+            f"scoring: fields (candidates at record-level Dice >= {report.candidate_threshold:.3f})"
+        )
+    if report.estimated_precision is not None:
+        what = "posterior" if report.scoring == "fields" else "threshold"
+        print(
+            f"{what} {report.threshold:.3f}, expected precision "
+            f"{report.estimated_precision:.3f}, recall {report.estimated_recall:.3f} (no labels)"
         )
     saved = 1 - report.comparisons / report.all_pairs if report.all_pairs else 0.0
     print(
@@ -92,8 +116,25 @@ def _print_report(hits: Hits, report: MatchReport) -> None:
         print(f"  in {agencies} agencies: {count:,}")
 
 
+def print_weights(
+    rows: Sequence[tuple[str, str, float, float, float]], prior: float | None
+) -> None:
+    """The learned weights: m, u and log2(m/u) per comparison level (missing counts 0)."""
+    print("learned weights (no labels; missing values weigh 0):")
+    print(f"  {'comparison':<16} {'level':<9} {'m':>8} {'u':>9} {'weight':>7}")
+    for name, level, m, u, weight in rows:
+        print(f"  {name:<16} {level:<9} {m:>8.4f} {u:>9.5f} {weight:>+7.2f}")
+    if prior is not None:
+        print(f"  share of matches among candidates: {prior:.3f}")
+
+
 def _threshold(args: argparse.Namespace) -> int:
-    profile = profile_batches([read_batch(path) for path in args.batches])
+    batches = [read_batch(path) for path in args.batches]
+    if args.scoring == "fields" or (
+        args.scoring == "auto" and all(b.comparisons is not None for b in batches)
+    ):
+        return _field_threshold(batches)
+    profile = profile_batches(batches)
     chosen = profile.threshold()
     tallest = max(float(profile.histogram.max(initial=0.0)), 1.0)
     print(f"pairs per similarity (sample of {profile.records:,} records per agency pair):")
@@ -111,6 +152,24 @@ def _threshold(args: argparse.Namespace) -> int:
                 else ""
             )
             print(f"  {value:.3f}    {precision:>8.3f}          {recall:>8.3f}{mark}")
+    return 0
+
+
+def _field_threshold(batches: list[Batch]) -> int:
+    scored = score_batches(batches)
+    print_weights(scored.scores.model.rows(), scored.scores.model.prior)
+    profile = scored.scores.profile
+    starts, counts = profile.histogram()
+    tallest = max(int(counts.max(initial=0)), 1)
+    print(f"candidate pairs per match posterior ({len(profile.posteriors):,} candidates):")
+    for start, count in zip(starts.tolist(), counts.tolist(), strict=True):
+        print(f"  {start:.2f}  {count:>8,}  {'#' * round(40 * count / tallest)}")
+    chosen = profile.threshold()
+    print("posterior  expected precision  expected recall")
+    for value in sorted({0.5, 0.7, 0.8, 0.9, 0.95, 0.99, chosen}):
+        precision, recall = profile.estimate(value)
+        mark = "  <- chosen (highest expected F1)" if value == chosen else ""
+        print(f"  {value:.3f}    {precision:>8.3f}          {recall:>8.3f}{mark}")
     return 0
 
 

@@ -38,6 +38,7 @@ def group_records(
     *,
     threshold: float,
     cap: int = 3,
+    rank: npt.NDArray[np.float64] | None = None,
 ) -> Grouping:
     """Group records from scored cross-agency pairs.
 
@@ -48,11 +49,13 @@ def group_records(
         score: Similarity of each pair, all at or above `threshold`.
         threshold: Minimum average similarity for two clusters to merge.
         cap: Links a record may keep into each other agency.
+        rank: What orders a record's links for the cap (default: score). Field scoring
+            passes match weights: posteriors of strong pairs all round to 1.0.
 
     Returns:
         A group number per record (-1: no group); groups with a single record are dropped.
     """
-    keep = _best_links(agency, left, right, score, cap)
+    keep = _best_links(agency, left, right, score if rank is None else rank, cap)
     left, right, score = left[keep], right[keep], score[keep]
     component = _components(len(agency), left, right)
     group = np.full(len(agency), -1, dtype=np.int64)

@@ -4,6 +4,7 @@ import pytest
 
 from linkage.match.distributed import dask_runner
 from linkage.match.engine import MatchSettings, match_batches
+from tests.linkage.field_data import synth_batches
 from tests.linkage.test_engine import three_agencies
 
 distributed = pytest.importorskip("dask.distributed")
@@ -25,4 +26,16 @@ def test_a_two_worker_cluster_gives_the_in_process_result(client: object, blocki
     here = match_batches(three_agencies(), settings)
     there = match_batches(three_agencies(), settings, runner=dask_runner(client))
 
+    assert there == here
+
+
+def test_field_scoring_on_a_cluster_gives_the_in_process_result(
+    client: object, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    synth = synth_batches(tmp_path_factory.mktemp("synth"))
+
+    here = match_batches(synth.batches)
+    there = match_batches(synth.batches, runner=dask_runner(client))
+
+    assert here[1].scoring == "fields"
     assert there == here

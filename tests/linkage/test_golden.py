@@ -4,6 +4,10 @@ Encodings made by different fieldlink versions cannot be compared, so any change
 must be deliberate. After such a change, regenerate with:
     python -m tests.linkage.test_golden
 and say why in the commit message.
+
+The person schema's fingerprint changed once, deliberately, when it gained field-level
+comparisons; its record-level filters did not change by a bit. Schemas without
+comparisons keep their old fingerprints.
 """
 
 import base64
@@ -67,11 +71,15 @@ def schemas() -> dict[str, LinkageSchema]:
 def render() -> dict[str, Any]:
     out: dict[str, Any] = {"key_check": SECRET.key_check_value(), "schemas": {}}
     for name, schema in schemas().items():
-        filters = encode_records(RECORDS, schema, SECRET).filters
+        encoded = encode_records(RECORDS, schema, SECRET)
         out["schemas"][name] = {
             "fingerprint": schema.fingerprint(),
-            "filters": [base64.b64encode(row.tobytes()).decode() for row in filters],
+            "filters": [base64.b64encode(row.tobytes()).decode() for row in encoded.filters],
         }
+        if encoded.comparisons is not None:
+            out["schemas"][name]["comparisons"] = [
+                base64.b64encode(row.tobytes()).decode() for row in encoded.comparisons
+            ]
     return out
 
 
@@ -90,6 +98,17 @@ def test_encodings_are_bit_for_bit_unchanged(golden: dict[str, Any], name: str) 
 
     assert now["fingerprint"] == golden["schemas"][name]["fingerprint"]
     assert now["filters"] == golden["schemas"][name]["filters"]
+    assert now["comparisons"] == golden["schemas"][name]["comparisons"]
+
+
+def test_a_schema_without_comparisons_keeps_its_fingerprint() -> None:
+    person = load_schema()
+    without = LinkageSchema.model_validate(person.model_dump() | {"comparisons": ()})
+
+    # The person schema's fingerprint before it gained comparisons (golden_v1, 2026-11).
+    assert without.fingerprint() == (
+        "160c7d4b3248ed87a7a47f448714b178540de07a324a45ce72e2b49b6dc9281e"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,219 @@
+"""Field-aware scoring: what it costs and what it gives, against the record-level CLK path.
+
+    python -m benchmarks.fields_bench encode [--persons 20000]
+    python -m benchmarks.fields_bench febrl
+    python -m benchmarks.fields_bench scale [--records 100000]
+
+* ``encode``: the encoding step on normalised values of ``fieldlink synth`` records (person
+  schema), one thread, best of 3: CLK alone, comparisons alone; then the whole
+  ``encode_csv`` on one worker with the shipped schema and with its comparisons removed.
+* ``febrl``: FEBRL4 (5,000 + 5,000 records, 5,000 true links) through ``match_batches``
+  with ``benchmarks/febrl_fields_schema.json`` (the FEBRL schema plus comparisons), field
+  scoring against the CLK path; pair precision and recall against the truth. The issue-2
+  check (record-level CLK, ``benchmarks/febrl_schema.json``) is ``encode_bench``'s and
+  does not change: that schema has no comparisons.
+* ``scale``: FEBRL4 records repeated with distinct values (``febrl.write_large_csv``),
+  split into an A side (``-org``) and a B side (``-dup-``) of ``--records`` each, with one
+  true link per record; matching time and peak memory of both scorings, with quality.
+"""
+
+import argparse
+import csv
+import resource
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.febrl import write_febrl_csvs, write_large_csv
+from keys import LinkageSecret, ReferenceKey
+from linkage.agency import encode_csv, read_refmap
+from linkage.batch import Batch, read_batch
+from linkage.bloom import BloomEncoder
+from linkage.comparisons import ComparisonEncoder
+from linkage.encode import normalize_column
+from linkage.hits import Hits
+from linkage.match.engine import MatchSettings, match_batches
+from linkage.schema import LinkageSchema, load_schema
+from linkage.synth import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+FIELDS_SCHEMA = ROOT / "benchmarks" / "febrl_fields_schema.json"
+SECRET = LinkageSecret(project="fields-bench", value=bytes(range(32)))
+
+
+def best_of(work: Callable[[], object], rounds: int = 3) -> float:
+    """Fastest wall time of `rounds` runs."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def normalised_columns(folder: Path, schema: LinkageSchema) -> list[list[str | None]]:
+    """Every agency's synthetic records, normalised, one column per schema field."""
+    columns: list[list[str | None]] = [[] for _ in schema.fields]
+    for path in sorted(folder.glob("*.csv")):
+        if path.name == "truth.csv":
+            continue
+        with path.open(newline="", encoding="utf-8") as handle:
+            sample = handle.readline()
+            handle.seek(0)
+            delimiter = ";" if sample.count(";") > sample.count(",") else ","
+            rows = list(csv.DictReader(handle, delimiter=delimiter))
+        for index, spec in enumerate(schema.fields):
+            values, _ = normalize_column(spec, [row.get(spec.name) or "" for row in rows])
+            columns[index].extend(values)
+    return columns
+
+
+def encode_figures(persons: int, out: Path) -> dict[str, float]:
+    """Encoding-step rates and whole-file encoding times, with and without comparisons."""
+    folder = out / "fields_encode"
+    generate(folder, persons=persons, seed=1)
+    schema = load_schema()
+    columns = normalised_columns(folder, schema)
+    records = len(columns[0])
+    clk, comparisons = BloomEncoder(schema, SECRET), ComparisonEncoder(schema, SECRET)
+    clk.encode([column[:10] for column in columns], threads=False)  # compile / load
+    comparisons.encode([column[:10] for column in columns], threads=False)
+    clk_seconds = best_of(lambda: clk.encode(columns, threads=False))
+    comparison_seconds = best_of(lambda: comparisons.encode(columns, threads=False))
+    bare = LinkageSchema.model_validate(schema.model_dump() | {"comparisons": ()})
+    return {
+        "records": records,
+        "clk_records_per_s": records / clk_seconds,
+        "comparisons_records_per_s": records / comparison_seconds,
+        "step_cost_share": comparison_seconds / clk_seconds,
+        "encode_csv_s_with": best_of(lambda: _encode_all(folder, schema)),
+        "encode_csv_s_without": best_of(lambda: _encode_all(folder, bare)),
+    }
+
+
+def _encode_all(folder: Path, schema: LinkageSchema) -> None:
+    for path in sorted(folder.glob("*.csv")):
+        if path.name != "truth.csv" and not path.name.endswith(".refs.csv"):
+            encode_csv(
+                path,
+                schema=schema,
+                secret=SECRET,
+                ref_key=ReferenceKey(agency=path.stem, value=bytes(32)),
+                out=folder / f"{path.stem}.arrow",
+            )
+
+
+def encode_side(path: Path, agency: str, out: Path) -> tuple[Batch, dict[str, str]]:
+    """Encode one FEBRL side with the fields schema; the batch and reference -> rec_id."""
+    summary = encode_csv(
+        path,
+        schema=load_schema(FIELDS_SCHEMA),
+        secret=SECRET,
+        ref_key=ReferenceKey(agency=agency, value=bytes(32)),
+        out=out,
+        id_column="rec_id",
+        workers=2,
+    )
+    return read_batch(summary.batch_path), dict(read_refmap(summary.refmap_path))
+
+
+def pair_quality(
+    hits: Hits, refmaps: dict[str, dict[str, str]], is_true: Callable[[str, str], bool], true: int
+) -> dict[str, float]:
+    """Pair precision, recall and F1 of the hits' cross-side pairs."""
+    predicted = correct = 0
+    for group in hits.groups:
+        a_side = [refmaps["a"][m.reference] for m in group.members if m.agency == "a"]
+        b_side = [refmaps["b"][m.reference] for m in group.members if m.agency == "b"]
+        predicted += len(a_side) * len(b_side)
+        correct += sum(is_true(a, b) for a in a_side for b in b_side)
+    precision = correct / predicted if predicted else 1.0
+    recall = correct / true if true else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "pairs": predicted}
+
+
+def run_both(batches: list[Batch]) -> dict[str, tuple[Hits, Any, float]]:
+    """Match by fields and by CLK; hits, report and seconds of each."""
+    out = {}
+    for scoring in ("fields", "clk"):
+        start = time.perf_counter()
+        hits, report = match_batches(batches, MatchSettings(scoring=scoring))
+        out[scoring] = (hits, report, time.perf_counter() - start)
+    return out
+
+
+def febrl_figures(out: Path) -> dict[str, Any]:
+    """FEBRL4 through both scorings."""
+    data = write_febrl_csvs(out / "data")
+    a, ref_a = encode_side(data["febrl4_a"], "a", out / "febrl4_a.arrow")
+    b, ref_b = encode_side(data["febrl4_b"], "b", out / "febrl4_b.arrow")
+    refmaps = {"a": ref_a, "b": ref_b}
+    figures = {}
+    for scoring, (hits, report, seconds) in run_both([a, b]).items():
+        quality = pair_quality(hits, refmaps, _febrl_true, 5000)
+        figures[scoring] = quality | {"threshold": report.threshold, "seconds": seconds}
+    return figures
+
+
+def _febrl_true(a: str, b: str) -> bool:
+    # rec-N-org[-cK] in A matches rec-N-dup-0[-cK] in B.
+    return a.replace("-org", "-dup-0") == b
+
+
+def split_large(large: Path, folder: Path) -> tuple[Path, Path]:
+    """The large file's -org rows as side A and its -dup- rows as side B."""
+    with large.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    sides = (folder / "scale_a.csv", folder / "scale_b.csv")
+    for path, marker in zip(sides, ("-org", "-dup-"), strict=True):
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(row for row in body if marker in row[0])
+    return sides
+
+
+def scale_figures(records: int, out: Path) -> dict[str, Any]:
+    """Both scorings on records x records FEBRL-derived records."""
+    large = write_large_csv(out / "data" / "scale.csv", 2 * records, distinct_values=True)
+    side_a, side_b = split_large(large, out / "data")
+    a, ref_a = encode_side(side_a, "a", out / "scale_a.arrow")
+    b, ref_b = encode_side(side_b, "b", out / "scale_b.arrow")
+    figures: dict[str, Any] = {"records": [len(a), len(b)]}
+    for scoring, (hits, report, seconds) in run_both([a, b]).items():
+        quality = pair_quality(hits, {"a": ref_a, "b": ref_b}, _febrl_true, min(len(a), len(b)))
+        figures[scoring] = quality | {
+            "seconds": seconds,
+            "threshold": report.threshold,
+            "candidate_threshold": report.candidate_threshold,
+            "comparisons": report.comparisons,
+            "candidates_or_links": report.pairs_at_threshold,
+        }
+    figures["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["encode", "febrl", "scale"])
+    parser.add_argument("--persons", type=int, default=20_000)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.what == "encode":
+        figures: dict[str, Any] = encode_figures(args.persons, args.out)
+    elif args.what == "febrl":
+        figures = febrl_figures(args.out)
+    else:
+        figures = scale_figures(args.records, args.out)
+    for key, value in figures.items():
+        print(f"{key:<28} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

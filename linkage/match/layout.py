@@ -1,0 +1,80 @@
+"""The public layout of a batch's comparison encodings: which slot holds which comparison.
+
+Written by the encoder (`linkage.comparisons`) into the batch metadata and read by the
+matcher, so the hub scores field by field without the schema file or any key. It names
+comparisons and methods only: nothing about a record.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Self
+
+from linkage.errors import BatchError
+
+LAYOUT_FORMAT = "fieldlink-comparisons/1"
+METHOD_CODES = {"bloom": 0, "exact": 1, "date": 2}
+MAX_WORDS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonEntry:
+    """One comparison's slot, in 64-bit words of the encoding."""
+
+    name: str
+    method: str
+    offset: int
+    words: int
+    crosswise: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonLayout:
+    """The slots of every comparison; `text` is the canonical JSON it was parsed from."""
+
+    text: str
+    words: int
+    entries: tuple[ComparisonEntry, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """Parse and check a layout document; every inconsistency is a BatchError."""
+        try:
+            document = json.loads(text)
+            entries = tuple(ComparisonEntry(**entry) for entry in document["comparisons"])
+            words = int(document["words"])
+            valid = document["format"] == LAYOUT_FORMAT
+        except (ValueError, KeyError, TypeError) as err:
+            raise BatchError("comparison layout is not readable") from err
+        if not valid or not 1 <= words <= MAX_WORDS or len(entries) > 63:
+            raise BatchError("comparison layout is not supported")
+        _check_entries(entries, words)
+        return cls(text=text, words=words, entries=entries)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Comparison names in layout order."""
+        return tuple(entry.name for entry in self.entries)
+
+    def check_width(self, row_bytes: int) -> None:
+        """Refuse encodings whose rows are not as wide as this layout says."""
+        if row_bytes != 8 * self.words:
+            raise BatchError(f"comparison encodings must be {8 * self.words} bytes each")
+
+    def index(self, name: str) -> int:
+        """Position of a comparison by name."""
+        return self.names.index(name)
+
+
+def _check_entries(entries: tuple[ComparisonEntry, ...], words: int) -> None:
+    names = [entry.name for entry in entries]
+    if len(set(names)) != len(names):
+        raise BatchError("comparison layout repeats a name")
+    used = 1
+    for entry in entries:
+        if entry.method not in METHOD_CODES or entry.offset != used or entry.words < 1:
+            raise BatchError("comparison layout has a slot out of place")
+        if entry.crosswise is not None and entry.crosswise not in names:
+            raise BatchError("comparison layout names an unknown crosswise comparison")
+        used += entry.words
+    if used != words:
+        raise BatchError("comparison layout does not add up to its width")

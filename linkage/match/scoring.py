@@ -1,0 +1,269 @@
+"""Fellegi-Sunter scoring of candidate pairs, with weights learned without labels.
+
+Each comparison level l of comparison c has a probability m[c, l] among pairs of one
+person and u[c, l] among unrelated pairs; a pair's match weight is the sum over its
+comparisons of log2(m / u) (Fellegi and Sunter 1969), and "missing" counts 0 whatever
+the other side holds. With the prior share of matches, the weight gives a posterior.
+
+* u comes from random pairs of records of different agencies (seeded, so runs repeat):
+  almost all of them are unrelated, so their level frequencies are the chance rates.
+  Plain EM would estimate u on the candidate pairs too, and as those were chosen for
+  looking alike it learns "shares a surname" rather than "same person".
+* m and the prior come from EM on the candidate pairs with u held fixed, started from the
+  pairs that the record-level similarity already links.
+
+The threshold is chosen without labels too: the posterior cut that maximises the model's
+expected F1 over the candidates, never below 0.5. Expected precision at a cut is the mean
+posterior of the pairs above it; expected recall is their posterior sum over all.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from linkage.match.levels import AGREED_LEVELS, LEVEL_NAMES, MAX_LEVELS, LevelPlan
+
+EM_ROUNDS = 200
+EM_TOLERANCE = 1e-7
+RANDOM_PAIRS = 200_000
+MIN_POSTERIOR = 0.5  # never link a pair the model thinks more likely unrelated
+_PSEUDO = 0.5  # pseudo-count per level: no level is impossible
+_PACKED_COLUMNS = 27  # 5**27 < 2**63: level patterns of up to 27 comparisons fit an int64
+
+
+@dataclass(frozen=True, slots=True)
+class FieldModel:
+    """Learned level probabilities of the three classes and their shares among candidates.
+
+    Classes: matches (m), related or alike non-matches (r: relatives, namesakes, one
+    household), chance (u, fixed from random pairs). Weights in bits are log2(m / u).
+    """
+
+    plan: LevelPlan
+    m: npt.NDArray[np.float64]  # comparisons x MAX_LEVELS (level 0, missing, unused)
+    r: npt.NDArray[np.float64]
+    u: npt.NDArray[np.float64]
+    shares: tuple[float, float, float]  # matches, related, chance among the candidates
+    rounds: int
+
+    @property
+    def prior(self) -> float:
+        """Share of the candidate pairs that are matches."""
+        return self.shares[0]
+
+    @property
+    def weights(self) -> npt.NDArray[np.float64]:
+        """log2(m / u) per comparison and level; 0 for missing and for unused levels."""
+        return _log_ratio(self.m, self.u)
+
+    def class_logs(self, levels: npt.NDArray[np.int8]) -> npt.NDArray[np.float64]:
+        """Natural log of share x likelihood of each pair under each class: pairs x 3."""
+        return np.stack(
+            [
+                np.log(share) + _sum_weights(_log(table), levels)
+                for share, table in zip(self.shares, (self.m, self.r, self.u), strict=True)
+            ],
+            axis=1,
+        )
+
+    def match_weight(self, levels: npt.NDArray[np.int8]) -> npt.NDArray[np.float64]:
+        """Log2-odds of a match against both other classes, per pair."""
+        patterns, inverse, _ = _patterns(levels)
+        return self._pattern_weight(patterns)[inverse]
+
+    def _pattern_weight(self, levels: npt.NDArray[np.int8]) -> npt.NDArray[np.float64]:
+        logs = self.class_logs(levels)
+        rest = np.logaddexp(logs[:, 1], logs[:, 2])
+        bits: npt.NDArray[np.float64] = (logs[:, 0] - rest) / np.log(2.0)
+        return bits
+
+    def rows(self) -> list[tuple[str, str, float, float, float]]:
+        """(comparison, level, m, u, weight) for every level but missing: a printable table."""
+        out = []
+        weights = self.weights
+        for index, entry in enumerate(self.plan.layout.entries):
+            for level, name in enumerate(LEVEL_NAMES[entry.method][1:], 1):
+                m, u = float(self.m[index, level]), float(self.u[index, level])
+                out.append((entry.name, name, m, u, float(weights[index, level])))
+        return out
+
+
+def _log(table: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    logs: npt.NDArray[np.float64] = np.log(np.where(table > 0, table, 1.0))
+    return logs
+
+
+def _log_ratio(
+    top: npt.NDArray[np.float64], bottom: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    out = np.zeros_like(top)
+    used = (top > 0) & (bottom > 0)
+    out[used] = np.log2(top[used] / bottom[used])
+    out[:, 0] = 0.0
+    return out
+
+
+def posterior(weight: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Posterior probability of a match from a match weight in bits."""
+    result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
+    return result
+
+
+def _sum_weights(
+    table: npt.NDArray[np.float64], levels: npt.NDArray[np.int8]
+) -> npt.NDArray[np.float64]:
+    flat = levels.astype(np.int64) + MAX_LEVELS * np.arange(levels.shape[1])
+    summed: npt.NDArray[np.float64] = table.ravel()[flat].sum(axis=1)
+    return summed
+
+
+def level_frequencies(
+    levels: npt.NDArray[np.int8], weight: npt.NDArray[np.float64], plan: LevelPlan
+) -> npt.NDArray[np.float64]:
+    """Weighted level frequencies among non-missing values, smoothed; comparisons x levels."""
+    columns = levels.shape[1]
+    flat = (levels.astype(np.int64) + MAX_LEVELS * np.arange(columns)).ravel()
+    counts = np.bincount(flat, weights=np.repeat(weight, columns), minlength=columns * MAX_LEVELS)
+    counts = counts.reshape(columns, MAX_LEVELS)
+    counts[:, 0] = 0.0
+    real = np.arange(MAX_LEVELS)[None, :] < plan.level_counts[:, None]
+    counts = np.where(real, counts + _PSEUDO, 0.0)
+    counts[:, 0] = 0.0
+    totals = counts.sum(axis=1, keepdims=True)
+    frequencies: npt.NDArray[np.float64] = counts / np.maximum(totals, 1e-300)
+    return frequencies
+
+
+def fit(
+    plan: LevelPlan,
+    levels: npt.NDArray[np.int8],
+    random_levels: npt.NDArray[np.int8],
+    start: npt.NDArray[np.bool_],
+) -> FieldModel:
+    """Learn m, r and the class shares by EM on candidate pairs, with u from random pairs.
+
+    Three classes, not two (Winkler 1993, for census households): candidates were chosen
+    for looking alike, so besides matches and chance pairs they hold relatives and
+    namesakes, who agree on surname, address and phone together. With only two classes
+    and fixed u, EM must call them matches; a class of their own takes them.
+
+    Args:
+        plan: The comparisons.
+        levels: Levels of the candidate pairs.
+        random_levels: Levels of random cross-agency pairs (for u).
+        start: The candidates taken as matches in the first round (from the CLK score).
+
+    Returns:
+        The fitted model.
+    """
+    u = level_frequencies(random_levels, np.ones(len(random_levels)), plan)
+    # EM runs on the distinct level patterns, each weighted by its count: the same model
+    # (the M-step is linear in the guesses), in a few thousand rows instead of millions.
+    patterns, inverse, counts = _patterns(levels)
+    first = np.clip(
+        np.bincount(inverse, weights=start, minlength=len(patterns)) / counts, 0.05, 0.95
+    )
+    guess = np.stack([first, 0.9 * (1.0 - first), 0.1 * (1.0 - first)], axis=1)
+    model = _m_step(plan, patterns, guess, counts, u, 0)
+    if not len(patterns):  # no candidates: nothing to learn m from
+        return model
+    for round_number in range(1, EM_ROUNDS + 1):
+        model = _m_step(plan, patterns, guess, counts, u, round_number)
+        logs = model.class_logs(patterns)
+        updated = np.exp(logs - np.logaddexp.reduce(logs, axis=1, keepdims=True))
+        if len(updated) and float(np.abs(updated - guess).max()) < EM_TOLERANCE:
+            break
+        guess = updated
+    return model
+
+
+def _patterns(
+    levels: npt.NDArray[np.int8],
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    if not len(levels):
+        return levels, np.zeros(0, np.int64), np.zeros(0)
+    if levels.shape[1] > _PACKED_COLUMNS:
+        patterns, inverse, counts = np.unique(
+            levels, axis=0, return_inverse=True, return_counts=True
+        )
+        return patterns, inverse.reshape(-1), counts.astype(np.float64)
+    # One int64 per pair (base MAX_LEVELS digits): sorting numbers beats sorting rows.
+    radix = MAX_LEVELS ** np.arange(levels.shape[1], dtype=np.int64)
+    _, first, inverse, counts = np.unique(
+        levels.astype(np.int64) @ radix, return_index=True, return_inverse=True, return_counts=True
+    )
+    return levels[first], inverse.reshape(-1), counts.astype(np.float64)
+
+
+def _m_step(
+    plan: LevelPlan,
+    patterns: npt.NDArray[np.int8],
+    guess: npt.NDArray[np.float64],
+    counts: npt.NDArray[np.float64],
+    u: npt.NDArray[np.float64],
+    rounds: int,
+) -> FieldModel:
+    total = counts.sum()
+    shares = counts @ guess / total if total else np.full(3, 1 / 3)
+    shares = np.clip(shares, 1e-9, 1.0)
+    return FieldModel(
+        plan=plan,
+        m=level_frequencies(patterns, guess[:, 0] * counts, plan),
+        r=level_frequencies(patterns, guess[:, 1] * counts, plan),
+        u=u,
+        shares=(float(shares[0]), float(shares[1]), float(shares[2])),
+        rounds=rounds,
+    )
+
+
+def agreed(plan: LevelPlan, levels: npt.NDArray[np.int8]) -> list[tuple[str, ...]]:
+    """For each pair, the names of the comparisons that agreed (agree, or a swapped date).
+
+    One tuple per distinct level pattern, shared by its pairs: a million links hold a few
+    thousand tuples.
+    """
+    agreeing = np.zeros((plan.level_counts.shape[0], MAX_LEVELS), dtype=bool)
+    for index, entry in enumerate(plan.layout.entries):
+        names = LEVEL_NAMES[entry.method]
+        for level in AGREED_LEVELS[entry.method]:
+            agreeing[index, names.index(level)] = True
+    patterns, inverse, _ = _patterns(levels)
+    flat = patterns.astype(np.int64) + MAX_LEVELS * np.arange(levels.shape[1])
+    names = plan.layout.names
+    shared = [tuple(names[i] for i in np.flatnonzero(row)) for row in agreeing.ravel()[flat]]
+    return [shared[i] for i in inverse.tolist()]
+
+
+@dataclass(frozen=True, slots=True)
+class PosteriorProfile:
+    """Expected precision and recall of each posterior cut, from the model (no labels)."""
+
+    posteriors: npt.NDArray[np.float64]  # of the candidate pairs, in decreasing order
+
+    @classmethod
+    def of(cls, posteriors: npt.NDArray[np.float64]) -> "PosteriorProfile":
+        """The profile of the candidates' posteriors."""
+        return cls(posteriors=np.sort(posteriors)[::-1].copy())
+
+    def estimate(self, threshold: float) -> tuple[float, float]:
+        """Expected (precision, recall) of linking the pairs at or above `threshold`."""
+        above = self.posteriors[self.posteriors >= threshold]
+        total = float(self.posteriors.sum())
+        if not len(above) or total <= 0:
+            return 1.0, 0.0
+        return float(above.mean()), float(above.sum()) / total
+
+    def threshold(self) -> float:
+        """The cut with the highest expected F1, never below `MIN_POSTERIOR`."""
+        if not len(self.posteriors):
+            return MIN_POSTERIOR
+        found = np.cumsum(self.posteriors)
+        f1 = 2.0 * found / (np.arange(1, len(found) + 1) + found[-1])
+        best = float(self.posteriors[int(np.argmax(f1))])
+        return round(max(MIN_POSTERIOR, min(best, 0.999)), 3)
+
+    def histogram(self, bins: int = 20) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """Candidate pairs per posterior bin: (bin starts, counts)."""
+        counts, edges = np.histogram(self.posteriors, bins=bins, range=(0.0, 1.0))
+        return edges[:-1], counts

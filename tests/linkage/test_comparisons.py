@@ -1,0 +1,152 @@
+import json
+
+import numpy as np
+import pytest
+
+from keys import LinkageSecret
+from linkage.comparisons import ComparisonEncoder, comparison_layout
+from linkage.encode import encode_records
+from linkage.errors import SchemaError
+from linkage.match.layout import ComparisonLayout
+from linkage.schema import Hardening, LinkageSchema, load_schema, parse_schema
+
+SECRET = LinkageSecret(project="comparisons", value=bytes(range(32)))
+OTHER = LinkageSecret(project="comparisons", value=bytes(range(1, 33)))
+RECORD = {
+    "given_names": "Jan Pieter",
+    "surnames": "de Vries Bakker",
+    "date_of_birth": "1980-03-12",
+    "phone": "06-12345678",
+    "postcode": "1234 AB",
+}
+
+
+def words(schema: LinkageSchema, records: list[dict[str, str]], secret: LinkageSecret = SECRET):
+    encoded = encode_records(records, schema, secret).comparisons
+    assert encoded is not None
+    return encoded.view(np.uint64)
+
+
+def slot(schema: LinkageSchema, row: np.ndarray, name: str) -> np.ndarray:
+    entry = comparison_layout(schema).entries[comparison_layout(schema).index(name)]
+    return row[entry.offset : entry.offset + entry.words]
+
+
+def schema_with(comparisons: list[dict[str, object]]) -> str:
+    document = load_schema().model_dump(mode="json") | {"comparisons": comparisons}
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize("field", ["sex", "nationality"])
+def test_a_low_cardinality_field_cannot_have_a_comparison(field: str) -> None:
+    text = schema_with([{"name": "x", "field": field, "method": "exact"}])
+
+    with pytest.raises(SchemaError, match="too few distinct values"):
+        parse_schema(text)
+
+
+@pytest.mark.parametrize(
+    ("comparison", "message"),
+    [
+        ({"name": "x", "field": "nope"}, "is not a field"),
+        ({"name": "x", "field": "phone", "method": "date"}, "for kind 'date' only"),
+        ({"name": "x", "field": "date_of_birth", "method": "exact"}, "for kind 'date' only"),
+        ({"name": "x", "field": "phone", "crosswise": "y"}, "crosswise must name"),
+    ],
+)
+def test_a_bad_comparison_is_refused_by_name(comparison: dict[str, object], message: str) -> None:
+    with pytest.raises(SchemaError, match=message):
+        parse_schema(schema_with([comparison]))
+
+
+def test_the_person_schema_encodes_names_in_parts_and_no_low_cardinality_field() -> None:
+    schema = load_schema()
+
+    names = [spec.name for spec in schema.comparisons]
+    assert names[:4] == ["first_given", "other_given", "first_surname", "other_surnames"]
+    assert not {spec.field for spec in schema.comparisons} & {"sex", "nationality"}
+
+
+def test_encoding_is_deterministic_and_as_wide_as_the_layout() -> None:
+    schema = load_schema()
+
+    first, second = words(schema, [RECORD]), words(schema, [RECORD])
+
+    assert (first == second).all()
+    assert first.shape == (1, comparison_layout(schema).words)
+
+
+def test_another_secret_changes_every_comparison_slot() -> None:
+    schema = load_schema()
+
+    mine, theirs = words(schema, [RECORD])[0], words(schema, [RECORD], OTHER)[0]
+
+    assert mine[0] == theirs[0]  # the presence mask is not secret
+    for name in ("first_given", "first_surname", "date_of_birth", "phone", "postcode"):
+        assert (slot(schema, mine, name) != slot(schema, theirs, name)).any(), name
+
+
+def test_missing_stays_missing_no_bit_and_no_tag() -> None:
+    schema = load_schema()
+    layout = comparison_layout(schema)
+
+    row = words(schema, [{"given_names": "Ana", "surnames": "Perez"}])[0]
+
+    present = {name for index, name in enumerate(layout.names) if row[0] >> index & 1}
+    assert present == {"first_given", "first_surname"}
+    for name in set(layout.names) - present:
+        assert not slot(schema, row, name).any(), name
+
+
+def test_the_first_and_other_parts_split_at_the_first_word() -> None:
+    schema = load_schema()
+
+    both, first_only = words(schema, [RECORD, RECORD | {"given_names": "Jan"}])
+
+    assert (slot(schema, both, "first_given") == slot(schema, first_only, "first_given")).all()
+    assert slot(schema, both, "other_given").any()
+    assert not slot(schema, first_only, "other_given").any()
+
+
+def test_a_given_name_meets_the_same_name_written_as_a_surname() -> None:
+    schema = load_schema()
+    swapped = RECORD | {"given_names": "Vries", "surnames": "Jan"}
+
+    straight, crossed = words(schema, [RECORD | {"surnames": "Vries"}, swapped])
+
+    assert (slot(schema, straight, "first_surname") == slot(schema, crossed, "first_given")).all()
+
+
+def test_a_date_with_day_and_month_swapped_meets_the_original() -> None:
+    schema = load_schema()
+
+    original, swapped = words(schema, [RECORD, RECORD | {"date_of_birth": "1980-12-03"}])
+
+    date, other = slot(schema, original, "date_of_birth"), slot(schema, swapped, "date_of_birth")
+    assert date[0] == other[1] and date[1] == other[0]
+    assert date[0] != other[0]
+
+
+def test_record_salting_keys_comparisons_too() -> None:
+    plain = load_schema()
+    salted = plain.model_copy(update={"hardening": Hardening(salt_field="date_of_birth")})
+
+    a = slot(plain, words(plain, [RECORD])[0], "first_given")
+    b = slot(salted, words(salted, [RECORD])[0], "first_given")
+
+    assert (a != b).any()
+
+
+def test_the_layout_round_trips_and_refuses_a_slot_out_of_place() -> None:
+    layout = comparison_layout(load_schema())
+
+    assert ComparisonLayout.parse(layout.text) == layout
+    broken = layout.text.replace('"offset":1,', '"offset":2,')
+    with pytest.raises(Exception, match="out of place"):
+        ComparisonLayout.parse(broken)
+
+
+def test_the_encoder_repr_shows_no_key() -> None:
+    encoder = ComparisonEncoder(load_schema(), SECRET)
+
+    assert repr(encoder) == "ComparisonEncoder(schema='person', words=15)"

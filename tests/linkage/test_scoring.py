@@ -1,0 +1,119 @@
+import json
+
+import numpy as np
+import pytest
+
+from linkage.match.layout import LAYOUT_FORMAT, ComparisonLayout
+from linkage.match.levels import LevelPlan
+from linkage.match.scoring import MIN_POSTERIOR, PosteriorProfile, agreed, fit, posterior
+
+# Five comparisons: two names (bloom, 4 levels), a date (4 levels), a phone and an id.
+METHODS = ["bloom", "bloom", "date", "exact", "exact"]
+M = np.array(
+    [
+        [0.05, 0.03, 0.07, 0.85, 0.0],
+        [0.04, 0.02, 0.04, 0.90, 0.0],
+        [0.04, 0.04, 0.02, 0.90, 0.0],
+        [0.20, 0.80, 0.0, 0.0, 0.0],
+        [0.05, 0.95, 0.0, 0.0, 0.0],
+    ]
+)
+R = np.array(  # relatives: same surname and phone, other given name and date
+    [
+        [0.85, 0.08, 0.04, 0.03, 0.0],
+        [0.10, 0.05, 0.05, 0.80, 0.0],
+        [0.85, 0.12, 0.01, 0.02, 0.0],
+        [0.50, 0.50, 0.0, 0.0, 0.0],
+        [0.99, 0.01, 0.0, 0.0, 0.0],
+    ]
+)
+U = np.array(
+    [
+        [0.97, 0.02, 0.007, 0.003, 0.0],
+        [0.96, 0.03, 0.007, 0.003, 0.0],
+        [0.97, 0.029, 0.0005, 0.0005, 0.0],
+        [0.999, 0.001, 0.0, 0.0, 0.0],
+        [0.9995, 0.0005, 0.0, 0.0, 0.0],
+    ]
+)
+
+
+def plan() -> LevelPlan:
+    entries, offset = [], 1
+    for index, method in enumerate(METHODS):
+        words = {"bloom": 2, "date": 3, "exact": 1}[method]
+        entry = {"name": f"c{index}", "method": method, "offset": offset, "words": words}
+        entries.append(entry | {"crosswise": None})
+        offset += words
+    document = {"format": LAYOUT_FORMAT, "words": offset, "comparisons": entries}
+    return LevelPlan.of(ComparisonLayout.parse(json.dumps(document)))
+
+
+def draw(rng: np.random.Generator, table: np.ndarray, count: int, missing: float) -> np.ndarray:
+    """Levels 1.. drawn from each row of `table` (level 1 = column 0), some missing."""
+    columns = []
+    for row in table:
+        real = row[row > 0]
+        level = 1 + rng.choice(len(real), size=count, p=real / real.sum())
+        level[rng.random(count) < missing] = 0
+        columns.append(level)
+    return np.stack(columns, axis=1).astype(np.int8)
+
+
+@pytest.fixture(scope="module")
+def simulated() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    matches, related = draw(rng, M, 6000, 0.2), draw(rng, R, 2000, 0.2)
+    chance = draw(rng, U, 400, 0.2)
+    levels = np.concatenate([matches, related, chance])
+    truth = np.repeat([True, False, False], [6000, 2000, 400])
+    return levels, draw(rng, U, 200_000, 0.2), truth
+
+
+def test_em_with_fixed_u_recovers_m_and_the_share_of_matches(simulated) -> None:
+    levels, random_levels, truth = simulated
+    start = truth ^ (np.random.default_rng(1).random(len(truth)) < 0.2)  # a noisy first guess
+
+    model = fit(plan(), levels, random_levels, start)
+
+    for index, method in enumerate(METHODS):
+        real = M[index][M[index] > 0]
+        assert np.abs(model.m[index, 1 : 1 + len(real)] - real).max() < 0.03, method
+        assert np.abs(model.u[index, 1 : 1 + len(real)] - U[index][: len(real)]).max() < 0.01
+    assert model.prior == pytest.approx(6000 / 8400, abs=0.02)
+
+
+def test_the_posterior_separates_matches_from_relatives(simulated) -> None:
+    levels, random_levels, truth = simulated
+
+    model = fit(plan(), levels, random_levels, truth)
+    linked = posterior(model.match_weight(levels)) >= MIN_POSTERIOR
+
+    assert (linked & truth).sum() / truth.sum() > 0.97
+    assert (linked & ~truth).sum() / linked.sum() < 0.02
+
+
+def test_a_missing_level_weighs_nothing(simulated) -> None:
+    levels, random_levels, truth = simulated
+    model = fit(plan(), levels, random_levels, truth)
+
+    assert (model.weights[:, 0] == 0).all()
+    assert model.weights[2, 4] > model.weights[0, 4] > 0  # a date counts more than a name
+
+
+def test_expected_precision_and_recall_follow_the_posteriors() -> None:
+    profile = PosteriorProfile.of(np.array([0.99, 0.95, 0.9, 0.6, 0.2, 0.01]))
+
+    precision, recall = profile.estimate(0.9)
+
+    assert precision == pytest.approx((0.99 + 0.95 + 0.9) / 3)
+    assert recall == pytest.approx((0.99 + 0.95 + 0.9) / 3.65)
+    assert MIN_POSTERIOR <= profile.threshold() <= 0.9
+    starts, counts = profile.histogram(bins=10)
+    assert counts.sum() == 6 and starts[0] == 0.0
+
+
+def test_agreed_names_the_agreeing_comparisons_only() -> None:
+    levels = np.array([[4, 3, 3, 2, 0], [1, 0, 2, 1, 1]], dtype=np.int8)
+
+    assert agreed(plan(), levels) == [("c0", "c2", "c3"), ()]
