@@ -58,6 +58,9 @@ class Project(HubModel):
     threshold: float | None
     min_agencies: int
     expires_at: datetime
+    key_epoch: int = 1
+    key_label: str | None = None  # the label the project's secret is bound to, once known
+    disclosure_approval: bool = False
 
 
 class Upload(HubModel):
@@ -68,6 +71,7 @@ class Upload(HubModel):
     filter_bits: int
     digest: str
     created_at: datetime
+    key_check: str | None = None
 
 
 class Run(HubModel):
@@ -107,6 +111,47 @@ class Suspect(HubModel):
     status: str
     note: str
     agencies: list[str]
+
+
+class RegisteredKey(HubModel):
+    """A public key registered at the hub (`public_key` is base64, as in key files)."""
+
+    id: uuid.UUID
+    kind: str
+    owner: str
+    agency_id: uuid.UUID
+    project_id: uuid.UUID | None
+    key_id: str
+    public_key: str
+
+
+class DepositedKey(HubModel):
+    """A wrapped key at the hub; `document` only in the own agency's copy."""
+
+    agency_id: uuid.UUID
+    agency: str
+    epoch: int
+    key_check: str
+    recipient_key_id: str
+    document: dict[str, Any] | None = None
+
+
+class EnvelopeRelease(HubModel):
+    """A hit's released envelopes (fieldlink-envelope/1 documents) and what was withheld."""
+
+    hit_id: uuid.UUID
+    hit_number: int
+    envelopes: list[dict[str, str]]
+    pending_agencies: list[str]
+    unsealed_agencies: list[str]
+    unavailable_agencies: list[str]
+
+
+class Approval(HubModel):
+    hit_id: uuid.UUID
+    hit_number: int
+    agency: str
+    approved: bool
 
 
 class HubClient:
@@ -156,6 +201,10 @@ class HubClient:
         """Put a principal on a project's team (administrator)."""
         body = {"principal_id": str(principal_id)}
         self._json("POST", f"/v1/projects/{project_id}/members", json=body)
+
+    def me(self) -> PrincipalInfo:
+        """The caller's own principal: name, role and agency."""
+        return self._call(PrincipalInfo, "GET", "/v1/principals/me")
 
     # projects and uploads -----------------------------------------------------------
 
@@ -265,6 +314,69 @@ class HubClient:
         """Download the suspect list as CSV or JSON."""
         url = f"/v1/projects/{project_id}/suspects/export"
         self._download(url, target, params={"format": fmt})
+
+    # keys and disclosure ----------------------------------------------------------------
+
+    def register_key(self, agency_id: uuid.UUID, owner: str, public_key: str) -> RegisteredKey:
+        """Register the own agency's public key (data officer); `public_key` in base64."""
+        body = {"owner": owner, "public_key": public_key}
+        return self._call(RegisteredKey, "POST", f"/v1/agencies/{agency_id}/keys", json=body)
+
+    def project_keys(self, project_id: uuid.UUID) -> list[RegisteredKey]:
+        """The live public keys of a project's agencies, and its team key."""
+        return self._items(RegisteredKey, f"/v1/projects/{project_id}/keys")
+
+    def set_team_key(self, project_id: uuid.UUID, owner: str, public_key: str) -> RegisteredKey:
+        """Register the project team's public key (analyst on the team, or administrator)."""
+        body = {"owner": owner, "public_key": public_key}
+        return self._call(RegisteredKey, "PUT", f"/v1/projects/{project_id}/team-key", json=body)
+
+    def team_key(self, project_id: uuid.UUID) -> RegisteredKey:
+        """The project's team public key."""
+        return self._call(RegisteredKey, "GET", f"/v1/projects/{project_id}/team-key")
+
+    def rotate_key_check(self, project_id: uuid.UUID, *, epoch: int, key_check: str) -> Project:
+        """Move the project to a new secret's key check value (administrator)."""
+        body = {"epoch": epoch, "key_check": key_check}
+        return self._call(Project, "PUT", f"/v1/projects/{project_id}/key-check", json=body)
+
+    def deposit_wrapped_key(
+        self, project_id: uuid.UUID, agency_id: uuid.UUID, document: dict[str, Any]
+    ) -> DepositedKey:
+        """Deposit the secret wrapped for one agency (custodian)."""
+        url = f"/v1/projects/{project_id}/wrapped-keys/{agency_id}"
+        return self._call(DepositedKey, "PUT", url, json=document)
+
+    def own_wrapped_key(self, project_id: uuid.UUID, *, epoch: int | None = None) -> DepositedKey:
+        """The own agency's wrapped key (latest epoch unless named), to unwrap locally."""
+        params = {"epoch": epoch} if epoch is not None else {}
+        url = f"/v1/projects/{project_id}/wrapped-keys/mine"
+        return self._call(DepositedKey, "GET", url, params=params)
+
+    def release_envelopes(
+        self, project_id: uuid.UUID, run_id: uuid.UUID, numbers: list[int]
+    ) -> list[EnvelopeRelease]:
+        """The sealed envelopes of these hits' members (analyst on the team)."""
+        url = f"/v1/projects/{project_id}/runs/{run_id}/envelopes"
+        answer = self._json("POST", url, json={"hits": numbers})
+        return [EnvelopeRelease.model_validate(item) for item in answer["items"]]
+
+    def approve_disclosure(self, project_id: uuid.UUID, run_id: uuid.UUID, number: int) -> Approval:
+        """Approve releasing the own agency's envelopes of one hit (data officer)."""
+        url = f"/v1/projects/{project_id}/runs/{run_id}/hits/{number}/approvals"
+        return self._call(Approval, "POST", url)
+
+    def approvals(
+        self, project_id: uuid.UUID, run_id: uuid.UUID, *, pending: bool = False
+    ) -> Iterator[Approval]:
+        """Per hit and agency, whether disclosure was approved (data officers: own agency)."""
+        url = f"/v1/projects/{project_id}/runs/{run_id}/approvals"
+        after: int | None = 0
+        while after is not None:
+            params = {"after": after, "limit": 1000, "pending": pending}
+            answer = self._json("GET", url, params=params)
+            yield from (Approval.model_validate(item) for item in answer["items"])
+            after = answer.get("next_after")
 
     # audit ---------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ class Admitted:
 
     record_count: int
     filter_bits: int
+    key_check: str = ""  # the batch's key check value: the epoch it was encoded under
 
 
 def admit(
@@ -42,6 +43,7 @@ def admit(
     agency: str,
     filter_bits_in_use: Collection[int],
     earlier_references: Iterable[tuple[uuid.UUID, pa.Array]],
+    earlier_key_checks: Collection[str] = (),
 ) -> Admitted:
     """Check the batch file at `source` for upload by `agency` to `project`.
 
@@ -57,6 +59,8 @@ def admit(
         filter_bits_in_use: Filter lengths of the project's other uploads (empty: any).
         earlier_references: (upload id, reference column) of the agency's other uploads in
             the project; read one at a time, only when every other check has passed.
+        earlier_key_checks: Key check values of the project's earlier epochs, which are
+            still accepted (agencies re-encode at their own pace; runs refuse mixing them).
 
     Returns:
         The accepted batch's record count and filter length.
@@ -66,7 +70,7 @@ def admit(
     """
     references = _reference_column(source)
     batch = _read(source)
-    _check_labels(batch, project, agency)
+    _check_labels(batch, project, agency, earlier_key_checks)
     if filter_bits_in_use and batch.filter_bits not in filter_bits_in_use:
         expected = ", ".join(str(bits) for bits in sorted(filter_bits_in_use))
         raise FilterBitsMismatch(
@@ -74,7 +78,9 @@ def admit(
         )
     for upload_id, earlier in earlier_references:
         _check_disjoint(references, earlier, upload_id)
-    return Admitted(record_count=len(batch), filter_bits=batch.filter_bits)
+    return Admitted(
+        record_count=len(batch), filter_bits=batch.filter_bits, key_check=batch.key_check
+    )
 
 
 def _reference_column(source: Path) -> pa.Array:
@@ -97,7 +103,9 @@ def _read(source: Path) -> Batch:
         raise InvalidBatch(str(err)) from err  # linkage's messages never hold record values
 
 
-def _check_labels(batch: Batch, project: Project, agency: str) -> None:
+def _check_labels(
+    batch: Batch, project: Project, agency: str, earlier_key_checks: Collection[str]
+) -> None:
     if batch.agency != agency:
         # Agency names are public; seeing both tells the officer which file they picked.
         raise AgencyMismatch(
@@ -105,7 +113,7 @@ def _check_labels(batch: Batch, project: Project, agency: str) -> None:
         )
     if batch.schema_fingerprint != project.schema_fingerprint:
         raise SchemaMismatch("the batch's schema fingerprint differs from the project's")
-    if batch.key_check != project.key_check:
+    if batch.key_check != project.key_check and batch.key_check not in earlier_key_checks:
         raise KeyMismatch("the batch's key check value differs from the project's")
 
 

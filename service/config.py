@@ -15,7 +15,9 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("sqlite:///./hub.db")  # may hold a password
     # Encrypted batches and the hub's own keys (service.hub_keys) live under this folder.
     data_dir: Path = Path("./hub-data")
-    max_upload_bytes: int = 256 * 1024 * 1024
+    # A million records with sealed envelopes come to about 325 MB (envelopes about double
+    # a batch); bodies are streamed to a spool file, never held in memory.
+    max_upload_bytes: int = 1024 * 1024 * 1024
     log_level: Literal["DEBUG", "INFO", "WARNING"] = "INFO"
     # Matching runs: "" runs them in this process; "tcp://host:8786" on a Dask cluster.
     dask_scheduler: str = ""

@@ -5,6 +5,7 @@
   + AccessDenied      403 access-denied    - authenticated, but the role may not do this
   + NotFound          404 not-found        - absent, or not visible to the caller (same answer)
   + Conflict          409 conflict         - the request clashes with existing state
+    + MixedKeyEpochs  409 mixed-key-epochs - a run over uploads encoded under different secrets
   + PayloadTooLarge   413 payload-too-large      - the upload exceeds max_upload_bytes
   + UnsupportedMediaType 415 unsupported-media-type - the body is not of an accepted type
   + InvalidInput      422 invalid-input    - well-formed, but refers to something impossible
@@ -64,6 +65,16 @@ class Conflict(HubError):
     status = 409
     code = "conflict"
     title = "Conflicts with existing state"
+
+
+class MixedKeyEpochs(Conflict):
+    """The uploads were encoded under different epochs' secrets.
+
+    `detail` names the agencies still to re-encode (agency names are public).
+    """
+
+    code = "mixed-key-epochs"
+    title = "The uploads were encoded with different epochs' secrets"
 
 
 class InvalidInput(HubError):

@@ -80,6 +80,12 @@ class Project(Base):
     min_agencies: Mapped[int] = mapped_column(default=2)
     expires_at: Mapped[datetime] = mapped_column(default=_project_expiry)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    key_epoch: Mapped[int] = mapped_column(default=1)  # the epoch of `key_check`
+    # The label the custodian's secret is bound to (`fieldlink keys new --project`), learnt
+    # from the first wrapped key deposited; the team needs it to open envelopes.
+    key_label: Mapped[str | None] = mapped_column(String(200))
+    # Step-up: envelopes are released only where the owning agency's data officer approved.
+    disclosure_approval: Mapped[bool] = mapped_column(default=False)
 
     agencies: Mapped[list[Agency]] = relationship(
         secondary="project_agencies", lazy="selectin", order_by=Agency.name
@@ -137,6 +143,9 @@ class Upload(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     storage_key_id: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The batch's key check value (its epoch); None: stored before epochs were recorded,
+    # when the project's first key check value was the only one accepted.
+    key_check: Mapped[str | None] = mapped_column(String(16))
 
 
 class RunStatus(StrEnum):
@@ -160,6 +169,9 @@ class Run(Base):
     started_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
     status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, "run_status"), index=True)
     upload_ids: Mapped[list[str]] = mapped_column(JSON)  # the exact inputs, sorted
+    # upload id -> content digest when the run was started: envelopes are released only
+    # from the very batches matched (None: a run started before digests were recorded).
+    upload_digests: Mapped[dict[str, str] | None] = mapped_column(JSON)
     threshold: Mapped[float | None]  # as requested; None: chosen from the data
     min_agencies: Mapped[int]
     progress: Mapped[float] = mapped_column(default=0.0)  # 0..1
@@ -204,6 +216,27 @@ class HitMember(Base):
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     reference: Mapped[str] = mapped_column(String(64))
+
+
+EVERY_AGENCY = "all"  # HitView.audience of the analysts' view, which shows every member
+
+
+class HitView(Base):
+    """A hit page entry rendered once, when its run is stored: hits never change afterwards.
+
+    Pages are the hub's hottest read; serving one is then a single index range scan, with
+    no join, decoding or encoding per request. `audience` is EVERY_AGENCY (the analysts'
+    view) or an agency id (a data officer's view: the own agency's references only).
+    """
+
+    __tablename__ = "hit_views"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    audience: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(Text)  # one HitPublic as JSON
 
 
 class SuspectStatus(StrEnum):
@@ -265,3 +298,73 @@ class AuditCheckpoint(Base):
     signed_at: Mapped[datetime]
     key_id: Mapped[str] = mapped_column(String(16))
     signature: Mapped[str] = mapped_column(String(128))
+
+
+class KeyKind(StrEnum):
+    """Whose public key: an agency's (receives wrapped secrets) or a project team's."""
+
+    AGENCY = "agency"
+    TEAM = "team"
+
+
+class ProjectKeyEpoch(Base):
+    """One of a project's successive key check values; the highest epoch is the current one."""
+
+    __tablename__ = "project_key_epochs"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    epoch: Mapped[int] = mapped_column(primary_key=True)
+    key_check: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgencyKey(Base):
+    """A registered X25519 public key: an agency's, or a project team's (public data)."""
+
+    __tablename__ = "agency_keys"
+    __table_args__ = (Index("ix_agency_keys_owner", "agency_id", "project_id", "kind"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))  # the registrant's
+    project_id: Mapped[uuid.UUID | None] = mapped_column(  # set for team keys only
+        ForeignKey("projects.id", ondelete="CASCADE")
+    )
+    kind: Mapped[KeyKind] = mapped_column(_enum(KeyKind, "key_kind"))
+    owner: Mapped[str] = mapped_column(String(80))  # the key file's owner label
+    key_id: Mapped[str] = mapped_column(String(16))  # computed by the hub from the key
+    public_key: Mapped[str] = mapped_column(String(64))  # raw 32 bytes, hex
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class WrappedKey(Base):
+    """A project secret wrapped for one agency, stored opaque; the hub cannot unwrap it."""
+
+    __tablename__ = "wrapped_keys"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(primary_key=True)
+    recipient_key_id: Mapped[str] = mapped_column(String(16))
+    document: Mapped[str] = mapped_column(Text)  # the fieldlink-wrapped-key/1 JSON, as sent
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DisclosureApproval(Base):
+    """An agency's data officer approved releasing the agency's envelopes of one hit."""
+
+    __tablename__ = "disclosure_approvals"
+
+    hit_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("hits.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    approved_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
+    approved_at: Mapped[datetime] = mapped_column(default=utcnow)

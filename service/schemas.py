@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -83,6 +83,8 @@ class ProjectCreate(BaseModel):
     threshold: Annotated[float | None, Field(gt=0, le=1)] = None
     min_agencies: Annotated[int, Field(ge=2)] = 2
     expires_at: AwareDatetime | None = None  # default: 100 days from now
+    # Step-up: each agency's data officer approves releasing its envelopes per hit.
+    disclosure_approval: bool = False
 
     @model_validator(mode="after")
     def _agencies_suffice(self) -> Self:
@@ -105,6 +107,9 @@ class ProjectPublic(PublicModel):
     min_agencies: int
     expires_at: datetime
     created_at: datetime
+    key_epoch: int  # the epoch of key_check, the current one
+    key_label: str | None  # the label the project's secret is bound to, once known
+    disclosure_approval: bool
 
 
 class ProjectList(BaseModel):
@@ -135,6 +140,7 @@ class UploadPublic(PublicModel):
     digest: str  # SHA-256 of the uploaded file, hex
     size_bytes: int
     created_at: datetime
+    key_check: str | None  # the batch's key check value: its epoch (None: before epochs)
 
 
 class UploadList(BaseModel):
@@ -320,3 +326,112 @@ class AuditKeysPublic(BaseModel):
 
     active_key_id: str
     public_keys: dict[str, str]  # key id -> raw Ed25519 public key, hex
+
+
+# Keys and disclosure
+
+Base64Key = Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$")]  # 32 bytes, base64
+KeyCheck = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+
+
+class PublicKeyCreate(BaseModel):
+    """A public key file's owner label and raw X25519 key; the hub computes the key id."""
+
+    owner: Annotated[str, Field(min_length=1, max_length=80)]
+    public_key: Base64Key
+
+
+class PublicKeyPublic(BaseModel):
+    """A registered public key: an agency's (wrapped secrets) or a project team's (envelopes)."""
+
+    id: uuid.UUID
+    kind: Literal["agency", "team"]
+    owner: str
+    agency_id: uuid.UUID  # the agency it belongs to (team keys: the registrant's agency)
+    project_id: uuid.UUID | None  # team keys only
+    key_id: str  # 16 hex digits, as `fieldlink keys generate-pair` prints it
+    public_key: str  # base64
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class PublicKeyList(BaseModel):
+    items: list[PublicKeyPublic]
+
+
+class KeyCheckUpdate(BaseModel):
+    """Rotate the project to a new secret: its epoch and key check value."""
+
+    epoch: Annotated[int, Field(ge=2, le=1_000_000)]
+    key_check: KeyCheck
+
+
+class WrappedKeyPublic(BaseModel):
+    """A deposited wrapped key's public labels (the ciphertext is not echoed)."""
+
+    project_id: uuid.UUID
+    agency_id: uuid.UUID
+    agency: str
+    epoch: int
+    key_check: str
+    recipient_key_id: str
+    created_by: uuid.UUID
+    created_at: datetime
+
+
+class WrappedKeyDocument(WrappedKeyPublic):
+    """The own agency's wrapped key with its fieldlink-wrapped-key/1 document, to unwrap."""
+
+    document: dict[str, Any]
+
+
+class ReleasedEnvelopePublic(BaseModel):
+    """One record's sealed envelope (fieldlink-envelope/1); only the team key opens it."""
+
+    format: Literal["fieldlink-envelope/1"]
+    agency: str  # the batch's agency label, which the envelope is bound to
+    reference: str
+    ephemeral_key: str
+    team_key_id: str
+    sealed: str  # base64
+
+
+class EnvelopeRelease(BaseModel):
+    """The envelopes the hub released for one hit, and the members it released none for."""
+
+    run_id: uuid.UUID
+    hit_id: uuid.UUID
+    hit_number: int
+    envelopes: list[ReleasedEnvelopePublic]
+    pending_agencies: list[str]  # step-up: the agency's data officer has not approved yet
+    unsealed_agencies: list[str]  # the agency's batch carries no envelopes
+    unavailable_agencies: list[str]  # the matched batch was replaced or deleted since
+
+
+class EnvelopeReleaseCreate(BaseModel):
+    """Release the envelopes of several hits at once (each stored batch is read once)."""
+
+    hits: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=500)]
+
+
+class EnvelopeReleaseList(BaseModel):
+    items: list[EnvelopeRelease]
+
+
+class ApprovalPublic(BaseModel):
+    """An agency's approval (or its absence) of releasing its envelopes of one hit."""
+
+    hit_id: uuid.UUID
+    hit_number: int
+    agency: str
+    approved: bool
+    approved_by: uuid.UUID | None
+    approved_at: datetime | None
+
+
+class ApprovalList(BaseModel):
+    """Approvals of a run's hits as the caller may see them (data officers: own agency)."""
+
+    required: bool  # whether the project releases envelopes only after approval
+    items: list[ApprovalPublic]
+    next_after: int | None  # pass as `after` for the next page of hits; null on the last

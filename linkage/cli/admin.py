@@ -42,7 +42,17 @@ def register(commands: Commands) -> None:
     project.add_argument("--key-check", required=True, help="from `fieldlink keys check`")
     project.add_argument("--threshold", type=float, help="default: chosen from the data")
     project.add_argument("--min-agencies", type=int, default=2, help="k")
+    project.add_argument(
+        "--disclosure-approval",
+        action="store_true",
+        help="release an agency's envelopes only after its data officer approved the hit",
+    )
     project.set_defaults(run=_add_project)
+    epoch = _add(actions, "set-key-check", "move a project to its next secret (new epoch)")
+    epoch.add_argument("--project", required=True, help="project name or id")
+    epoch.add_argument("--epoch", type=int, required=True, help="the new secret's epoch")
+    epoch.add_argument("--key-check", required=True, help="from `fieldlink keys check`")
+    epoch.set_defaults(run=_set_key_check)
 
 
 def _add(actions: Commands, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -84,8 +94,20 @@ def _add_project(args: argparse.Namespace) -> int:
             key_check=args.key_check,
             threshold=args.threshold,
             min_agencies=args.min_agencies,
+            disclosure_approval=args.disclosure_approval,
         )
     print(f"project {project.name}: {project.id}, expires {project.expires_at:%Y-%m-%d}")
+    return 0
+
+
+def _set_key_check(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        project = hub.find_project(args.project)
+        updated = hub.rotate_key_check(project.id, epoch=args.epoch, key_check=args.key_check)
+    print(
+        f"project {updated.name} is at epoch {updated.key_epoch} (key check value "
+        f"{updated.key_check}); uploads of earlier epochs stay until their agencies re-encode"
+    )
     return 0
 
 

@@ -23,3 +23,13 @@ def reference_key(path: Path, agency: str) -> ReferenceKey:
     if key.agency != agency:
         raise LinkageError(f"reference key {path} belongs to agency {key.agency}, not {agency}")
     return key
+
+
+def passphrase_from_env(variable: str | None) -> str | None:
+    """The passphrase held in the environment variable named by --passphrase-env, if named."""
+    if variable is None:
+        return None
+    value = os.environ.get(variable)
+    if not value:
+        raise LinkageError(f"--passphrase-env: the environment variable {variable} is not set")
+    return value

@@ -1,11 +1,10 @@
 """`fieldlink keys`: create, rotate, wrap, unwrap and check key files.
 
-Registering public keys and fetching wrapped keys through the hub come with the hub's key
-endpoints; until then wrapped keys and public keys travel as files.
+Registering public keys, distributing and fetching wrapped keys through the hub live in
+`linkage.cli.key_hub`; without a hub, wrapped keys and public keys travel as files.
 """
 
 import argparse
-import os
 import re
 from pathlib import Path
 
@@ -28,7 +27,8 @@ from keys import (
     write_secret,
     write_wrapped_key,
 )
-from linkage.cli.common import env_path
+from linkage.cli import key_hub
+from linkage.cli.common import env_path, passphrase_from_env
 from linkage.errors import LinkageError
 
 _UNSAFE_IN_NAMES = re.compile(r"[^A-Za-z0-9_-]+")
@@ -40,6 +40,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     actions = parser.add_subparsers(required=True, metavar="ACTION")
     _secret_commands(actions)
     _pair_commands(actions)
+    key_hub.register_actions(actions)
 
 
 def _secret_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -143,7 +144,7 @@ def _keys_generate_pair(args: argparse.Namespace) -> int:
         pair = generate_keypair(args.owner, KeyKind(args.kind))
     except ValueError as err:
         raise LinkageError(f"--owner: {err}") from err
-    passphrase = _passphrase(args.passphrase_env)
+    passphrase = passphrase_from_env(args.passphrase_env)
     write_private_key(args.out, pair, passphrase=passphrase)
     write_public_key(public_path, pair.public)
     protection = "passphrase-protected, " if passphrase else ""
@@ -172,7 +173,7 @@ def _keys_wrap(args: argparse.Namespace) -> int:
 
 def _keys_unwrap(args: argparse.Namespace) -> int:
     pair = read_private_key(
-        args.key, passphrase=_passphrase(args.passphrase_env), kind=KeyKind.AGENCY
+        args.key, passphrase=passphrase_from_env(args.passphrase_env), kind=KeyKind.AGENCY
     )
     secret = unwrap_secret(read_wrapped_key(args.wrapped), pair, project=args.project)
     if args.key_check is not None and secret.key_check_value() != args.key_check:
@@ -184,15 +185,6 @@ def _keys_unwrap(args: argparse.Namespace) -> int:
     print(f"wrote project {secret.project}'s epoch {secret.epoch} secret to {args.out} (mode 0600)")
     print(f"key check value: {secret.key_check_value()} (compare it with the custodian's)")
     return 0
-
-
-def _passphrase(variable: str | None) -> str | None:
-    if variable is None:
-        return None
-    value = os.environ.get(variable)
-    if not value:
-        raise LinkageError(f"--passphrase-env: the environment variable {variable} is not set")
-    return value
 
 
 def _file_stem(owner: str, key_id: str) -> str:

@@ -1,4 +1,4 @@
-"""Commands that talk to a hub: `upload`, `run`, `hits`, `suspects list|add|export`.
+"""Commands that talk to a hub: `upload`, `run`, `hits`, `approve`, `suspects list|add|export`.
 
 The hub is named by --hub or FIELDLINK_HUB_URL. The bearer token comes from
 FIELDLINK_TOKEN or from a file named by --token-file / FIELDLINK_TOKEN_FILE, never from the
@@ -16,6 +16,9 @@ from typing import TypeAlias
 
 from tqdm import tqdm
 
+from keys import KeyKind, read_private_key
+from linkage.cli.common import passphrase_from_env
+from linkage.cli.disclosure import open_hits, print_identities, write_identities
 from linkage.client import Hit, HubClient, Project, Run
 from linkage.errors import LinkageError
 
@@ -36,8 +39,26 @@ def register(commands: Commands) -> None:
     hits.add_argument("--run-id", type=uuid.UUID, help="default: the latest finished run")
     hits.add_argument("--out", type=Path, help="file to write (default: print a summary)")
     hits.add_argument("--format", choices=["json", "csv"], default="json")
+    _open_options(hits)
     hits.set_defaults(run=_hits)
+    approve = _add(
+        commands, "approve", "approve disclosure of own envelopes per hit (data officer)"
+    )
+    approve.add_argument("hits", type=int, nargs="*", metavar="NUMBER", help="hit numbers")
+    approve.add_argument("--run-id", type=uuid.UUID, help="default: the latest finished run")
+    approve.add_argument("--pending", action="store_true", help="list hits awaiting approval")
+    approve.set_defaults(run=_approve)
     _register_suspects(commands)
+
+
+def _open_options(hits: argparse.ArgumentParser) -> None:
+    hits.add_argument(
+        "--open", action="store_true", help="fetch and open the hits' envelopes (team; --out: CSV)"
+    )
+    hits.add_argument("--team-key", type=Path, metavar="TEAM.key", help="team private key file")
+    hits.add_argument("--passphrase-env", metavar="VAR", help="the team key's passphrase")
+    hits.add_argument("--hit", type=int, action="append", default=[], help="only these hits")
+    hits.add_argument("--label", help="the secret's project label (default: the hub's)")
 
 
 def _register_suspects(commands: Commands) -> None:
@@ -135,6 +156,8 @@ def _run_summary(run: Run) -> str:
 
 
 def _hits(args: argparse.Namespace) -> int:
+    if args.open:
+        return _open_hits(args)
     with connect(args) as hub:
         project = hub.find_project(args.project)
         run_id = args.run_id or _latest_finished(hub, project).id
@@ -143,6 +166,49 @@ def _hits(args: argparse.Namespace) -> int:
             return 0
         hub.export_hits(project.id, run_id, args.out, fmt=args.format)
     print(f"wrote the hits of run {run_id} to {args.out}")
+    return 0
+
+
+def _open_hits(args: argparse.Namespace) -> int:
+    if args.team_key is None:
+        raise LinkageError("--open needs --team-key TEAM.key, the team's private key file")
+    passphrase = passphrase_from_env(args.passphrase_env)
+    team_key = read_private_key(args.team_key, passphrase=passphrase, kind=KeyKind.TEAM)
+    with connect(args) as hub:
+        project = hub.find_project(args.project)
+        label = args.label or project.key_label
+        if not label:
+            raise LinkageError("the hub knows no secret label for the project yet: pass --label")
+        run_id = args.run_id or _latest_finished(hub, project).id
+        hits = [
+            hit for hit in hub.hits(project.id, run_id) if not args.hit or hit.number in args.hit
+        ]
+        agencies = {hit.number: tuple(hit.agencies) for hit in hits}
+        numbers = [hit.number for hit in hits]
+        opened = open_hits(
+            hub, project.id, run_id, numbers, team_key=team_key, label=label, agencies=agencies
+        )
+    if args.out is None:
+        print_identities(opened)
+        return 0
+    write_identities(args.out, opened.identities)
+    print(f"wrote {len(opened.identities)} identities of {len(hits)} hits to {args.out}")
+    return 0
+
+
+def _approve(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        project = hub.find_project(args.project)
+        run_id = args.run_id or _latest_finished(hub, project).id
+        if args.pending or not args.hits:
+            waiting = list(hub.approvals(project.id, run_id, pending=True))
+            for item in waiting:
+                print(f"hit {item.hit_number}: {item.agency} has not approved disclosure")
+            print(f"{len(waiting)} approvals pending in run {run_id}")
+            return 0
+        for number in args.hits:
+            approval = hub.approve_disclosure(project.id, run_id, number)
+            print(f"hit {number}: disclosure of {approval.agency}'s envelopes approved")
     return 0
 
 

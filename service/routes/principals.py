@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from service import store
 from service.auth import hash_token, new_token
-from service.deps import AdminDep, SessionDep
+from service.deps import AdminDep, PrincipalDep, SessionDep
 from service.errors import InvalidInput, NotFound, problem_responses
 from service.models import Agency, Principal, utcnow
 from service.schemas import (
@@ -51,6 +51,12 @@ def list_principals(admin: AdminDep, session: SessionDep) -> PrincipalList:
     """List all principals."""
     principals = store.list_principals(session)
     return PrincipalList(items=[PrincipalPublic.model_validate(item) for item in principals])
+
+
+@router.get("/me", responses=problem_responses(401))
+def get_own_principal(caller: PrincipalDep, session: SessionDep) -> PrincipalPublic:
+    """The caller: name, role and agency (a data officer registers keys for that agency)."""
+    return PrincipalPublic.model_validate(session.get_one(Principal, caller.principal_id))
 
 
 @router.post(

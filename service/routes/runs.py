@@ -5,11 +5,13 @@ import uuid
 from fastapi import APIRouter, Request
 
 from service.deps import PrincipalDep, SessionDep
+from service.epochs import check_one_epoch
 from service.errors import Conflict, NotFound, problem_responses
 from service.run_access import AnalystProjectDep, RunReaderProjectDep, own_agency
 from service.run_views import run_public
 from service.schemas import RunCreate, RunList, RunPublic
 from service.store import runs as store
+from service.store.keys import key_epochs
 
 router = APIRouter(prefix="/projects/{project_id}/runs", tags=["runs"])
 
@@ -23,19 +25,21 @@ def start_run(
     request: Request,
 ) -> RunPublic:
     """Queue a matching run over the project's current uploads."""
-    uploads = store.project_uploads(session, project.id)
-    agencies = {agency_id for _, agency_id in uploads}
+    uploads = store.upload_labels(session, project.id)
+    agencies = {upload.agency_id for upload in uploads}
     if len(agencies) < project.min_agencies:
         raise Conflict(
             f"uploads of {len(agencies)} agencies; this project needs {project.min_agencies}"
         )
+    check_one_epoch(uploads, project, key_epochs(session, project.id))
     run = store.add_run(
         session,
         project_id=project.id,
         started_by=principal.principal_id,
         threshold=body.threshold if body.threshold is not None else project.threshold,
         min_agencies=project.min_agencies,
-        upload_ids=[upload_id for upload_id, _ in uploads],
+        upload_ids=[upload.upload_id for upload in uploads],
+        upload_digests={str(upload.upload_id): upload.digest for upload in uploads},
     )
     session.commit()
     request.app.state.run_workers.wake()

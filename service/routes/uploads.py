@@ -36,6 +36,7 @@ from service.models import Project, Upload
 from service.schemas import UploadList, UploadPublic
 from service.spool import Spooled, spool_body
 from service.store import uploads as store
+from service.store.keys import key_epochs
 
 router = APIRouter(prefix="/projects/{project_id}/uploads", tags=["uploads"])
 
@@ -237,6 +238,7 @@ def _admit(intake: _Intake, spooled: Spooled, *, replacing: uuid.UUID | None) ->
             )
             for item in earlier
         ),
+        earlier_key_checks=set(key_epochs(session, project.id).values()),
     )
 
 
@@ -246,6 +248,7 @@ def _describe(upload: Upload, intake: _Intake, spooled: Spooled, admitted: Admit
     upload.size_bytes = spooled.size_bytes
     upload.record_count = admitted.record_count
     upload.filter_bits = admitted.filter_bits
+    upload.key_check = admitted.key_check
     upload.storage_key_id = intake.keyring.active_id
 
 

@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from service import auth
 from service.auth import Role
-from service.models import Agency, ApiToken, Principal, Project, ProjectAgency, ProjectMember
+from service.models import (
+    Agency,
+    ApiToken,
+    Principal,
+    Project,
+    ProjectAgency,
+    ProjectKeyEpoch,
+    ProjectMember,
+)
 
 
 def add_agency(session: Session, *, name: str) -> Agency:
@@ -93,6 +101,7 @@ def add_project(
     threshold: float | None,
     min_agencies: int,
     expires_at: datetime,
+    disclosure_approval: bool = False,
 ) -> Project:
     project = Project(
         name=name,
@@ -103,9 +112,13 @@ def add_project(
         threshold=threshold,
         min_agencies=min_agencies,
         expires_at=expires_at,
+        key_epoch=1,
+        disclosure_approval=disclosure_approval,
     )
     project.agencies = list(agencies)
     session.add(project)
+    session.flush()
+    session.add(ProjectKeyEpoch(project_id=project.id, epoch=1, key_check=key_check))
     session.flush()
     return project
 

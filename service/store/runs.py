@@ -8,13 +8,14 @@ overwrite what the new owner does.
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.models import Run, RunStatus, Upload
+from service.models import Agency, Run, RunStatus, Upload
 
 MAX_ATTEMPTS = 3  # executions begun; a run interrupted this often is failed, not retried
 REQUEUED_STAGE = "requeued after restart"
@@ -28,9 +29,11 @@ def add_run(
     threshold: float | None,
     min_agencies: int,
     upload_ids: Sequence[uuid.UUID],
+    upload_digests: dict[str, str] | None = None,
 ) -> Run:
     """Queue a run over exactly these uploads (stored sorted: the run's fixed input order)."""
     run = Run(
+        upload_digests=upload_digests,
         project_id=project_id,
         started_by=started_by,
         status=RunStatus.QUEUED,
@@ -52,6 +55,28 @@ def project_uploads(
     """(upload id, agency id) of every upload the project holds now."""
     query = select(Upload.id, Upload.agency_id).where(Upload.project_id == project_id)
     return [(row.id, row.agency_id) for row in session.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLabel:
+    """What starting a run checks about one upload: whose, which epoch, which content."""
+
+    upload_id: uuid.UUID
+    agency_id: uuid.UUID
+    agency: str
+    key_check: str | None  # None: stored before epochs were recorded (the first epoch)
+    digest: str
+
+
+def upload_labels(session: Session, project_id: uuid.UUID) -> list[UploadLabel]:
+    """The labels of every upload the project holds now, by agency name."""
+    query = (
+        select(Upload.id, Upload.agency_id, Agency.name, Upload.key_check, Upload.digest)
+        .join(Agency, Agency.id == Upload.agency_id)
+        .where(Upload.project_id == project_id)
+        .order_by(Agency.name, Upload.id)
+    )
+    return [UploadLabel(*row) for row in session.execute(query)]
 
 
 def uploads_of(session: Session, run: Run) -> dict[str, Upload]:

@@ -165,6 +165,8 @@ def test_a_data_officer_gets_own_hits_and_maps_them_back(
     assert all(member.reference in refmap for member in members)
     document = json.loads(target.read_text(encoding="utf-8"))
     assert all(len(group["agencies"]) >= 2 for group in document["groups"])
+    # Real encodings carry comparisons: the hub scores by field and says what agreed.
+    assert all(group["agreed_fields"] for group in document["groups"])
 
 
 def test_roles_outside_their_lane_are_refused(team: Team, uploaded: Path) -> None:

@@ -6,6 +6,7 @@ the project, or for a data officer an officer of a participating agency) and "fo
 caller may not see, which is the same answer an absent project gets.
 """
 
+import base64
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,13 +15,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from keys import KeyKind, WrappedKey, generate_keypair
 from service.auth import Role
 from service.config import Settings
 from service.main import create_app
 from service.models import Agency, Principal, Project, SuspectStatus, utcnow
 from service.store.suspects import add_suspect
 from tests.service.batch_files import ARROW, as_file, make_batch
-from tests.service.factories import bearer, make_agency, make_principal, make_project, token_of
+from tests.service.factories import (
+    KEY_CHECK,
+    bearer,
+    make_agency,
+    make_principal,
+    make_project,
+    token_of,
+)
 from tests.service.matching_data import make_finished_run, store_upload
 
 CALLERS = [
@@ -40,6 +49,9 @@ OFFICER, DATA = "officer", "data"
 ANALYST, HITS = "analyst", "hits"
 # AUDITOR: every auditor, on the team or not: the audit log is the whole hub's.
 AUDITOR = "auditor"
+# TEAM_KEY: analysts on the team and administrators. CUSTODIAN: administrators and data
+# officers of a participating agency (who deposit wrapped keys).
+TEAM_KEY, CUSTODIAN = "team_key", "custodian"
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,23 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/audit/export", AUDITOR),
     Endpoint("GET", "/v1/audit/verify", AUDITOR),
     Endpoint("GET", "/v1/audit/keys", PUBLIC),
+    # keys and disclosure
+    Endpoint("GET", "/v1/principals/me", AUTHENTICATED),
+    Endpoint("POST", "/v1/agencies/{agency_id}/keys", OFFICER, 201, "agency_key"),
+    Endpoint("GET", "/v1/projects/{project_id}/keys", VISIBLE),
+    Endpoint("PUT", "/v1/projects/{project_id}/team-key", TEAM_KEY, 200, "team_key"),
+    Endpoint("GET", "/v1/projects/{project_id}/team-key", VISIBLE),
+    Endpoint("PUT", "/v1/projects/{project_id}/key-check", ADMIN, 200, "key_check"),
+    Endpoint(
+        "PUT", "/v1/projects/{project_id}/wrapped-keys/{agency_id}", CUSTODIAN, 200, "wrapped"
+    ),
+    Endpoint("GET", "/v1/projects/{project_id}/wrapped-keys/mine", OFFICER),
+    Endpoint("POST", "/v1/projects/{project_id}/runs/{run_id}/hits/{number}/envelopes", ANALYST),
+    Endpoint("POST", "/v1/projects/{project_id}/runs/{run_id}/envelopes", ANALYST, 200, "release"),
+    Endpoint(
+        "POST", "/v1/projects/{project_id}/runs/{run_id}/hits/{number}/approvals", OFFICER, 201
+    ),
+    Endpoint("GET", "/v1/projects/{project_id}/runs/{run_id}/approvals", HITS),
 ]
 
 
@@ -139,7 +168,49 @@ def world(client: TestClient, session: Session, settings: Settings, admin_token:
     )
     _add_upload(client, world, own.name)
     _add_run(session, settings, world, [own, partner], target)
+    _add_keys(client, world, own.name, str(own.id))
     return world
+
+
+def _add_keys(client: TestClient, world: World, agency: str, agency_id: str) -> None:
+    # The own agency's registered key, the team key and the own agency's wrapped key.
+    def key_body(owner: str) -> dict[str, str]:
+        public = generate_keypair(owner, KeyKind.AGENCY).public
+        return {"owner": owner, "public_key": base64.b64encode(public.key).decode()}
+
+    registered = key_body(agency)
+    ids = world.ids | {"agency_id": agency_id}
+    officer, analyst = (bearer(world.tokens[who]) for who in ("data_officer:own", "analyst:own"))
+    key_id = client.post(f"/v1/agencies/{agency_id}/keys", json=registered, headers=officer)
+    client.put(
+        "/v1/projects/{project_id}/team-key".format(**ids), json=key_body("Team"), headers=analyst
+    )
+    wrapped = _wrapped_document(agency, key_id.json()["key_id"])
+    url = "/v1/projects/{project_id}/wrapped-keys/{agency_id}".format(**ids)
+    client.put(url, json=wrapped, headers=bearer(world.tokens["administrator"]))
+    world.ids = ids | {"number": "1"}
+    world.bodies |= {
+        "agency_key": key_body(agency),
+        "team_key": key_body("Field Lab team"),
+        "key_check": {"epoch": 2, "key_check": "fedcba9876543210"},
+        "wrapped": wrapped,
+        "release": {"hits": [1, 2]},
+    }
+
+
+def _wrapped_document(agency: str, key_id: str) -> dict[str, Any]:
+    # The hub checks labels only, so the ciphertext need not hold a real secret here.
+    labels = WrappedKey(
+        project="carousel",
+        recipient=agency,
+        recipient_key_id=key_id,
+        epoch=1,
+        key_check=KEY_CHECK,
+        ephemeral_key=bytes(range(32)),
+        nonce=bytes(12),
+        ciphertext=bytes(48),
+    )
+    return dict(labels.to_document())
 
 
 def _add_upload(client: TestClient, world: World, agency: str) -> None:
@@ -179,24 +250,30 @@ def _add_run(
     world.bodies |= {"run": {}, "suspect": {"hit_id": str(hits[0].id)}, "note": {"note": "seen"}}
 
 
+# The roles each policy admits (the others get 403); PUBLIC and AUTHENTICATED admit all.
+ADMITTED = {
+    ADMIN: ("administrator",),
+    OFFICER: ("data_officer",),
+    DATA: ("data_officer", "analyst", "auditor"),
+    ANALYST: ("analyst",),
+    HITS: ("analyst", "data_officer"),
+    AUDITOR: ("auditor",),
+    TEAM_KEY: ("analyst", "administrator"),
+    CUSTODIAN: ("data_officer", "administrator"),
+}
+# Policies that depend on the project: a caller outside it gets 404, as for an absent one.
+SCOPED = (VISIBLE, OFFICER, DATA, ANALYST, HITS, TEAM_KEY, CUSTODIAN)
+
+
 def expected_status(endpoint: Endpoint, caller: str) -> int:
     if endpoint.policy == PUBLIC:
         return endpoint.success
     if caller == "anonymous":
         return 401
-    if endpoint.policy == ADMIN:
-        return endpoint.success if caller == "administrator" else 403
-    if endpoint.policy == OFFICER and not caller.startswith("data_officer"):
+    admitted = ADMITTED.get(endpoint.policy)
+    if admitted is not None and not caller.startswith(admitted):
         return 403
-    if endpoint.policy == DATA and caller == "administrator":
-        return 403
-    if endpoint.policy == ANALYST and not caller.startswith("analyst"):
-        return 403
-    if endpoint.policy == HITS and not caller.startswith(("analyst", "data_officer")):
-        return 403
-    if endpoint.policy == AUDITOR and not caller.startswith("auditor"):
-        return 403
-    if endpoint.policy in (VISIBLE, OFFICER, DATA, ANALYST, HITS) and caller.endswith(":foreign"):
+    if endpoint.policy in SCOPED and caller.endswith(":foreign"):
         return 404
     return endpoint.success
 

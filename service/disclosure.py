@@ -1,0 +1,159 @@
+"""Releasing sealed disclosure envelopes of hit members, from the very batches matched.
+
+The hub holds each agency's envelopes inside its sealed upload and cannot open them. For
+a hit, it reads the envelope of each member from the upload the run matched (the run
+recorded each upload's content digest), in the `linkage.batch.released_envelope` shape,
+and reads each stored batch once however many hits are asked for. A member gets no
+envelope when its agency has not approved (step-up projects), when its batch carries no
+envelopes, or when that batch was replaced or deleted after the run.
+"""
+
+import base64
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from linkage.batch import ENVELOPE_COLUMN, RELEASED_ENVELOPE_FORMAT
+from service.batches import blob_path
+from service.hub_keys import Keyring
+from service.models import Run, Upload
+from service.store.disclosure import HitMembers
+from service.vault import open_blob
+
+
+class Withheld(StrEnum):
+    """Why a member's envelope is not released."""
+
+    PENDING = "pending"  # its agency's data officer has not approved this hit
+    UNSEALED = "unsealed"  # its batch carries no envelopes
+    UNAVAILABLE = "unavailable"  # its matched batch was replaced or deleted since the run
+
+
+@dataclass(slots=True)
+class Release:
+    """One hit's released envelopes and the agencies of the members it withholds."""
+
+    hit: HitMembers
+    envelopes: list[dict[str, str]] = field(default_factory=list)
+    withheld: dict[Withheld, set[str]] = field(default_factory=dict)
+
+    def withhold(self, reason: Withheld, agency: str) -> None:
+        """Note that a member of `agency` gets no envelope, and why."""
+        self.withheld.setdefault(reason, set()).add(agency)
+
+    def agencies(self, reason: Withheld) -> list[str]:
+        """The agencies withheld for `reason`, sorted."""
+        return sorted(self.withheld.get(reason, ()))
+
+
+Wanted = dict[uuid.UUID, set[str]]  # agency id -> references
+
+
+def release(
+    hits: Sequence[HitMembers],
+    *,
+    run: Run,
+    uploads: Mapping[str, Upload],
+    approved: Mapping[uuid.UUID, set[uuid.UUID]] | None,
+    data_dir: Path,
+    keyring: Keyring,
+) -> list[Release]:
+    """The envelopes of these hits' members.
+
+    Args:
+        hits: The hits, with all their members.
+        run: The run they belong to (its upload ids and recorded digests).
+        uploads: The run's uploads that still exist, by id string.
+        approved: Step-up projects: hit id -> agencies that approved; None: not required.
+        data_dir: The hub's data folder.
+        keyring: The storage keyring, to open the sealed uploads.
+    """
+    releases = [Release(hit) for hit in hits]
+    wanted: Wanted = {}
+    for item in releases:
+        for member in item.hit.members:
+            if approved is not None and member.agency_id not in approved.get(item.hit.id, set()):
+                item.withhold(Withheld.PENDING, member.agency)
+            else:
+                wanted.setdefault(member.agency_id, set()).add(member.reference)
+    found = _envelopes(_matched(run, uploads), wanted, data_dir=data_dir, keyring=keyring)
+    for item in releases:
+        _fill(item, found, approved)
+    return releases
+
+
+def _fill(
+    item: Release,
+    found: Mapping[tuple[uuid.UUID, str], dict[str, str] | Withheld],
+    approved: Mapping[uuid.UUID, set[uuid.UUID]] | None,
+) -> None:
+    for member in item.hit.members:
+        if approved is not None and member.agency_id not in approved.get(item.hit.id, set()):
+            continue
+        outcome = found.get((member.agency_id, member.reference), Withheld.UNAVAILABLE)
+        if isinstance(outcome, Withheld):
+            item.withhold(outcome, member.agency)
+        else:
+            item.envelopes.append(outcome)
+
+
+def _matched(run: Run, uploads: Mapping[str, Upload]) -> list[Upload]:
+    """The run's uploads that still hold the content the run matched."""
+    digests = run.upload_digests or {}
+    return [
+        uploads[upload_id]
+        for upload_id in run.upload_ids
+        if upload_id in uploads
+        and digests.get(upload_id, uploads[upload_id].digest) == uploads[upload_id].digest
+    ]
+
+
+def _envelopes(
+    uploads: Iterable[Upload], wanted: Wanted, *, data_dir: Path, keyring: Keyring
+) -> dict[tuple[uuid.UUID, str], dict[str, str] | Withheld]:
+    found: dict[tuple[uuid.UUID, str], dict[str, str] | Withheld] = {}
+    for upload in uploads:
+        references = wanted.get(upload.agency_id)
+        if not references:
+            continue
+        data = open_blob(blob_path(data_dir, upload), keyring=keyring, name=str(upload.id))
+        table = pa.ipc.open_file(pa.py_buffer(data)).read_all()
+        found |= _from_table(table, upload.agency_id, sorted(references))
+    return found
+
+
+def _from_table(
+    table: pa.Table, agency_id: uuid.UUID, references: list[str]
+) -> dict[tuple[uuid.UUID, str], dict[str, str] | Withheld]:
+    stored = table.column("ref").combine_chunks()
+    positions = pc.index_in(pa.array(references, pa.string()), value_set=stored)
+    present = [
+        (reference, position)
+        for reference, position in zip(references, positions.to_pylist(), strict=True)
+        if position is not None
+    ]
+    meta = {key.decode(): value.decode() for key, value in (table.schema.metadata or {}).items()}
+    if ENVELOPE_COLUMN not in table.column_names or "fieldlink.envelope_key" not in meta:
+        return {(agency_id, reference): Withheld.UNSEALED for reference, _ in present}
+    sealed = table.column(ENVELOPE_COLUMN).take([position for _, position in present])
+    return {
+        (agency_id, reference): released(meta, reference, envelope)
+        for (reference, _), envelope in zip(present, sealed.to_pylist(), strict=True)
+    }
+
+
+def released(meta: Mapping[str, str], reference: str, sealed: bytes) -> dict[str, str]:
+    """One record's envelope in the `linkage.batch.released_envelope` shape."""
+    return {
+        "format": RELEASED_ENVELOPE_FORMAT,
+        "agency": meta["fieldlink.agency"],
+        "reference": reference,
+        "ephemeral_key": meta["fieldlink.envelope_key"],
+        "team_key_id": meta["fieldlink.team_key_id"],
+        "sealed": base64.b64encode(sealed).decode(),
+    }
