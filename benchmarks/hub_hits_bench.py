@@ -8,6 +8,11 @@ four agencies as near copies), uploads each agency's batch through the API, runs
 matching in the hub's run worker, then lets `--clients` threads fetch random hit pages for
 `--seconds` (half as the analyst, half as the agencies' data officers) and prints requests/s
 and latency percentiles. SQLite in a temporary folder (WAL journal), as a single-machine hub.
+
+Two load phases by default: 50 people paging through hits, each pausing a random 0-2 s
+(mean 1 s) between pages, the issue's "50 concurrent clients"; and the same 50 clients
+sending their next request the moment an answer arrives, which measures capacity (at
+zero think time latency is the queue: 50 / throughput, whatever the hub does).
 """
 
 import argparse
@@ -332,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--think-ms",
         type=lambda text: [int(part) for part in text.split(",")],
-        default=[0, 250],
+        default=[1000, 0],
         help="mean pause of a client between its requests; one load phase per value",
     )
     args = parser.parse_args(argv)

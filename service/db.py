@@ -11,6 +11,10 @@ from sqlalchemy.types import TypeDecorator
 
 from service.config import Settings
 
+# SQLite has one writer at a time: how long a write waits for another to commit. Storing a
+# large run's hits holds the lock for seconds; audit entries wait rather than fail.
+SQLITE_BUSY_SECONDS = 30.0
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timestamps stored in UTC and always read back timezone-aware.
@@ -50,7 +54,8 @@ def make_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url.get_secret_value())
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
+    options: dict[str, Any] = {"connect_args": connect_args}
     in_memory = url.database in (None, "", ":memory:")
     if in_memory:
         options["poolclass"] = StaticPool  # one in-memory database shared by all sessions

@@ -7,15 +7,16 @@ members, and the other agencies appear by name in `agencies`, never with a refer
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic_core import to_json
 
 from linkage.hits import HITS_FORMAT
+from service.models import EVERY_AGENCY
 from service.store.hits import HitRow, MemberRow
 
-CSV_COLUMNS = ("group", "agencies", "agency", "reference", "best_score")
+CSV_COLUMNS = ("group", "agencies", "agency", "reference", "best_score", "agreed_fields")
 _SCORE_DIGITS = 4  # as linkage.hits writes them
 # Spreadsheets run a cell starting with one of these as a formula; references come from
 # other agencies, so an export must not carry one that executes (OWASP CSV injection).
@@ -52,20 +53,49 @@ def hit_view(hit: HitRow, members: Sequence[MemberRow]) -> dict[str, Any]:
 
 def hit_views(hits: Sequence[HitRow], members: Iterable[MemberRow]) -> list[dict[str, Any]]:
     """Views of a page of hits, given their members in number and position order."""
-    by_number: dict[int, list[MemberRow]] = {hit.number: [] for hit in hits}
-    for member in members:
-        by_number[member.number].append(member)
+    by_number = _by_number(hits, members)
     return [hit_view(hit, by_number[hit.number]) for hit in hits]
 
 
-def hit_list_json(views: Sequence[dict[str, Any]], next_after: int | None) -> bytes:
-    """A HitList body, encoded directly.
+def _by_number(hits: Sequence[HitRow], members: Iterable[MemberRow]) -> dict[int, list[MemberRow]]:
+    by_number: dict[int, list[MemberRow]] = {hit.number: [] for hit in hits}
+    for member in members:
+        by_number[member.number].append(member)
+    return by_number
 
-    Pages are the hub's hottest path: the views are built in the model's shape already, so
-    validating them once more would only cost time (tests validate them against HitList),
-    and pydantic-core's encoder is several times faster than the json module's.
+
+def rendered_views(
+    pages: Iterable[tuple[Sequence[HitRow], Sequence[MemberRow]]], agency_ids: Mapping[str, str]
+) -> Iterator[tuple[str, int, str]]:
+    """Every view of a run's hits, rendered for storage: (audience, hit number, JSON).
+
+    Each hit has the analysts' view (audience EVERY_AGENCY) and one view for each agency
+    holding a member, addressed by the agency's id, in which only its own members appear.
     """
-    return to_json({"items": views, "next_after": next_after})
+    for hits, members in pages:
+        by_number = _by_number(hits, members)
+        for hit in hits:
+            shown = by_number[hit.number]
+            yield EVERY_AGENCY, hit.number, to_json(hit_view(hit, shown)).decode()
+            for agency in sorted({member.agency for member in shown}):
+                own = [_only(member, agency) for member in shown]
+                yield agency_ids[agency], hit.number, to_json(hit_view(hit, own)).decode()
+
+
+def _only(member: MemberRow, agency: str) -> MemberRow:
+    if member.agency == agency:
+        return member
+    return MemberRow(member.number, member.position, member.agency, None)
+
+
+def hit_list_json(views: Sequence[str], next_after: int | None) -> bytes:
+    """A HitList body from stored views, joined as they are: nothing decoded or re-encoded.
+
+    Pages are the hub's hottest path; the stored views have the HitPublic shape already
+    (tests validate pages against HitList).
+    """
+    tail = "null" if next_after is None else str(next_after)
+    return f'{{"items":[{",".join(views)}],"next_after":{tail}}}'.encode()
 
 
 def json_export(
@@ -86,6 +116,7 @@ def json_export(
         groups = [
             {"group": view["number"], "agencies": view["agencies"]}
             | {"members": view["members"], "links": view["links"]}
+            | {"agreed_fields": view["agreed_fields"] or []}
             for view in hit_views(hits, members)
         ]
         yield separator + to_json(groups)[1:-1]
@@ -94,15 +125,20 @@ def json_export(
 
 
 def csv_export(pages: Iterable[tuple[Sequence[HitRow], Sequence[MemberRow]]]) -> Iterator[bytes]:
-    """One CSV row per member the caller may see: group, agencies, agency, reference, score."""
+    """One CSV row per member the caller may see, with the comparisons that agreed.
+
+    Columns: group, agencies, agency, reference, best score, and the agreed comparison
+    names joined by ';' (empty for runs scored on the record-level filter alone).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for hits, members in pages:
         for view in hit_views(hits, members):
             number, score, agencies = view["number"], view["best_score"], ";".join(view["agencies"])
+            agreed = ";".join(view["agreed_fields"] or ())
             writer.writerows(
-                (number, agencies, member["agency"], safe_cell(member["reference"]), score)
+                (number, agencies, member["agency"], safe_cell(member["reference"]), score, agreed)
                 for member in view["members"]
             )
         yield buffer.getvalue().encode()

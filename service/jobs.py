@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from linkage.hits import Hits
 from linkage.match.engine import Runner, run_here
 from service.config import Settings
+from service.hit_views import rendered_views
 from service.hub_keys import Keyring
 from service.matching import RunInputMissing, load_batches, match_run, safe_error
 from service.models import Run, utcnow
@@ -111,6 +112,11 @@ def _match(context: JobContext, run_id: uuid.UUID, attempt: int) -> tuple[Hits, 
         uploads = runs_store.uploads_of(session, run)
         if set(uploads) != set(run.upload_ids):
             raise RunInputMissing("an upload of this run was deleted before it ran")
+        if run.upload_digests is not None and any(
+            uploads[upload_id].digest != digest for upload_id, digest in run.upload_digests.items()
+        ):
+            # The hits must come from the batches recorded: envelopes are released from them.
+            raise RunInputMissing("an upload of this run was replaced before it ran")
         ordered = [uploads[upload_id] for upload_id in run.upload_ids]
         threshold, min_agencies = run.threshold, run.min_agencies
     # No database connection is held while the batches are read and matched.
@@ -129,6 +135,13 @@ def _store(
     context: JobContext, run_id: uuid.UUID, attempt: int, hits: Hits, report: dict[str, Any]
 ) -> bool:
     _ProgressWriter(context, run_id, attempt)("storing hits", _MATCHED_SHARE)
+    # Rows and page views are built before the write transaction: on SQLite it locks
+    # every other writer (the audit log included) until it commits.
+    with context.sessions() as session:
+        names = hits_store.agency_names(session)
+    rows = hits_store.hit_rows(run_id, hits.groups)
+    ids = {name: agency for agency, name in names.items()}
+    views = list(rendered_views(hits_store.row_pages(rows, names), ids))
     with context.sessions() as session:
         # The ownership check comes first: it locks the run's row until the commit.
         owned = runs_store.finish(
@@ -137,7 +150,7 @@ def _store(
         if not owned:
             logger.warning("run %s attempt %d lost its claim; result discarded", run_id, attempt)
             return False
-        hits_store.replace_hits(session, run_id, hits.groups)
+        hits_store.replace_hits(session, run_id, rows, views)
         session.commit()
     return True
 

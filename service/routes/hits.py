@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from service.deps import PrincipalDep, SessionDep
 from service.errors import Conflict, NotFound, problem_responses
-from service.hit_views import csv_export, hit_list_json, hit_views, json_export
-from service.models import Run, RunStatus
+from service.hit_views import csv_export, hit_list_json, json_export
+from service.models import EVERY_AGENCY, Run, RunStatus
 from service.run_access import HitReaderProjectIdDep, own_agency
 from service.schemas import HitList
 from service.store import hits as store
@@ -49,15 +49,14 @@ def list_hits(
     """One page of the run's hits, in number order."""
     run = _finished_run(session, project_id, run_id)
     agency = own_agency(principal)
-    hits = store.hits_page(session, run.id, after=after, limit=limit + 1, agency_id=agency)
-    page, more = hits[:limit], len(hits) > limit
-    last = page[-1].number if page else after
-    members = store.page_members(session, run.id, after=after, last=last, agency_id=agency)
+    audience = EVERY_AGENCY if agency is None else str(agency)
+    rows = store.view_page(session, run.id, audience=audience, after=after, limit=limit + 1)
+    page, more = rows[:limit], len(rows) > limit
     # Hand the connection back now, not after the answer is sent (and its audit entry
     # written): under load, a page never holds a pooled connection it no longer needs.
     session.close()
     request.state.audit_records = len(page)
-    body = hit_list_json(hit_views(page, members), page[-1].number if more else None)
+    body = hit_list_json([view for _, view in page], page[-1][0] if more else None)
     return Response(body, media_type="application/json")
 
 

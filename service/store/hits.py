@@ -7,7 +7,7 @@ while a large run is exported.
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -29,12 +29,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from linkage.hits import Group
-from service.models import Agency, Hit, HitMember, Run, RunStatus
+from service.models import Agency, Hit, HitMember, HitView, Run, RunStatus
 
 INSERT_ROWS = 20_000  # hits per INSERT batch when a run stores its result
 # Reads go through the tables, not the ORM classes: a page is read on every click, and the
 # ORM layer (and converting ids nobody needs) cost more than the queries themselves.
 _HITS, _MEMBERS, _AGENCIES = Hit.__table__, HitMember.__table__, Agency.__table__
+_VIEWS = HitView.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,43 +62,38 @@ class MemberRow:
         return f"MemberRow(number={self.number}, position={self.position})"
 
 
-def replace_hits(session: Session, run_id: uuid.UUID, groups: Sequence[Group]) -> None:
-    """Store a run's groups as hits 1..n, replacing any hits an earlier attempt left.
+@dataclass(frozen=True, slots=True, repr=False)
+class HitRows:
+    """A run's groups as rows to insert, hit ids assigned: built before any lock is taken."""
+
+    hits: list[dict[str, Any]]
+    members: list[dict[str, Any]]
+
+
+def hit_rows(run_id: uuid.UUID, groups: Sequence[Group]) -> HitRows:
+    """A run's groups as hits 1..n and their members.
 
     Each group's members carry the agency id (as a string) as their agency label.
     """
-    session.execute(delete(HitMember).where(HitMember.run_id == run_id))
-    session.execute(delete(Hit).where(Hit.run_id == run_id))
-    numbered = iter(enumerate(groups, 1))
-    while chunk := list(islice(numbered, INSERT_ROWS)):
-        hits, members = _rows(run_id, chunk)
-        session.execute(insert(Hit), hits)
-        session.execute(insert(HitMember), members)
-    session.flush()
-
-
-def _rows(
-    run_id: uuid.UUID, numbered: list[tuple[int, Group]]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    hits: list[dict[str, Any]] = []
-    members: list[dict[str, Any]] = []
-    for number, group in numbered:
+    rows = HitRows(hits=[], members=[])
+    for number, group in enumerate(groups, 1):
         hit_id = uuid.uuid4()
-        links = [[link.left, link.right, link.score] for link in group.links]
-        hits.append(
+        rows.hits.append(
             {
                 "id": hit_id,
                 "run_id": run_id,
                 "number": number,
                 "agency_count": len(group.agencies),
                 "best_score": max((link.score for link in group.links), default=0.0),
-                "links": links,
-                "agreed_fields": None,
+                "links": [[link.left, link.right, link.score] for link in group.links],
+                # Comparisons that agreed (field scoring); None for runs scored on the CLK.
+                "agreed_fields": list(group.agreed_fields) or None,
             }
         )
-        members.extend(
+        rows.members.extend(
             {
                 "hit_id": hit_id,
+                "number": number,
                 "position": position,
                 "run_id": run_id,
                 "agency_id": uuid.UUID(member.agency),
@@ -105,7 +101,68 @@ def _rows(
             }
             for position, member in enumerate(group.members)
         )
-    return hits, members
+    return rows
+
+
+def row_pages(
+    rows: HitRows, agency_names: dict[str, str], *, page: int = 1000
+) -> Iterator[tuple[list[HitRow], list[MemberRow]]]:
+    """The rows as `iter_hits` would read them back once stored, page by page."""
+    members = iter(rows.members)
+    member = next(members, None)
+    for start in range(0, len(rows.hits), page):
+        hits = [_hit_row(hit) for hit in rows.hits[start : start + page]]
+        shown: list[MemberRow] = []
+        while member is not None and member["number"] <= hits[-1].number:
+            name = agency_names[str(member["agency_id"])]
+            shown.append(MemberRow(member["number"], member["position"], name, member["reference"]))
+            member = next(members, None)
+        yield hits, shown
+
+
+def _hit_row(hit: dict[str, Any]) -> HitRow:
+    return HitRow(hit["id"], hit["number"], hit["best_score"], hit["links"], hit["agreed_fields"])
+
+
+def replace_hits(
+    session: Session, run_id: uuid.UUID, rows: HitRows, views: Iterable[tuple[str, int, str]]
+) -> None:
+    """Store a run's hits and their rendered views, replacing any an earlier attempt left."""
+    session.execute(delete(HitView).where(HitView.run_id == run_id))
+    session.execute(delete(HitMember).where(HitMember.run_id == run_id))
+    session.execute(delete(Hit).where(Hit.run_id == run_id))
+    for start in range(0, len(rows.hits), INSERT_ROWS):
+        session.execute(insert(Hit), rows.hits[start : start + INSERT_ROWS])
+    for start in range(0, len(rows.members), INSERT_ROWS):
+        chunk = rows.members[start : start + INSERT_ROWS]
+        session.execute(insert(HitMember), [_without_number(member) for member in chunk])
+    add_views(session, run_id, views)
+
+
+def _without_number(member: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in member.items() if key != "number"}
+
+
+def add_views(session: Session, run_id: uuid.UUID, views: Iterable[tuple[str, int, str]]) -> None:
+    """Store rendered hit views: (audience, hit number, HitPublic JSON) each."""
+    rows = ({"run_id": run_id, "audience": a, "number": n, "body": b} for a, n, b in views)
+    while chunk := list(islice(rows, INSERT_ROWS)):
+        session.execute(insert(HitView), chunk)
+    session.flush()
+
+
+def view_page(
+    session: Session, run_id: uuid.UUID, *, audience: str, after: int, limit: int
+) -> list[tuple[int, str]]:
+    """(number, HitPublic JSON) of the audience's hits numbered above `after`, in order."""
+    values = {"run_id": run_id, "audience": audience, "after": after, "limit": limit}
+    return [(number, body) for number, body in session.execute(_VIEW_PAGE, values)]
+
+
+def agency_names(session: Session) -> dict[str, str]:
+    """Agency id (as text) -> name."""
+    query = select(_AGENCIES.c.id, _AGENCIES.c.name)
+    return {str(agency): name for agency, name in session.execute(query)}
 
 
 def hits_page(
@@ -222,6 +279,16 @@ def _page_statements(own: bool) -> tuple[Select[Any], Select[Any]]:
     return hits, members
 
 
+_VIEW_PAGE = (
+    select(_VIEWS.c.number, _VIEWS.c.body)
+    .where(
+        _VIEWS.c.run_id == bindparam("run_id", type_=Uuid),
+        _VIEWS.c.audience == bindparam("audience"),
+        _VIEWS.c.number > bindparam("after", type_=Integer),
+    )
+    .order_by(_VIEWS.c.number)
+    .limit(bindparam("limit", type_=Integer))
+)
 _EVERY, _OWN = _page_statements(own=False), _page_statements(own=True)
 _PAGE = {False: _EVERY[0], True: _OWN[0]}  # keyed by "limited to one agency"
 _MEMBERS_PAGE = {False: _EVERY[1], True: _OWN[1]}

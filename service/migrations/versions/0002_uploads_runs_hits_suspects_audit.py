@@ -141,6 +141,15 @@ def upgrade() -> None:
         "ix_hit_members_run_agency", "hit_members", ["run_id", "agency_id", "hit_id"], unique=False
     )
     op.create_table(
+        "hit_views",
+        sa.Column("run_id", sa.Uuid(), nullable=False),
+        sa.Column("audience", sa.String(length=36), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("run_id", "audience", "number"),
+    )
+    op.create_table(
         "suspects",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("project_id", sa.Uuid(), nullable=False),
@@ -179,6 +188,7 @@ def downgrade() -> None:
     op.drop_table("suspects")
     op.drop_index("ix_hit_members_run_agency", table_name="hit_members")
     op.drop_table("hit_members")
+    op.drop_table("hit_views")
     op.drop_table("hits")
     op.drop_index(op.f("ix_uploads_project_id"), table_name="uploads")
     op.drop_table("uploads")
