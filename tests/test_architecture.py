@@ -1,6 +1,9 @@
 """Import boundaries between the three packages, and a complete public API list."""
 
 import ast
+import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,8 +54,20 @@ def test_matching_core_never_reaches_the_encoder_or_keys() -> None:
 
 def test_public_api_is_sorted_and_complete() -> None:
     exported = linkage.__all__
-    public = {name for name in vars(linkage) if not name.startswith("_")}
-    modules = {name for name in public if isinstance(getattr(linkage, name), type(linkage))}
 
     assert exported == sorted(exported)
-    assert set(exported) == public - modules
+    assert set(exported) == set(linkage._HOMES)  # every name has a home to load it from
+    for name in exported:
+        assert getattr(linkage, name) is getattr(
+            importlib.import_module(linkage._HOMES[name]), name
+        )
+
+
+def test_importing_linkage_loads_neither_the_encoder_nor_the_kernels() -> None:
+    code = "import sys, linkage, linkage.errors; print(sorted(sys.modules))"
+    loaded = subprocess.run(  # noqa: S603 - a fresh interpreter, our own code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+    for heavy in ("numba", "pyarrow", "linkage.bloom", "linkage.match"):
+        assert f"'{heavy}'" not in loaded

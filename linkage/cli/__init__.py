@@ -1,5 +1,9 @@
 """The `fieldlink` command line: one module per command group, assembled here.
 
+A command's module (and what it imports: the encoder, the matching kernels, the hub
+client) loads only when that command runs; the others are listed by name and help, so
+`fieldlink upload` never compiles an encoder and `fieldlink --help` answers at once.
+
 Installed extras add command groups through the `fieldlink.commands` entry point group:
 the hub (`pip install fieldlink[service]`) adds `fieldlink hub ...`. linkage itself never
 imports the hub.
@@ -8,43 +12,87 @@ imports the hub.
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from importlib.metadata import entry_points
 
-import httpx
-
 from keys import KeyMaterialError
-from linkage.cli import admin, audit, batch, encode, evaluate, keys, match, remote, schema, synth
 from linkage.errors import LinkageError
 
 DESCRIPTION = "fieldlink: find the persons several agencies hold, without sharing records."
-COMMAND_GROUPS = (keys, schema, encode, batch, match, remote, admin, audit, synth, evaluate)
+# command -> (the linkage.cli module that registers it, its help line), in --help order.
+# tests/linkage/test_cli.py checks this against what the modules register.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "keys": ("keys", "create, wrap, unwrap and check key files"),
+    "schema": ("schema", "show and validate linkage schemas"),
+    "encode": ("encode", "encode a CSV file into a batch file"),
+    "batch": ("batch", "inspect and import batch files"),
+    "match": ("match", "match batch files locally (evaluation, pilots)"),
+    "threshold": ("match", "similarity histogram and expected precision/recall, no labels"),
+    "reveal": ("match", "map your own references in a hits file back"),
+    "upload": ("remote", "upload batch files to a hub project (data officer)"),
+    "run": ("remote", "start a matching run on the hub and follow it (analyst)"),
+    "hits": ("remote", "download a run's hits (analyst: all; data officer: own)"),
+    "approve": ("remote", "approve disclosure of own envelopes per hit (data officer)"),
+    "suspects": ("remote", "the project's suspect list (analyst)"),
+    "admin": ("admin", "register agencies, principals and projects"),
+    "audit": ("audit", "export and verify the hub's audit log"),
+    "synth": ("synth", "write synthetic agency CSV files and their truth (all made up)"),
+    "evaluate": ("evaluate", "score a hits file against a known truth"),
+}
+_OUR_PACKAGES = ("linkage", "keys", "service")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed, 2 usage)."""
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((word for word in argv if not word.startswith("-")), "")
+    args = parser(command).parse_args(argv)
     try:
         return int(args.run(args))
     except (LinkageError, KeyMaterialError) as err:
         sys.stderr.write(f"fieldlink: error: {err}\n")
         return 1
-    except httpx.TransportError as err:  # the hub is down, unreachable, or too slow
-        sys.stderr.write(f"fieldlink: error: cannot reach the hub ({type(err).__name__})\n")
-        return 1
+    except Exception as err:
+        if _is_transport_error(err):  # the hub is down, unreachable, or too slow
+            sys.stderr.write(f"fieldlink: error: cannot reach the hub ({type(err).__name__})\n")
+            return 1
+        raise
 
 
-def parser() -> argparse.ArgumentParser:
-    """The argument parser with every command group registered."""
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser.
+
+    With `command`, only the module registering that command is loaded (none for an
+    unknown word or `--help`); the other commands are placeholders with their help line.
+    Without it, every command is complete (documentation, tests).
+    """
     root = argparse.ArgumentParser(prog="fieldlink", description=DESCRIPTION)
     commands = root.add_subparsers(required=True, metavar="COMMAND")
-    for group in COMMAND_GROUPS:
-        group.register(commands)
+    loaded = _modules() if command is None else _modules(command)
+    for module in loaded:
+        import_module(f"linkage.cli.{module}").register(commands)
+    for name, (module, help_text) in COMMANDS.items():
+        if module not in loaded:
+            commands.add_parser(name, help=help_text)
     for plugin in entry_points(group="fieldlink.commands"):
         try:
             register = plugin.load()
         except ModuleNotFoundError as err:
-            if (err.name or "").split(".")[0] in ("linkage", "keys", "service"):
+            if (err.name or "").split(".")[0] in _OUR_PACKAGES:
                 raise  # our own code is broken: say so, never hide the command
             continue  # the extra that provides it (fastapi, ...) is not installed
         register(commands)
     return root
+
+
+def _modules(*commands: str) -> list[str]:
+    """The modules registering these commands (all of them when none is named)."""
+    wanted = [COMMANDS[name][0] for name in commands if name in COMMANDS]
+    every = [module for module, _ in COMMANDS.values()]
+    return list(dict.fromkeys(wanted if commands else every))
+
+
+def _is_transport_error(err: Exception) -> bool:
+    # httpx loads with the hub client, only for the commands that talk to a hub.
+    httpx = sys.modules.get("httpx")
+    return httpx is not None and isinstance(err, httpx.TransportError)

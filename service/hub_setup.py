@@ -1,0 +1,128 @@
+"""What `fieldlink hub ...` does: set up the database and keys, serve, rotate keys.
+
+service.cli only registers the commands; this module (and the hub's dependencies it
+imports) loads when one of them runs, so the rest of `fieldlink` starts fast.
+"""
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy.orm import Session
+
+from linkage.errors import LinkageError
+from service import schema_version
+from service.batches import reseal_uploads
+from service.bootstrap import create_first_admin
+from service.config import Settings
+from service.db import make_engine
+from service.errors import Conflict
+from service.hub_keys import HubKeyError, HubKeys, load_hub_keys, rotate
+
+
+class HubSetupError(LinkageError):
+    """The hub cannot be set up or started as asked; the message says what to do."""
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, with --database-url and --data-dir over them."""
+    overrides: dict[str, Any] = {}
+    if args.database_url:
+        overrides["database_url"] = SecretStr(args.database_url)
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir
+    return Settings(**overrides)
+
+
+def _export(settings: Settings) -> None:
+    # uvicorn builds the app (in each worker process) from the environment: hand it ours.
+    os.environ["FIELDLINK_DATABASE_URL"] = settings.database_url.get_secret_value()
+    os.environ["FIELDLINK_DATA_DIR"] = str(settings.data_dir)
+
+
+def init(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    schema_version.upgrade(settings.database_url.get_secret_value())
+    keys = _keys(settings, create=True)
+    print(f"database ready; hub keys in {settings.data_dir / 'keys'}")
+    print(
+        f"audit signing key {keys.signing.active_id}: {keys.public_keys()[keys.signing.active_id]}"
+    )
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session:
+            token = create_first_admin(session, args.admin_agency, args.admin_name)
+    except Conflict:
+        print("an administrator exists already; no new token was made")
+        return 0
+    finally:
+        engine.dispose()
+    _show_token(token, args.token_file)
+    return 0
+
+
+def _show_token(token: str, path: Path | None) -> None:
+    if path is None:
+        print(f"first administrator token (shown once, keep it safe): {token}")
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(token + "\n")
+    print(f"first administrator token written to {path} (mode 0600)")
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = settings_from(args)
+    engine = make_engine(settings)
+    try:
+        current = schema_version.is_current(engine, settings.database_url.get_secret_value())
+    finally:
+        engine.dispose()
+    if not current:
+        raise HubSetupError(
+            "the database is not initialised or is outdated: run `fieldlink hub init`"
+        )
+    _keys(settings, create=False)
+    _export(settings)
+    uvicorn.run(
+        "service.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def rotate_key(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    _keys(settings, create=False)
+    new_id = rotate(settings.data_dir, args.kind)
+    print(f"new active {args.kind} key {new_id}")
+    if args.kind == "storage":
+        engine = make_engine(settings)
+        try:
+            with Session(engine) as session:
+                moved = reseal_uploads(
+                    session, data_dir=settings.data_dir, keyring=_keys(settings).storage
+                )
+                session.commit()
+        finally:
+            engine.dispose()
+        print(f"re-encrypted {moved} stored batches under it")
+    print("restart the hub to use the new key; material under older keys stays readable")
+    return 0
+
+
+def _keys(settings: Settings, *, create: bool = False) -> HubKeys:
+    try:
+        return load_hub_keys(settings.data_dir, create=create)
+    except HubKeyError as err:
+        raise HubSetupError(str(err)) from err
+    except OSError as err:
+        raise HubSetupError(f"cannot use {settings.data_dir}: {err.strerror}") from err
