@@ -285,6 +285,10 @@ def _client(
     url = f"/v1/projects/{hub.project_id}/runs/{run_id}/hits"
     headers = {"Authorization": f"Bearer {hub.tokens[caller]}"}
     with httpx.Client(base_url=hub.url, headers=headers, timeout=30) as http:
+        # People do not all click in the same millisecond: each client starts at a random
+        # point of its first pause. Started together, 50 clients send one burst of 50
+        # requests (on 50 new connections) that then recurs in step for a while.
+        time.sleep(rng.uniform(0, 2 * think_s))
         while time.monotonic() < deadline:
             after = rng.randrange(0, max(1, hits - limit))
             started = time.perf_counter()
