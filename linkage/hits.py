@@ -38,11 +38,24 @@ class Group:
     # only, why a hit was made, never what the records hold. A group keeps them itself,
     # as the hub's exports carry them per group, not per link.
     agreed_fields: tuple[str, ...] = ()
+    # A data officer's export shows only the own agency's members and the links between
+    # them: the other agencies of the group by name, and the group's best score.
+    unshown_agencies: tuple[str, ...] = ()
+    best_score: float | None = None  # None: the best of `links`
+    number: int | None = None  # the hub's hit number; None: the group's place in its file
 
     @property
     def agencies(self) -> tuple[str, ...]:
         """The distinct agencies holding a record of this group, sorted."""
-        return tuple(sorted({member.agency for member in self.members}))
+        shown = {member.agency for member in self.members}
+        return tuple(sorted(shown.union(self.unshown_agencies)))
+
+    @property
+    def score(self) -> float:
+        """The group's best link score."""
+        if self.best_score is not None:
+            return self.best_score
+        return max((link.score for link in self.links), default=0.0)
 
 
 def agreed_on(links: tuple[Link, ...]) -> tuple[str, ...]:
@@ -66,12 +79,13 @@ class Hits:
             "min_agencies": self.min_agencies,
             "groups": [
                 {
-                    "group": number,
+                    "group": group.number or number,
                     "agencies": list(group.agencies),
                     "members": [
                         {"agency": m.agency, "reference": m.reference} for m in group.members
                     ],
                     "links": [_link_json(link) for link in group.links],
+                    "best_score": round(group.score, 4),
                     "agreed_fields": list(group.agreed_fields),
                 }
                 for number, group in enumerate(self.groups, 1)
@@ -99,17 +113,7 @@ def read_hits(path: Path) -> Hits:
         document = json.loads(path.read_text(encoding="utf-8"))
         if document.get("format") != HITS_FORMAT:
             raise LinkageError(f"{path}: not a {HITS_FORMAT} file")
-        groups = tuple(
-            Group(
-                members=tuple(Member(m["agency"], m["reference"]) for m in group["members"]),
-                links=tuple(
-                    Link(k["left"], k["right"], float(k["score"]), tuple(k.get("agreed", ())))
-                    for k in group["links"]
-                ),
-                agreed_fields=tuple(group.get("agreed_fields", ())),
-            )
-            for group in document["groups"]
-        )
+        groups = tuple(_group(group) for group in document["groups"])
         return Hits(
             threshold=float(document["threshold"]),
             min_agencies=int(document["min_agencies"]),
@@ -117,3 +121,20 @@ def read_hits(path: Path) -> Hits:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise LinkageError(f"{path}: cannot be read as a hits file") from err
+
+
+def _group(document: dict[str, Any]) -> Group:
+    members = tuple(Member(m["agency"], m["reference"]) for m in document["members"])
+    shown = {member.agency for member in members}
+    best = document.get("best_score")
+    return Group(
+        members=members,
+        links=tuple(
+            Link(k["left"], k["right"], float(k["score"]), tuple(k.get("agreed", ())))
+            for k in document["links"]
+        ),
+        agreed_fields=tuple(document.get("agreed_fields", ())),
+        unshown_agencies=tuple(sorted(set(document.get("agencies", ())) - shown)),
+        best_score=None if best is None else float(best),
+        number=None if document.get("group") is None else int(document["group"]),
+    )

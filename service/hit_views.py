@@ -116,7 +116,7 @@ def json_export(
         groups = [
             {"group": view["number"], "agencies": view["agencies"]}
             | {"members": view["members"], "links": view["links"]}
-            | {"agreed_fields": view["agreed_fields"] or []}
+            | {"best_score": view["best_score"], "agreed_fields": view["agreed_fields"] or []}
             for view in hit_views(hits, members)
         ]
         yield separator + to_json(groups)[1:-1]

@@ -178,11 +178,9 @@ def _reveal(args: argparse.Namespace) -> int:
     rows: list[list[object]] = []
     for number, group in enumerate(hits.groups, 1):
         mine = [m for m in group.members if m.reference in own]
-        others = sorted({m.agency for m in group.members if m.reference not in own})
-        best = max((link.score for link in group.links), default=0.0)
-        rows.extend(
-            [number, own[m.reference], m.agency, " ".join(others), f"{best:.4f}"] for m in mine
-        )
+        others = " ".join(a for a in group.agencies if a not in {m.agency for m in mine})
+        hit, best = group.number or number, f"{group.score:.4f}"
+        rows.extend([hit, own[m.reference], m.agency, others, best] for m in mine)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["group", "local_id", "agency", "other_agencies", "best_score"])

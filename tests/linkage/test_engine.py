@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,31 @@ def test_threshold_command_prints_a_histogram_and_estimates(
     out = capsys.readouterr().out
     assert "pairs per similarity" in out
     assert "<- chosen" in out
+
+
+def test_reveal_names_the_other_agencies_of_a_data_officers_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What the hub exports to the police: their own member only, the other agencies by name.
+    document = {
+        "format": "fieldlink-hits/1",
+        "threshold": 0.8,
+        "min_agencies": 2,
+        "groups": [
+            {
+                "group": 17,
+                "agencies": ["fiu", "kmar", "politie"],
+                "members": [{"agency": "politie", "reference": "politie-0"}],
+                "links": [],
+                "best_score": 0.9312,
+            }
+        ],
+    }
+    hits = tmp_path / "politie-hits.json"
+    hits.write_text(json.dumps(document))
+    refs = tmp_path / "politie.refs.csv"
+    refs.write_text("reference,local_id\npolitie-0,P-1\n")
+
+    assert main(["reveal", str(hits), "--refs", str(refs)]) == 0
+
+    assert "17,P-1,politie,fiu kmar,0.9312" in capsys.readouterr().out

@@ -212,6 +212,9 @@ def test_the_json_export_is_a_hits_file_that_reveal_can_read(
     assert [[(k.left, k.right, k.score) for k in g.links] for g in hits.groups] == [
         [(k["left"], k["right"], k["score"]) for k in hit["links"]] for hit in pages
     ]
+    assert [(g.number, list(g.agencies), g.score) for g in hits.groups] == [
+        (hit["number"], hit["agencies"], hit["best_score"]) for hit in pages
+    ]
 
 
 def test_the_csv_export_has_a_row_per_member(
