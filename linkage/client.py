@@ -16,142 +16,30 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from linkage.errors import HubRequestError
+from linkage.hub_models import (
+    Agency,
+    Approval,
+    DepositedKey,
+    EnvelopeRelease,
+    Hit,
+    NewPrincipal,
+    PrincipalInfo,
+    Project,
+    RegisteredKey,
+    Run,
+    Suspect,
+    Upload,
+)
 
 ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.file"
 UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Progress = Callable[[int], None]  # called with the bytes (upload) or share done
 
-
-class HubModel(BaseModel):
-    """A hub answer; fields the client does not know yet are ignored, not rejected."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Agency(HubModel):
-    id: uuid.UUID
-    name: str
-
-
-class PrincipalInfo(HubModel):
-    id: uuid.UUID
-    agency_id: uuid.UUID
-    name: str
-    role: str
-
-
-class NewPrincipal(HubModel):
-    principal: PrincipalInfo
-    token: str
-
-
-class Project(HubModel):
-    id: uuid.UUID
-    name: str
-    agency_ids: list[uuid.UUID]
-    schema_fingerprint: str
-    key_check: str
-    threshold: float | None
-    min_agencies: int
-    expires_at: datetime
-    key_epoch: int = 1
-    key_label: str | None = None  # the label the project's secret is bound to, once known
-    disclosure_approval: bool = False
-
-
-class Upload(HubModel):
-    id: uuid.UUID
-    project_id: uuid.UUID
-    agency: str
-    record_count: int
-    filter_bits: int
-    digest: str
-    created_at: datetime
-    key_check: str | None = None
-
-
-class Run(HubModel):
-    id: uuid.UUID
-    project_id: uuid.UUID
-    status: str
-    stage: str
-    progress: float
-    threshold: float | None
-    hit_count: int | None
-    error: str | None
-    estimated_precision: float | None = None
-    estimated_recall: float | None = None
-
-    @property
-    def finished(self) -> bool:
-        """True once the run succeeded or failed."""
-        return self.status in ("succeeded", "failed")
-
-
-class HitMember(HubModel):
-    agency: str
-    reference: str
-
-
-class Hit(HubModel):
-    id: uuid.UUID
-    number: int
-    agencies: list[str]
-    members: list[HitMember]
-    best_score: float
-
-
-class Suspect(HubModel):
-    id: uuid.UUID
-    hit_id: uuid.UUID
-    status: str
-    note: str
-    agencies: list[str]
-
-
-class RegisteredKey(HubModel):
-    """A public key registered at the hub (`public_key` is base64, as in key files)."""
-
-    id: uuid.UUID
-    kind: str
-    owner: str
-    agency_id: uuid.UUID
-    project_id: uuid.UUID | None
-    key_id: str
-    public_key: str
-
-
-class DepositedKey(HubModel):
-    """A wrapped key at the hub; `document` only in the own agency's copy."""
-
-    agency_id: uuid.UUID
-    agency: str
-    epoch: int
-    key_check: str
-    recipient_key_id: str
-    document: dict[str, Any] | None = None
-
-
-class EnvelopeRelease(HubModel):
-    """A hit's released envelopes (fieldlink-envelope/1 documents) and what was withheld."""
-
-    hit_id: uuid.UUID
-    hit_number: int
-    envelopes: list[dict[str, str]]
-    pending_agencies: list[str]
-    unsealed_agencies: list[str]
-    unavailable_agencies: list[str]
-
-
-class Approval(HubModel):
-    hit_id: uuid.UUID
-    hit_number: int
-    agency: str
-    approved: bool
+__all__ = ["ARROW_MEDIA_TYPE", "HubClient"]
 
 
 class HubClient:

@@ -17,8 +17,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from keys import KeyPair, TamperedEnvelope
-from linkage.client import EnvelopeRelease, HubClient
+from linkage.client import HubClient
 from linkage.envelopes import open_released
+from linkage.hub_models import EnvelopeRelease
 
 RELEASE_HITS = 500  # hits per release request, the most the hub takes (each batch is read once)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

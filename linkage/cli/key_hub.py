@@ -30,8 +30,9 @@ from keys import (
 )
 from linkage.cli.common import passphrase_from_env
 from linkage.cli.remote import add_hub_options, connect
-from linkage.client import HubClient, Project, RegisteredKey
+from linkage.client import HubClient
 from linkage.errors import LinkageError
+from linkage.hub_models import Project, RegisteredKey
 
 
 def register_actions(actions: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

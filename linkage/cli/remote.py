@@ -19,8 +19,9 @@ from tqdm import tqdm
 from keys import KeyKind, read_private_key
 from linkage.cli.common import passphrase_from_env
 from linkage.cli.disclosure import open_hits, print_identities, write_identities
-from linkage.client import Hit, HubClient, Project, Run
+from linkage.client import HubClient
 from linkage.errors import LinkageError
+from linkage.hub_models import Hit, Project, Run
 
 DEFAULT_HUB = "http://127.0.0.1:8000"
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
