@@ -1,6 +1,7 @@
 """Hits: groups of records from several agencies that belong to one person (JSON file)."""
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,24 +74,27 @@ class Hits:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document written by `write_hits`."""
+        return self.head_json() | {"groups": list(self.groups_json())}
+
+    def head_json(self) -> dict[str, Any]:
+        """The document without its groups."""
         return {
             "format": HITS_FORMAT,
             "threshold": self.threshold,
             "min_agencies": self.min_agencies,
-            "groups": [
-                {
-                    "group": group.number or number,
-                    "agencies": list(group.agencies),
-                    "members": [
-                        {"agency": m.agency, "reference": m.reference} for m in group.members
-                    ],
-                    "links": [_link_json(link) for link in group.links],
-                    "best_score": round(group.score, 4),
-                    "agreed_fields": list(group.agreed_fields),
-                }
-                for number, group in enumerate(self.groups, 1)
-            ],
         }
+
+    def groups_json(self) -> Iterator[dict[str, Any]]:
+        """The groups of the document, one at a time."""
+        for number, group in enumerate(self.groups, 1):
+            yield {
+                "group": group.number or number,
+                "agencies": list(group.agencies),
+                "members": [{"agency": m.agency, "reference": m.reference} for m in group.members],
+                "links": [_link_json(link) for link in group.links],
+                "best_score": round(group.score, 4),
+                "agreed_fields": list(group.agreed_fields),
+            }
 
 
 def _link_json(link: Link) -> dict[str, Any]:
@@ -103,8 +107,23 @@ def _link_json(link: Link) -> dict[str, Any]:
 
 
 def write_hits(hits: Hits, path: Path) -> None:
-    """Write hits as indented JSON."""
-    path.write_text(json.dumps(hits.to_json(), indent=2) + "\n", encoding="utf-8")
+    """Write hits as indented JSON, group by group.
+
+    The text is that of `json.dumps(hits.to_json(), indent=2)`, but no whole document is
+    held in memory: at 1,000,000 records it would take gigabytes as Python objects.
+    """
+    head = json.dumps(hits.head_json(), indent=2)[:-2]  # without the closing "\n}"
+    with path.open("w", encoding="utf-8") as out:
+        out.write(head + ',\n  "groups": [')
+        separator = "\n"
+        for group in hits.groups_json():
+            out.write(separator + _indented(json.dumps(group, indent=2), "    "))
+            separator = ",\n"
+        out.write("\n  ]\n}\n" if separator == ",\n" else "]\n}\n")
+
+
+def _indented(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.split("\n"))
 
 
 def read_hits(path: Path) -> Hits:

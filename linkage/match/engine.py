@@ -10,7 +10,7 @@ import numpy.typing as npt
 from linkage.batch import Batch
 from linkage.errors import LinkageError
 from linkage.hits import Hits
-from linkage.match.blocking import BandPlan, lsh_pairs, plan_bands
+from linkage.match.blocking import BandPlan, Similarities, lsh_pairs, plan_bands
 from linkage.match.dice import DicePairs, dice_pairs
 from linkage.match.fields import FieldScores, candidate_threshold, kept_threshold, score_pairs
 from linkage.match.grouping import group_records
@@ -247,10 +247,11 @@ def _field_scores(
     layout, values = pool.layout, pool.comparisons
     if layout is None or values is None:
         raise LinkageError("field scoring needs comparison encodings in every batch")
-    clk_threshold = _profile(pool).threshold()
+    profile = _profile(pool)
+    clk_threshold = profile.threshold()
     candidates = candidate_threshold(clk_threshold)
     pairs, comparisons, methods = _compare(
-        pool, settings, candidates, runner, progress, plan_threshold=clk_threshold
+        pool, settings, candidates, runner, progress, (clk_threshold, profile.similarities())
     )
     candidates = kept_threshold(pairs.score, clk_threshold, candidates)
     keep = pairs.score >= candidates
@@ -293,8 +294,13 @@ def _profile(pool: Pool) -> ScoreProfile:
     return pooled([score_profile(left, right) for left, right in agency_sides(pool)])
 
 
+# The threshold bands are planned for, with the similarities of the pairs to be found
+# (the profile's expected true links) where the run has them.
+_Planned = tuple[float, Similarities | None]
+
+
 def _tasks(
-    pool: Pool, settings: MatchSettings, threshold: float, plan_threshold: float
+    pool: Pool, settings: MatchSettings, threshold: float, planned: _Planned
 ) -> tuple[list[CompareTask], dict[str, str]]:
     tasks: list[CompareTask] = []
     methods: dict[str, str] = {}
@@ -309,7 +315,7 @@ def _tasks(
         # but bands for that lower similarity would cost several times the comparisons
         # (1,722 bands instead of 276 on 100,000 x 100,000); with the CLK threshold's bands
         # such pairs are found less surely, at the CLK path's cost.
-        plan = plan_bands(left, right, threshold=plan_threshold) if use_lsh else None
+        plan = plan_bands(left, right, threshold=planned[0], found=planned[1]) if use_lsh else None
         methods[f"{pool.agencies[a]}-{pool.agencies[b]}"] = "lsh" if use_lsh else "all pairs"
         step = LSH_BLOCK_ROWS if use_lsh else BLOCK_ROWS
         tasks.extend(
@@ -327,9 +333,9 @@ def _compare(
     threshold: float,
     runner: Runner,
     progress: Progress,
-    plan_threshold: float | None = None,
+    planned: _Planned | None = None,
 ) -> tuple[DicePairs, int, dict[str, str]]:
-    tasks, methods = _tasks(pool, settings, threshold, plan_threshold or threshold)
+    tasks, methods = _tasks(pool, settings, threshold, planned or (threshold, None))
     finished = 0
 
     def done() -> None:

@@ -63,6 +63,12 @@ class ScoreProfile:
         links: npt.NDArray[np.float64] = best_true + self.extra
         return links
 
+    def similarities(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(each grid threshold, expected true links from it to the next): band planning."""
+        links = self.true_links()
+        per_step = np.clip(links - np.append(links[1:], 0.0), 0.0, None)
+        return self.thresholds, per_step
+
     def estimate(self, threshold: float) -> tuple[float, float]:
         """Expected (precision, recall) of links at or above `threshold`."""
         index = min(

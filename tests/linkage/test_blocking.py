@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from linkage.match.blocking import BandPlan, lsh_pairs, plan_bands
-from linkage.match.dice import dice_pairs
+from linkage.match import blocking
+from linkage.match.blocking import BandPlan, lsh_pairs, plan_bands, share_a_band
+from linkage.match.dice import DicePairs, dice_pairs
 
 
 def planted(rows: int, *, fill: float = 0.35, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -69,3 +70,59 @@ def test_bigger_inputs_get_longer_bands(threshold: float) -> None:
 
     assert plan_large.bits_per_band > plan_small.bits_per_band
     assert plan_large.bands >= plan_small.bands
+
+
+def test_a_pair_is_kept_exactly_when_it_shares_a_band_and_reaches_the_threshold() -> None:
+    left, right = planted(1500, seed=5)
+    plan = BandPlan(bands=40, bits_per_band=18, seed=3)
+    full = dice_pairs(left, right, threshold=0.7)
+
+    found, _ = lsh_pairs(left, right, threshold=0.7, plan=plan)
+    shared = share_a_band(plan, left[full.left], right[full.right])
+
+    assert 0 < shared.sum() < len(full)  # the check can tell both kinds apart here
+    assert as_set(found) == as_set(
+        DicePairs(full.left[shared], full.right[shared], full.score[shared])
+    )
+
+
+def test_gathering_the_bands_in_small_steps_gives_the_same_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    left, right = planted(2000, seed=2)
+    plan = BandPlan(bands=30, bits_per_band=16)
+    whole, whole_report = lsh_pairs(left, right, threshold=0.6, plan=plan)
+
+    monkeypatch.setattr(blocking, "COMPACT_PAIRS", 1)
+    stepwise, stepwise_report = lsh_pairs(left, right, threshold=0.6, plan=plan)
+
+    assert len(whole) > 100
+    assert stepwise_report == whole_report
+    for name in ("left", "right", "score"):
+        assert np.array_equal(getattr(stepwise, name), getattr(whole, name))
+
+
+def test_pairs_known_to_lie_well_above_the_threshold_need_fewer_bands() -> None:
+    left, right = planted(5000, seed=4)
+    at_threshold = (np.array([0.8]), np.array([1.0]))
+    well_above = (np.array([0.8, 0.95]), np.array([1.0, 99.0]))
+
+    plain = plan_bands(left, right, threshold=0.8)
+    same = plan_bands(left, right, threshold=0.8, found=at_threshold)
+    fewer = plan_bands(left, right, threshold=0.8, found=well_above)
+
+    assert same == plain
+    assert fewer.bands < plain.bands
+    assert plan_bands(left, right, threshold=0.8, found=well_above) == fewer  # deterministic
+
+
+def test_longer_bands_are_taken_when_they_meet_the_reduction_target_affordably() -> None:
+    records = 1_000_000
+    budget = (1 - blocking.TARGET_REDUCTION) * records
+    fastest = blocking._Option(bits=20, bands=50, collisions=2 * budget / 50)
+    meeting = blocking._Option(bits=24, bands=900, collisions=0.9 * budget / 900)
+    too_dear = blocking._Option(bits=28, bands=1990, collisions=0.5 * budget / 1990)
+
+    assert blocking._cheapest([fastest, meeting], records) == meeting
+    assert blocking._cheapest([fastest, too_dear], records) == fastest
+    assert blocking._cheapest([fastest], records) == fastest

@@ -39,3 +39,19 @@ def test_field_scoring_on_a_cluster_gives_the_in_process_result(
 
     assert here[1].scoring == "fields"
     assert there == here
+
+
+def test_field_scoring_with_planned_bands_on_a_cluster_gives_the_in_process_result(
+    client: object, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # LSH bands planned from the profile's similarities, their pairs gathered in steps.
+    synth = synth_batches(tmp_path_factory.mktemp("synth"))
+    settings = MatchSettings(blocking="lsh")
+
+    here = match_batches(synth.batches, settings)
+    there = match_batches(synth.batches, settings, runner=dask_runner(client))
+
+    assert here[1].scoring == "fields"
+    assert set(here[1].blocking.values()) == {"lsh"}
+    assert here[1].comparisons < here[1].all_pairs
+    assert there == here

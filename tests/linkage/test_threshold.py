@@ -117,3 +117,13 @@ def test_pooling_adds_counts_on_the_common_grid() -> None:
     assert both.found.tolist() == [5.0]
     assert both.chance.tolist() == [1.0]
     assert both.pairs.tolist() == [5.0]
+
+
+def test_similarities_spread_the_expected_true_links_over_the_grid() -> None:
+    # 100 true links reach 0.5, 70 reach 0.6, 20 reach 0.7; no chance links
+    counts = profile([100.0, 70.0, 20.0], [100.0, 70.0, 20.0])
+
+    grid, links = counts.similarities()
+
+    assert grid.tolist() == pytest.approx([0.5, 0.6, 0.7])
+    assert links.tolist() == pytest.approx([30.0, 50.0, 20.0])
