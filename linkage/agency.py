@@ -16,8 +16,7 @@ import pyarrow.csv as pacsv
 from keys import LinkageSecret, ReferenceKey
 from linkage.arrow import string_array
 from linkage.batch import Batch, Comparisons, write_batch
-from linkage.comparisons import comparison_layout
-from linkage.encode import EncodedRecords, OnInvalid, encode_table
+from linkage.encode import EncodedRecords, OnInvalid, encode_table, loading_encoders
 from linkage.envelopes import EnvelopeRequest, EnvelopeSealing, plan_sealing
 from linkage.errors import InputError, RecordError
 from linkage.records import ColumnPlan, check_ids, plan_columns, read_csv
@@ -94,9 +93,10 @@ def encode_csv(
         RecordError: With `on_invalid=FAIL`, the first invalid value.
     """
     started = time.perf_counter()
-    table = read_csv(path, encoding=encoding)
-    plan = plan_columns(table.header, schema, id_column=id_column, mapping=mapping)
-    id_problems = check_ids(table, id_column)
+    with loading_encoders(schema, secret):  # numba's start-up, beside reading the file
+        table = read_csv(path, encoding=encoding)
+        plan = plan_columns(table.header, schema, id_column=id_column, mapping=mapping)
+        id_problems = check_ids(table, id_column)
     if id_problems and on_invalid is OnInvalid.FAIL:
         raise id_problems[0]
     bad_ids = np.searchsorted(table.row_numbers, [problem.row for problem in id_problems])
@@ -213,4 +213,6 @@ def _atomic(target: Path) -> Iterator[Path]:
 def _comparisons(encoded: EncodedRecords, schema: LinkageSchema) -> Comparisons | None:
     if encoded.comparisons is None:
         return None
+    from linkage.comparisons import comparison_layout  # loaded with the encoder already
+
     return Comparisons(layout=comparison_layout(schema).text, values=encoded.comparisons)

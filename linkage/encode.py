@@ -1,25 +1,31 @@
 """Records -> normalised values -> Bloom filters, in memory, optionally on several cores."""
 
 import gc
+import mmap
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import chain
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from keys import LinkageSecret, ReferenceKey
-from linkage.bloom import BloomEncoder
-from linkage.comparisons import ComparisonEncoder, comparison_layout
 from linkage.envelopes import EnvelopeSealing
 from linkage.errors import InvalidValue, RecordError
 from linkage.normalize import normalize_value
 from linkage.records import ColumnPlan, RecordTable
 from linkage.schema import FieldSpec, LinkageSchema
+
+if TYPE_CHECKING:
+    from linkage.bloom import BloomEncoder
+    from linkage.comparisons import ComparisonEncoder
 
 CHUNK_ROWS = 20_000
 
@@ -49,6 +55,65 @@ class EncodedRecords:
 
     def __repr__(self) -> str:
         return f"EncodedRecords(records={len(self.rows)}, problems={len(self.problems)})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Encoders:
+    """The compiled encoders of one schema and secret, keys derived once per run.
+
+    Their modules import numba (about half a second): they load with the first `Encoders`,
+    not with this module, so a caller can read its file meanwhile (`loading_encoders`).
+    """
+
+    clk: "BloomEncoder"
+    comparisons: "ComparisonEncoder | None"  # None when the schema has no comparisons
+
+    @classmethod
+    def of(cls, schema: LinkageSchema, secret: LinkageSecret) -> "Encoders":
+        """Derive the keys of both encoders (HKDF) for this schema."""
+        from linkage.bloom import BloomEncoder
+        from linkage.comparisons import ComparisonEncoder
+
+        comparisons = ComparisonEncoder(schema, secret) if schema.comparisons else None
+        return cls(clk=BloomEncoder(schema, secret), comparisons=comparisons)
+
+    def load_compiled(self) -> None:
+        """Load the single-threaded compiled code now (numba's cache), e.g. before a fork."""
+        self.clk.load_compiled()
+        if self.comparisons is not None:
+            self.comparisons.load_compiled()
+
+    def encode(
+        self, columns: Sequence[Sequence[str | None]], *, threads: bool
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]:
+        """Filters and, when the schema has comparisons, comparison encodings."""
+        filters = self.clk.encode(columns, threads=threads)
+        if self.comparisons is None:
+            return filters, None
+        return filters, self.comparisons.encode(columns, threads=threads)
+
+
+@contextmanager
+def loading_encoders(schema: LinkageSchema, secret: LinkageSecret) -> Iterator[None]:
+    """Import numba and load the compiled encoders on a thread while the body runs.
+
+    Reading and checking a CSV file is mostly Arrow, which releases the GIL: on a second
+    core the start-up of the encoder then costs nothing. A failure on the thread is
+    dropped; the encoder raises it again, on the caller's thread, when it is used.
+    """
+    loader = threading.Thread(
+        target=_load_quietly, args=(schema, secret), name="fieldlink-load-encoders", daemon=True
+    )
+    loader.start()
+    try:
+        yield
+    finally:
+        loader.join()  # before any fork: a thread must not be mid-import in a child
+
+
+def _load_quietly(schema: LinkageSchema, secret: LinkageSecret) -> None:
+    with suppress(Exception):
+        Encoders.of(schema, secret).load_compiled()
 
 
 def normalize_column(
@@ -86,6 +151,7 @@ def encode_columns(
     row_numbers: Sequence[int] | npt.NDArray[np.int64] | None = None,
     on_invalid: OnInvalid = OnInvalid.BLANK,
     threads: bool = True,
+    encoders: Encoders | None = None,
 ) -> EncodedRecords:
     """Normalise and encode raw text columns (field name -> values) on the calling core.
 
@@ -98,6 +164,7 @@ def encode_columns(
         row_numbers: How to name each record in problem reports (default 1, 2, ...).
         on_invalid: Reject, blank or fail on invalid values.
         threads: Let the compiled encoder use every core.
+        encoders: This schema's and secret's encoders, when the caller holds them already.
 
     Raises:
         RecordError: With `on_invalid=FAIL`, for the first invalid value.
@@ -134,12 +201,8 @@ def encode_columns(
         spec.name: sum(value is None for value in column)
         for spec, column in zip(schema.fields, kept, strict=True)
     }
-    filters = BloomEncoder(schema, secret).encode(kept, threads=threads)
-    comparisons = (
-        ComparisonEncoder(schema, secret).encode(kept, threads=threads)
-        if schema.comparisons
-        else None
-    )
+    encoders = encoders or Encoders.of(schema, secret)
+    filters, comparisons = encoders.encode(kept, threads=threads)
     return EncodedRecords(
         filters=filters,
         rows=numbers[keep],
@@ -212,6 +275,7 @@ def encode_table(
         plan=plan,
         schema=schema,
         secret=secret,
+        encoders=Encoders.of(schema, secret),
         on_invalid=on_invalid,
         ref_key=ref_key,
         envelopes=envelopes,
@@ -225,30 +289,46 @@ def encode_table(
     try:
         if workers <= 1 or len(spans) == 1:
             results = [_report(job.run(span), span, progress) for span in spans]
+            filters = None
         else:
-            results = _in_workers(job, spans, workers, progress)
+            results, filters = _in_workers(job, spans, workers, progress)
     finally:
         gc.unfreeze()
-    return _concatenate(results, schema)
+    return _concatenate(results, schema, job.encoders, filters)
 
 
 def _in_workers(
     job: "_Job", spans: list[tuple[int, int]], workers: int, progress: Callable[[int], None] | None
-) -> list[EncodedRecords]:
+) -> tuple[list[EncodedRecords], npt.NDArray[np.uint8] | None]:
+    """Every chunk's result, and all filters in one array when no record was left out."""
     context = multiprocessing.get_context(_start_method())
-    if context.get_start_method() == "fork":
-        BloomEncoder(job.schema, job.secret).load_compiled()
-        if job.schema.comparisons:
-            ComparisonEncoder(job.schema, job.secret).load_compiled()
-    # Forked workers inherit the records instead of receiving them pickled.
+    forked = context.get_start_method() == "fork"
+    if forked:
+        job.encoders.load_compiled()
+    # Forked workers inherit the records instead of receiving them pickled, and write the
+    # filters into memory shared with this process instead of returning them pickled.
+    shared = _shared_rows(spans[-1][1], job.schema.encoded_bits // 8) if forked else None
     with ProcessPoolExecutor(
         max_workers=min(workers, len(spans)),
         mp_context=context,
         initializer=_install,
-        initargs=(job,),
+        initargs=(job, shared),
     ) as pool:
         outcomes = zip(pool.map(_run_installed, spans), spans, strict=True)
-        return [_report(result, span, progress) for result, span in outcomes]
+        results = [_report(result, span, progress) for result, span in outcomes]
+    if shared is None:
+        return results, None
+    results = [
+        replace(result, filters=shared[start : start + len(result.rows)])
+        for result, (start, _) in zip(results, spans, strict=True)
+    ]
+    complete = sum(len(result.rows) for result in results) == len(shared)
+    return results, shared if complete else None
+
+
+def _shared_rows(rows: int, width: int) -> npt.NDArray[np.uint8]:
+    # Anonymous shared memory: what a forked worker writes here, this process reads.
+    return np.frombuffer(mmap.mmap(-1, rows * width), dtype=np.uint8).reshape(rows, width)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -257,6 +337,7 @@ class _Job:
     plan: ColumnPlan
     schema: LinkageSchema
     secret: LinkageSecret
+    encoders: Encoders  # built once here, inherited by forked workers: keys derived once
     on_invalid: OnInvalid
     ref_key: ReferenceKey | None
     envelopes: EnvelopeSealing | None = None
@@ -276,6 +357,7 @@ class _Job:
             row_numbers=row_numbers,
             on_invalid=self.on_invalid,
             threads=False,
+            encoders=self.encoders,
         )
         ids = self.table.column(self.plan.id_column, start, stop)
         kept = np.searchsorted(row_numbers, encoded.rows)  # row numbers increase
@@ -296,15 +378,22 @@ class _Job:
         return self.envelopes.seal(values, references, rows)
 
 
-_INSTALLED: list[_Job] = []  # a worker process's one job, set once by its initializer
+# A worker process's one job and where its filters go, set once by its initializer.
+_INSTALLED: list[tuple[_Job, npt.NDArray[np.uint8] | None]] = []
 
 
-def _install(job: _Job) -> None:
-    _INSTALLED[:] = [job]
+def _install(job: _Job, shared: npt.NDArray[np.uint8] | None) -> None:
+    _INSTALLED[:] = [(job, shared)]
 
 
 def _run_installed(span: tuple[int, int]) -> EncodedRecords:
-    return _INSTALLED[0].run(span)
+    job, shared = _INSTALLED[0]
+    result = job.run(span)
+    if shared is None:
+        return result
+    # Rows left out (REJECT) close up: the parent reads len(result.rows) from span start.
+    shared[span[0] : span[0] + len(result.rows)] = result.filters
+    return replace(result, filters=result.filters[:0])
 
 
 def _report(
@@ -315,29 +404,38 @@ def _report(
     return result
 
 
-def _concatenate(results: Sequence[EncodedRecords], schema: LinkageSchema) -> EncodedRecords:
+def _concatenate(
+    results: Sequence[EncodedRecords],
+    schema: LinkageSchema,
+    encoders: Encoders,
+    filters: npt.NDArray[np.uint8] | None = None,  # all of them already in one array
+) -> EncodedRecords:
     width = schema.encoded_bits // 8
+    if filters is None:
+        filters = (
+            np.concatenate([r.filters for r in results])
+            if results
+            else np.zeros((0, width), np.uint8)
+        )
     return EncodedRecords(
-        filters=np.concatenate([r.filters for r in results])
-        if results
-        else np.zeros((0, width), np.uint8),
+        filters=filters,
         rows=np.concatenate([r.rows for r in results]) if results else np.zeros(0, np.int64),
         problems=tuple(problem for r in results for problem in r.problems),
         local_ids=tuple(chain.from_iterable(r.local_ids for r in results)),
         references=tuple(chain.from_iterable(r.references for r in results)),
         envelopes=tuple(chain.from_iterable(r.envelopes for r in results)),
         missing={name: sum(r.missing.get(name, 0) for r in results) for name in schema.field_names},
-        comparisons=_concatenated_comparisons(results, schema),
+        comparisons=_concatenated_comparisons(results, encoders),
     )
 
 
 def _concatenated_comparisons(
-    results: Sequence[EncodedRecords], schema: LinkageSchema
+    results: Sequence[EncodedRecords], encoders: Encoders
 ) -> npt.NDArray[np.uint8] | None:
-    if not schema.comparisons:
+    if encoders.comparisons is None:
         return None
     pieces = [r.comparisons for r in results if r.comparisons is not None]
-    width = 8 * comparison_layout(schema).words
+    width = 8 * encoders.comparisons.layout.words
     return np.concatenate(pieces) if pieces else np.zeros((0, width), np.uint8)
 
 

@@ -83,7 +83,8 @@ def _encode(args: argparse.Namespace) -> int:
     ref_key = reference_key(
         args.ref_key or args.secret.with_name(f"{args.agency}.refkey"), args.agency
     )
-    with tqdm(desc="encoding", unit=" records", disable=args.quiet or None, file=sys.stderr) as bar:
+    bar = tqdm(desc="encoding", unit=" records", disable=args.quiet or None, file=sys.stderr)
+    with bar:
         summary = encode_csv(
             args.csv,
             schema=load_schema(args.schema),

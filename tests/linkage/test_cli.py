@@ -1,5 +1,7 @@
 import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,27 @@ def test_encode_writes_batch_and_local_reference_map(
     assert "ignored columns: notes" in out
     assert "(no column) -> document_number" in out
     assert (workdir / "politie.refkey").exists()
+
+
+def test_encode_loads_neither_pandas_nor_phonenumbers_unneeded(
+    project_key: Path, workdir: Path
+) -> None:
+    # pa.array and pa.scalar import pandas: a third of a second of the command, where an
+    # install has it; phonenumbers loads with the first phone number.
+    people = [{**person, "phone": ""} for person in fake_people(5, seed=2)]  # none to parse
+    (workdir / "people.csv").write_text(to_csv(people))
+    code = (
+        "import sys\nfrom linkage.cli import main\n"
+        "main(['encode', 'people.csv', '--secret', 'project.key', '--agency', 'politie', "
+        "'--out', 'politie.arrow', '--quiet'])\nprint(sorted(sys.modules))"
+    )
+    loaded = subprocess.run(  # noqa: S603 - a fresh interpreter, our own code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=workdir
+    ).stdout
+
+    assert "'linkage.bloom'" in loaded  # it did encode
+    for heavy in ("pandas", "phonenumbers"):
+        assert f"'{heavy}'" not in loaded
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,22 @@ def test_wrong_text_encoding_names_the_line_and_never_the_bytes(tmp_path: Path) 
     assert read_csv(path, encoding="latin-1").column("surnames") == ["Peña"]
 
 
+def test_invalid_utf8_in_the_header_is_named_too(tmp_path: Path) -> None:
+    path = write(tmp_path, "record_id,sur\xf1ames\n1,Pena\n".encode("latin-1"))
+
+    with pytest.raises(InputError, match="line 1 is not valid utf-8"):
+        read_csv(path)
+
+
+def test_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None:
+    path = write(tmp_path, b"\xef\xbb\xbfrecord_id,surnames\n1,Pe\xc3\xb1a\n")
+
+    table = read_csv(path)
+
+    assert table.header == ("record_id", "surnames")
+    assert table.column("surnames") == ["Peña"]
+
+
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot be read"):
         read_csv(tmp_path / "absent.csv")
@@ -150,9 +166,9 @@ def test_fast_and_careful_readers_agree(
 
 def test_plain_files_take_the_fast_reader(tmp_path: Path) -> None:
     path = write(tmp_path, 'record_id,surnames\n1,"Silva, da"\n2,"line\nbreak"\n')
-    text = path.read_text()
+    source = path.read_bytes()
 
-    table = records._read_with_arrow(path, text, records._dialect(text))
+    table = records._read_with_arrow(path, source, records._dialect(records._first_line(source)))
 
     assert table is not None
     assert table.column("surnames") == ["Silva, da", "line\nbreak"]
