@@ -25,5 +25,9 @@ class Settings(BaseSettings):
     # Tests and debugging only: execute a run in the request that queues it, in its thread
     # (the request answers when the run is done). Test databases share one connection.
     run_inline: bool = False
+    # The hub's active storage and signing keys (64 hex digits), when they come from the
+    # environment rather than from files under data_dir (service.hub_keys).
+    storage_key: SecretStr | None = None
+    signing_key: SecretStr | None = None
     # The audit chain's head is signed after this many entries (and on every export).
     audit_checkpoint_every: int = 1000

@@ -9,6 +9,10 @@ On disk, under `<data_dir>/keys/` (owner-only permissions, like the agencies' se
     storage/<id>.key   32 random bytes, hex       storage/active   the active id
     signing/<id>.key   Ed25519 private key, hex   signing/active   the active id
 
+The active key of either ring may instead come from the environment
+(FIELDLINK_STORAGE_KEY, FIELDLINK_SIGNING_KEY: 64 hex digits, e.g. from a secret store);
+the folder then holds only retired keys, if any, and rotation means changing the variable.
+
 These keys are the hub's, not the agencies': the hub never holds a linkage secret.
 """
 
@@ -21,6 +25,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from service.config import Settings
 
 KEY_BYTES = 32
 
@@ -81,13 +87,46 @@ def key_id(kind: str, key: bytes) -> str:
     return hashlib.sha256(kind.encode() + b"\0" + material).hexdigest()[:16]
 
 
-def load_hub_keys(data_dir: Path, *, create: bool = True) -> HubKeys:
-    """Read the hub's keys, creating missing keyrings when `create` (first start)."""
+def load_hub_keys(
+    data_dir: Path,
+    *,
+    create: bool = True,
+    storage_key: str | None = None,
+    signing_key: str | None = None,
+) -> HubKeys:
+    """Read the hub's keys, creating missing keyrings when `create` (first start).
+
+    `storage_key` and `signing_key` (hex, from the environment) become the active key of
+    their ring; the ring's folder then only adds retired keys and is never created.
+    """
     root = data_dir / "keys"
     return HubKeys(
-        storage=_keyring(root / "storage", "storage", create=create),
-        signing=_keyring(root / "signing", "signing", create=create),
+        storage=_ring(root / "storage", "storage", create=create, given=storage_key),
+        signing=_ring(root / "signing", "signing", create=create, given=signing_key),
     )
+
+
+def settings_keys(settings: Settings, *, create: bool) -> HubKeys:
+    """The hub's keys as its settings say: the data folder, and keys from the environment."""
+    given = {
+        name: secret.get_secret_value()
+        for name, secret in (
+            ("storage_key", settings.storage_key),
+            ("signing_key", settings.signing_key),
+        )
+        if secret is not None
+    }
+    return load_hub_keys(settings.data_dir, create=create, **given)
+
+
+def _ring(folder: Path, kind: str, *, create: bool, given: str | None) -> Keyring:
+    if given is None:
+        return _keyring(folder, kind, create=create)
+    key = _parse_key(given, f"FIELDLINK_{kind.upper()}_KEY")
+    paths = sorted(folder.glob("*.key")) if folder.is_dir() else []
+    retired = {key_id(kind, old): old for old in map(_read_key, paths)}
+    active_id = key_id(kind, key)
+    return Keyring(keys=retired | {active_id: key}, active_id=active_id)
 
 
 def rotate(data_dir: Path, kind: str) -> str:
@@ -120,12 +159,17 @@ def _add_key(folder: Path, kind: str) -> str:
 
 
 def _read_key(path: Path) -> bytes:
+    return _parse_key(_read_private(path), str(path))
+
+
+def _parse_key(text: str, source: str) -> bytes:
+    """A key from its hex form; errors name the source, never the value."""
     try:
-        key = bytes.fromhex(_read_private(path).strip())
-    except ValueError as err:
-        raise HubKeyError(f"{path}: not a hex key") from err
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        raise HubKeyError(f"{source}: not a hex key") from None
     if len(key) != KEY_BYTES:
-        raise HubKeyError(f"{path}: a key must be {KEY_BYTES} bytes")
+        raise HubKeyError(f"{source}: a key must be {KEY_BYTES} bytes ({2 * KEY_BYTES} hex digits)")
     return key
 
 

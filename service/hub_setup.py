@@ -19,7 +19,7 @@ from service.bootstrap import create_first_admin
 from service.config import Settings
 from service.db import make_engine
 from service.errors import Conflict
-from service.hub_keys import HubKeyError, HubKeys, load_hub_keys, rotate
+from service.hub_keys import HubKeyError, HubKeys, rotate, settings_keys
 
 
 class HubSetupError(LinkageError):
@@ -101,6 +101,12 @@ def serve(args: argparse.Namespace) -> int:
 
 def rotate_key(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    if getattr(settings, f"{args.kind}_key") is not None:
+        raise HubSetupError(
+            f"the active {args.kind} key comes from FIELDLINK_{args.kind.upper()}_KEY: rotate "
+            "by setting a new value there (keep the old key readable: write it, hex, to "
+            f"{settings.data_dir / 'keys' / args.kind}/<id>.key with mode 0600)"
+        )
     _keys(settings, create=False)
     new_id = rotate(settings.data_dir, args.kind)
     print(f"new active {args.kind} key {new_id}")
@@ -121,7 +127,7 @@ def rotate_key(args: argparse.Namespace) -> int:
 
 def _keys(settings: Settings, *, create: bool = False) -> HubKeys:
     try:
-        return load_hub_keys(settings.data_dir, create=create)
+        return settings_keys(settings, create=create)
     except HubKeyError as err:
         raise HubSetupError(str(err)) from err
     except OSError as err:

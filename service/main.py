@@ -13,7 +13,7 @@ from service.audit import audit_writer, install_audit
 from service.config import Settings
 from service.db import make_engine
 from service.errors import install_error_handlers
-from service.hub_keys import load_hub_keys
+from service.hub_keys import settings_keys
 from service.jobs import run_workers
 from service.metrics import install_metrics
 from service.routes import api_router
@@ -34,7 +34,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     Shutdown: stop the run workers, flush and stop the audit writer, dispose the engine.
     """
     settings: Settings = app.state.settings
-    app.state.hub_keys = load_hub_keys(settings.data_dir, create=True)
+    app.state.hub_keys = settings_keys(settings, create=True)
     with audit_writer(app), run_workers(app):
         yield
     if app.state.owns_engine:  # an engine passed to create_app is its caller's to dispose

@@ -67,6 +67,20 @@ def test_rotate_key_needs_an_initialised_hub(
     assert "fieldlink hub init" in capsys.readouterr().err
 
 
+def test_rotate_key_refuses_a_key_that_comes_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIELDLINK_STORAGE_KEY", "44" * 32)
+    main(["hub", "init", *hub_args(tmp_path), "--token-file", str(tmp_path / "admin.token")])
+
+    status = main(["hub", "rotate-key", "storage", *hub_args(tmp_path)])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "FIELDLINK_STORAGE_KEY" in err
+    assert "44" * 32 not in err
+
+
 def test_rotate_signing_key_keeps_the_old_public_key(tmp_path: Path) -> None:
     main(["hub", "init", *hub_args(tmp_path), "--token-file", str(tmp_path / "admin.token")])
     before = load_hub_keys(tmp_path, create=False)

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from service.hub_keys import HubKeyError, load_hub_keys, load_public_key, rotate
+from service.config import Settings
+from service.hub_keys import HubKeyError, load_hub_keys, load_public_key, rotate, settings_keys
 
 
 def test_first_start_creates_owner_only_keyrings(tmp_path: Path) -> None:
@@ -64,3 +65,35 @@ def test_repr_shows_ids_not_keys(tmp_path: Path) -> None:
     assert keys.storage.active_id in text
     assert keys.storage.active.hex() not in text
     assert keys.signing.active.hex() not in text
+
+
+def test_keys_from_the_environment_are_active_and_never_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage, signing = "11" * 32, "22" * 32
+    monkeypatch.setenv("FIELDLINK_STORAGE_KEY", storage)
+    monkeypatch.setenv("FIELDLINK_SIGNING_KEY", signing)
+
+    keys = settings_keys(Settings(data_dir=tmp_path), create=True)
+
+    assert keys.storage.active == bytes.fromhex(storage)
+    assert keys.signing.active == bytes.fromhex(signing)
+    assert not (tmp_path / "keys").exists()
+    assert storage not in repr(keys) and signing not in repr(keys)
+
+
+def test_an_environment_key_keeps_the_folders_keys_as_retired_ones(tmp_path: Path) -> None:
+    old = load_hub_keys(tmp_path)
+
+    keys = load_hub_keys(tmp_path, storage_key="33" * 32)
+
+    assert keys.storage.active == bytes.fromhex("33" * 32)
+    assert old.storage.active in keys.storage.keys.values()  # older batches stay readable
+
+
+@pytest.mark.parametrize("value", ["not hex at all", "ab" * 16])
+def test_a_bad_environment_key_is_named_but_never_shown(tmp_path: Path, value: str) -> None:
+    with pytest.raises(HubKeyError, match="FIELDLINK_STORAGE_KEY") as raised:
+        load_hub_keys(tmp_path, storage_key=value)
+
+    assert value not in str(raised.value)
