@@ -10,6 +10,7 @@ suspect list, auditors export the log. It holds no secret but the caller's beare
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +19,7 @@ from typing import Any, Self, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from linkage.errors import HubRequestError
+from linkage.errors import HubRequestError, HubUnreachable
 from linkage.hub_models import (
     Agency,
     Approval,
@@ -289,13 +290,14 @@ class HubClient:
         return self._send(method, url, **options).json()
 
     def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
-        response = self.http.request(method, url, **options)
+        with _reaching_the_hub():
+            response = self.http.request(method, url, **options)
         _raise_for_problem(response)
         return response
 
     def _download(self, url: str, target: Path, **options: Any) -> None:
         partial = target.with_name(target.name + ".partial")
-        with self.http.stream("GET", url, **options) as response:
+        with _reaching_the_hub(), self.http.stream("GET", url, **options) as response:
             if response.is_error:
                 response.read()
                 _raise_for_problem(response)
@@ -303,6 +305,15 @@ class HubClient:
                 for chunk in response.iter_bytes():
                     sink.write(chunk)
         partial.replace(target)
+
+
+@contextmanager
+def _reaching_the_hub() -> Iterator[None]:
+    """Transport failures as HubUnreachable: callers handle one error tree, linkage's."""
+    try:
+        yield
+    except httpx.TransportError as err:
+        raise HubUnreachable(f"cannot reach the hub ({type(err).__name__})") from err
 
 
 def _raise_for_problem(response: httpx.Response) -> None:

@@ -6,6 +6,7 @@
   + RecordError        - a record cannot be encoded (row number + field name; never the value)
   + BatchError         - a batch file is malformed or its metadata is inconsistent
   + HubRequestError    - the hub refused or failed a request (status, problem code, detail)
+  + HubUnreachable     - the hub could not be reached (down, unreachable, too slow)
 """
 
 
@@ -61,3 +62,7 @@ class HubRequestError(LinkageError):
 
     def __reduce__(self) -> tuple[type["HubRequestError"], tuple[int, str, str]]:
         return (type(self), (self.status, self.code, self.detail))
+
+
+class HubUnreachable(LinkageError):
+    """The hub could not be reached: refused, unresolvable, or too slow to answer."""

@@ -1,5 +1,6 @@
 import base64
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -225,3 +226,24 @@ def test_batch_show_and_clkhash_import(workdir: Path, capsys: pytest.CaptureFixt
     assert "imported 4 clkhash encodings (1024 bits)" in out
     assert "record_count         4" in out
     assert len((workdir / "kmar.refs.csv").read_text().splitlines()) == 5
+
+
+def test_an_unreachable_hub_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FIELDLINK_TOKEN", "not-a-real-token")
+    port = _closed_port()
+
+    status = main(["run", "--project", "Carousel", "--hub", f"http://127.0.0.1:{port}"])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "cannot reach the hub (ConnectError)" in err
+    assert "not-a-real-token" not in err
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:  # bound, never listening: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
