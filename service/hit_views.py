@@ -65,13 +65,15 @@ def _by_number(hits: Sequence[HitRow], members: Iterable[MemberRow]) -> dict[int
 
 
 def rendered_views(
-    pages: Iterable[tuple[Sequence[HitRow], Sequence[MemberRow]]], agency_ids: Mapping[str, str]
+    pages: Iterable[tuple[Sequence[HitRow], Sequence[MemberRow]]], agency_names: Mapping[str, str]
 ) -> Iterator[tuple[str, int, str]]:
     """Every view of a run's hits, rendered for storage: (audience, hit number, JSON).
 
     Each hit has the analysts' view (audience EVERY_AGENCY) and one view for each agency
-    holding a member, addressed by the agency's id, in which only its own members appear.
+    holding a member, addressed by the agency's id (`agency_names` maps ids to the names
+    members carry), in which only its own members appear.
     """
+    agency_ids = {name: agency for agency, name in agency_names.items()}
     for hits, members in pages:
         by_number = _by_number(hits, members)
         for hit in hits:

@@ -140,8 +140,7 @@ def _store(
     with context.sessions() as session:
         names = hits_store.agency_names(session)
     rows = hits_store.hit_rows(run_id, hits.groups)
-    ids = {name: agency for agency, name in names.items()}
-    views = list(rendered_views(hits_store.row_pages(rows, names), ids))
+    views = list(rendered_views(hits_store.row_pages(rows, names), names))
     with context.sessions() as session:
         # The ownership check comes first: it locks the run's row until the commit.
         owned = runs_store.finish(

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from linkage.hits import Group
+from service.db import Base
 from service.models import Agency, Hit, HitMember, HitView, Run, RunStatus
 
 INSERT_ROWS = 20_000  # hits per INSERT batch when a run stores its result
@@ -93,7 +94,6 @@ def hit_rows(run_id: uuid.UUID, groups: Sequence[Group]) -> HitRows:
         rows.members.extend(
             {
                 "hit_id": hit_id,
-                "number": number,
                 "position": position,
                 "run_id": run_id,
                 "agency_id": uuid.UUID(member.agency),
@@ -108,14 +108,15 @@ def row_pages(
     rows: HitRows, agency_names: dict[str, str], *, page: int = 1000
 ) -> Iterator[tuple[list[HitRow], list[MemberRow]]]:
     """The rows as `iter_hits` would read them back once stored, page by page."""
-    members = iter(rows.members)
+    numbers = {hit["id"]: hit["number"] for hit in rows.hits}
+    members = iter(rows.members)  # in hit order, as hit_rows made them
     member = next(members, None)
     for start in range(0, len(rows.hits), page):
         hits = [_hit_row(hit) for hit in rows.hits[start : start + page]]
         shown: list[MemberRow] = []
-        while member is not None and member["number"] <= hits[-1].number:
+        while member is not None and (number := numbers[member["hit_id"]]) <= hits[-1].number:
             name = agency_names[str(member["agency_id"])]
-            shown.append(MemberRow(member["number"], member["position"], name, member["reference"]))
+            shown.append(MemberRow(number, member["position"], name, member["reference"]))
             member = next(members, None)
         yield hits, shown
 
@@ -131,24 +132,18 @@ def replace_hits(
     session.execute(delete(HitView).where(HitView.run_id == run_id))
     session.execute(delete(HitMember).where(HitMember.run_id == run_id))
     session.execute(delete(Hit).where(Hit.run_id == run_id))
-    for start in range(0, len(rows.hits), INSERT_ROWS):
-        session.execute(insert(Hit), rows.hits[start : start + INSERT_ROWS])
-    for start in range(0, len(rows.members), INSERT_ROWS):
-        chunk = rows.members[start : start + INSERT_ROWS]
-        session.execute(insert(HitMember), [_without_number(member) for member in chunk])
-    add_views(session, run_id, views)
-
-
-def _without_number(member: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in member.items() if key != "number"}
-
-
-def add_views(session: Session, run_id: uuid.UUID, views: Iterable[tuple[str, int, str]]) -> None:
-    """Store rendered hit views: (audience, hit number, HitPublic JSON) each."""
-    rows = ({"run_id": run_id, "audience": a, "number": n, "body": b} for a, n, b in views)
-    while chunk := list(islice(rows, INSERT_ROWS)):
-        session.execute(insert(HitView), chunk)
+    _insert(session, Hit, rows.hits)
+    _insert(session, HitMember, rows.members)
+    view_rows = ({"run_id": run_id, "audience": a, "number": n, "body": b} for a, n, b in views)
+    _insert(session, HitView, view_rows)
     session.flush()
+
+
+def _insert(session: Session, table: type[Base], rows: Iterable[dict[str, Any]]) -> None:
+    """Bulk INSERT, INSERT_ROWS rows per statement."""
+    chunks = iter(rows)
+    while chunk := list(islice(chunks, INSERT_ROWS)):
+        session.execute(insert(table), chunk)
 
 
 def view_page(
