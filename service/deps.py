@@ -1,7 +1,7 @@
 """Request dependencies: session, caller, role checks and project access, as *Dep aliases."""
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -55,11 +55,11 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_role(role: Role) -> Callable[[Principal], Principal]:
-    """A dependency that admits only callers with this role (403 for the others)."""
+def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that admits callers holding one of these roles (403 for the others)."""
 
-    def check(principal: PrincipalDep) -> Principal:
-        if principal.role is not role:
+    async def check(principal: PrincipalDep) -> Principal:  # async: no thread for a comparison
+        if principal.role not in roles:
             raise AccessDenied()
         return principal
 

@@ -18,22 +18,11 @@ from fastapi import Depends
 
 from service import store
 from service.auth import Principal, Role
-from service.deps import PrincipalDep, SessionDep, get_accessible_project
-from service.errors import AccessDenied, NotFound
+from service.deps import SessionDep, get_accessible_project, require_role
+from service.errors import NotFound
 from service.models import Project
 
 Guard = Callable[[Principal], Awaitable[Principal]]
-
-
-def require_any(*roles: Role) -> Guard:
-    """A dependency that admits callers holding one of these roles (403 for the others)."""
-
-    async def check(principal: PrincipalDep) -> Principal:  # async: no thread for a comparison
-        if principal.role not in roles:
-            raise AccessDenied()
-        return principal
-
-    return check
 
 
 def project_for(guard: Guard) -> Callable[..., Project]:
@@ -69,11 +58,11 @@ def own_agency(principal: Principal) -> uuid.UUID | None:
     return principal.agency_id if principal.role is Role.DATA_OFFICER else None
 
 
-AnalystProjectDep = Annotated[Project, Depends(project_for(require_any(Role.ANALYST)))]
+AnalystProjectDep = Annotated[Project, Depends(project_for(require_role(Role.ANALYST)))]
 RunReaderProjectDep = Annotated[
-    Project, Depends(project_for(require_any(Role.ANALYST, Role.AUDITOR, Role.DATA_OFFICER)))
+    Project, Depends(project_for(require_role(Role.ANALYST, Role.AUDITOR, Role.DATA_OFFICER)))
 ]
 # Hits are read on every click: their routes need the project's id only.
 HitReaderProjectIdDep = Annotated[
-    uuid.UUID, Depends(project_id_for(require_any(Role.ANALYST, Role.DATA_OFFICER)))
+    uuid.UUID, Depends(project_id_for(require_role(Role.ANALYST, Role.DATA_OFFICER)))
 ]

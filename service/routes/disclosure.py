@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from service.auth import Role
-from service.deps import DataOfficerDep, PrincipalDep, ProjectAccessDep, SessionDep
+from service.deps import DataOfficerDep, PrincipalDep, ProjectAccessDep, SessionDep, require_role
 from service.disclosure import Release, Withheld, release
 from service.errors import Conflict, NotFound, problem_responses
 from service.models import DisclosureApproval, Project, Run, RunStatus, utcnow
-from service.run_access import AnalystProjectDep, own_agency, project_for, require_any
+from service.run_access import AnalystProjectDep, own_agency, project_for
 from service.schemas import (
     ApprovalList,
     ApprovalPublic,
@@ -34,7 +34,7 @@ router = APIRouter(prefix="/projects/{project_id}/runs/{run_id}", tags=["disclos
 
 HitNumber = Annotated[int, Path(ge=1, description="the hit's number in its run")]
 ApprovalReaderDep = Annotated[
-    Project, Depends(project_for(require_any(Role.ANALYST, Role.DATA_OFFICER)))
+    Project, Depends(project_for(require_role(Role.ANALYST, Role.DATA_OFFICER)))
 ]
 _PROBLEMS = problem_responses(401, 403, 404, 409, 422)
 _APPROVED: dict[int | str, dict[str, Any]] = {

@@ -18,11 +18,11 @@ from service.deps import (
     SessionDep,
     VisibleProjectDep,
     get_visible_project,
+    require_role,
 )
 from service.errors import InvalidInput, NotFound, problem_responses
 from service.models import AgencyKey, KeyKind, Project, utcnow
 from service.public_keys import decode_public_key, encode_public_key, key_id_of
-from service.run_access import require_any
 from service.schemas import PublicKeyCreate, PublicKeyList, PublicKeyPublic
 from service.store import keys as key_store
 from service.store.uploads import agency_name
@@ -34,7 +34,7 @@ _READ = problem_responses(401, 404, 422)
 _REGISTERED: dict[int | str, dict[str, Any]] = {
     200: {"model": PublicKeyPublic, "description": "The same key was registered already"}
 }
-TeamKeySetterDep = Annotated[Principal, Depends(require_any(Role.ANALYST, Role.ADMINISTRATOR))]
+TeamKeySetterDep = Annotated[Principal, Depends(require_role(Role.ANALYST, Role.ADMINISTRATOR))]
 
 
 def get_team_key_project(

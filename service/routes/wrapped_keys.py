@@ -13,18 +13,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 
 from service.auth import Principal, Role
-from service.deps import DataOfficerDep, ProjectAccessDep, SessionDep, get_visible_project
+from service.deps import (
+    DataOfficerDep,
+    ProjectAccessDep,
+    SessionDep,
+    get_visible_project,
+    require_role,
+)
 from service.errors import InvalidInput, NotFound, problem_responses
 from service.key_relay import check_binding, read_labels
 from service.models import Project, WrappedKey, utcnow
-from service.run_access import require_any
 from service.schemas import WrappedKeyDocument, WrappedKeyPublic
 from service.store import keys as key_store
 from service.store.uploads import agency_name
 
 router = APIRouter(prefix="/projects/{project_id}/wrapped-keys", tags=["keys"])
 
-CustodianDep = Annotated[Principal, Depends(require_any(Role.ADMINISTRATOR, Role.DATA_OFFICER))]
+CustodianDep = Annotated[Principal, Depends(require_role(Role.ADMINISTRATOR, Role.DATA_OFFICER))]
 _DOCUMENT = Body(description="A fieldlink-wrapped-key/1 document from `fieldlink keys wrap`.")
 
 
