@@ -11,42 +11,26 @@ latency percentiles for each, the difference per request, and checks the chain a
 """
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from benchmarks.hub_process import HUB, WITHOUT_AUDIT, running_hub
 from service import store
-from service.audit import AuditMiddleware
 from service.auth import Role, hash_token, new_token
 from service.config import Settings
 from service.db import Base, make_engine
 from service.hub_keys import load_hub_keys
-from service.main import create_app
 from service.models import PROJECT_LIFETIME, AuditEntry, utcnow
-
-
-def hub_without_audit() -> FastAPI:
-    """The hub with its audit middleware taken out: for the comparison figure only."""
-    app = create_app()
-    app.user_middleware = [
-        m for m in app.user_middleware if getattr(m, "cls", None) is not AuditMiddleware
-    ]
-    return app
 
 
 @dataclass
@@ -103,38 +87,6 @@ def _token(session: Session, agency_id: uuid.UUID, role: Role) -> tuple[uuid.UUI
     return principal.id, token
 
 
-@contextmanager
-def running_hub(settings: Settings, *, audit: bool, port: int, workers: int) -> Iterator[str]:
-    """A uvicorn subprocess serving the hub; yields its base URL once it answers."""
-    env = os.environ | {
-        "FIELDLINK_DATABASE_URL": settings.database_url.get_secret_value(),
-        "FIELDLINK_DATA_DIR": str(settings.data_dir),
-        "FIELDLINK_LOG_LEVEL": "WARNING",
-    }
-    factory = "service.main:create_app" if audit else "benchmarks.audit_bench:hub_without_audit"
-    command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port)]
-    command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-    server = subprocess.Popen(command, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not _answers(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the hub did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/v1/health", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def hammer(url: str, path: str, token: str, *, clients: int, seconds: float) -> Result:
     """`clients` threads requesting `path` in a closed loop for `seconds`."""
     latencies: list[float] = []
@@ -165,7 +117,10 @@ def measure(settings: Settings, args: argparse.Namespace, *, audit: bool) -> lis
     project_id, analyst, _ = args.seeded
     path = f"/v1/projects/{project_id}"
     results = []
-    with running_hub(settings, audit=audit, port=args.port, workers=args.workers) as url:
+    with running_hub(
+        settings, port=args.port, workers=args.workers, factory=HUB if audit else WITHOUT_AUDIT
+    ) as hub:
+        url = hub.url
         hammer(url, path, analyst, clients=1, seconds=1)  # warm up
         for clients in (1, args.clients):
             result = hammer(url, path, analyst, clients=clients, seconds=args.seconds)
@@ -176,7 +131,8 @@ def measure(settings: Settings, args: argparse.Namespace, *, audit: bool) -> lis
 
 def check_chain(settings: Settings, auditor: str, args: argparse.Namespace) -> str:
     """The hub's own verdict on the chain the runs left, and its length."""
-    with running_hub(settings, audit=True, port=args.port, workers=1) as url:
+    with running_hub(settings, port=args.port) as hub:
+        url = hub.url
         headers = {"Authorization": f"Bearer {auditor}"}
         verdict = httpx.get(f"{url}/v1/audit/verify", headers=headers, timeout=600).json()
     engine = make_engine(settings)

@@ -17,37 +17,29 @@ zero think time latency is the queue: 50 / throughput, whatever the hub does).
 
 import argparse
 import io
-import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import numpy as np
 import numpy.typing as npt
-from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from benchmarks.hub_process import HUB, WITHOUT_AUDIT, running_hub
 from linkage.batch import Batch, write_batch
 from service import store
-from service.audit import AuditMiddleware
 from service.auth import Role, hash_token, new_token
 from service.config import Settings
 from service.db import Base, make_engine
 from service.hub_keys import load_hub_keys
-from service.main import create_app
 from service.models import PROJECT_LIFETIME, utcnow
 
 AGENCIES = ("FIU", "Gemeente", "KMar", "Politie")
@@ -55,15 +47,6 @@ FINGERPRINT = "ab" * 32
 KEY_CHECK = "0123456789abcdef"
 THRESHOLD = 0.8
 ARROW = "application/vnd.apache.arrow.file"
-HUB, WITHOUT_AUDIT = "service.main:create_app", "benchmarks.hub_hits_bench:hub_without_audit"
-
-
-def hub_without_audit() -> FastAPI:
-    """The hub with its audit middleware taken out: for the comparison figure only."""
-    app = create_app()
-    audit: object = AuditMiddleware
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not audit]
-    return app
 
 
 # ---------------------------------------------------------------------------- data
@@ -153,49 +136,6 @@ def _principal(
     store.add_token(session, principal_id=principal.id, token_hash=hash_token(token), now=utcnow())
     tokens[key] = token
     return principal.id
-
-
-@contextmanager
-def running_hub(settings: Settings, *, port: int, workers: int, factory: str) -> Iterator[str]:
-    """A uvicorn subprocess serving the hub; yields its base URL once it is ready."""
-    env = os.environ | {
-        "FIELDLINK_DATABASE_URL": settings.database_url.get_secret_value(),
-        "FIELDLINK_DATA_DIR": str(settings.data_dir),
-        "FIELDLINK_RUN_WORKERS": "1",
-        "FIELDLINK_LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-    command += ["--no-access-log"]
-    server = subprocess.Popen(command, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, server)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("the hub exited during start-up")
-        try:
-            if httpx.get(f"{url}/v1/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the hub did not become ready within 60 s")
 
 
 def upload_all(hub: Hub, batches: dict[str, Batch]) -> float:
@@ -357,10 +297,9 @@ def main(argv: list[str] | None = None) -> int:
             f"data: {len(AGENCIES)} x {args.records:,} records, {args.persons:,} persons planted "
             f"({time.perf_counter() - started:.1f} s)"
         )
-        port = args.port or free_port()
         factory = HUB if args.audit else WITHOUT_AUDIT
-        with running_hub(settings, port=port, workers=args.workers, factory=factory) as url:
-            hub = Hub(url=url, project_id=project_id, tokens=tokens)
+        with running_hub(settings, port=args.port, workers=args.workers, factory=factory) as served:
+            hub = Hub(url=served.url, project_id=project_id, tokens=tokens)
             print(f"upload: {upload_all(hub, batches):.1f} s for {len(AGENCIES)} batches")
             run_id, run, run_seconds = run_matching(hub)
             hits = int(str(run["hit_count"]))

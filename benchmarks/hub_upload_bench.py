@@ -11,10 +11,6 @@ duplicate-reference check also reads the agency's earlier uploads (n - 1 of them
 """
 
 import argparse
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +21,7 @@ import numpy.typing as npt
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
+from benchmarks.hub_process import running_hub
 from linkage.batch import Batch, write_batch
 from service import schema_version, store
 from service.auth import Role, hash_token, new_token
@@ -32,7 +29,6 @@ from service.config import Settings
 from service.db import make_engine
 from service.models import PROJECT_LIFETIME, utcnow
 
-ROOT = Path(__file__).resolve().parents[1]
 AGENCY, PARTNER = "Politie", "KMar"
 FINGERPRINT, KEY_CHECK = "ab" * 32, "0123456789abcdef"
 ARROW = "application/vnd.apache.arrow.file"
@@ -90,33 +86,6 @@ def seed_hub(settings: Settings) -> tuple[str, str]:
     return project_id, token
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start_hub(settings: Settings, port: int) -> subprocess.Popen[bytes]:
-    environment = os.environ | {
-        "FIELDLINK_DATABASE_URL": settings.database_url.get_secret_value(),
-        "FIELDLINK_DATA_DIR": str(settings.data_dir),
-        "FIELDLINK_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
-        "FIELDLINK_LOG_LEVEL": "WARNING",
-    }
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "service.main:create_app"]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    hub = subprocess.Popen(argv, cwd=ROOT, env=environment)
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/health").status_code == 200:
-                return hub
-        except httpx.TransportError:
-            time.sleep(0.1)
-    hub.terminate()
-    raise SystemExit("the hub did not start")
-
-
 def timed_upload(client: httpx.Client, url: str, path: Path) -> tuple[float, int]:
     """Stream the file (httpx reads it in chunks); return seconds and the status answered."""
     started = time.perf_counter()
@@ -168,10 +137,8 @@ def run(folder: Path, records: int, filter_bits: int, runs: int) -> None:
         f"{records:,} records x {filter_bits} bits: {size_mb:.1f} MB per file, "
         f"{density:.1%} of bits set (files written in {time.perf_counter() - started:.1f} s)"
     )
-    port = free_port()
-    hub = start_hub(settings, port)
-    url = f"http://127.0.0.1:{port}/v1/projects/{project_id}/uploads"
-    try:
+    with running_hub(settings) as hub:
+        url = f"{hub.url}/v1/projects/{project_id}/uploads"
         with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=600) as client:
             for number, path in enumerate(files, start=1):
                 seconds, status = timed_upload(client, url, path)
@@ -182,9 +149,6 @@ def run(folder: Path, records: int, filter_bits: int, runs: int) -> None:
             seconds, status = timed_upload(client, url, files[0])
             print(f"the first file again (idempotent): {status} in {seconds:.2f} s")
         print(f"hub peak memory: {peak_memory_mb(hub.pid)}")
-    finally:
-        hub.terminate()
-        hub.wait(timeout=30)
 
 
 if __name__ == "__main__":
