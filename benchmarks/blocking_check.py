@@ -11,12 +11,16 @@ Reads the two sides that ``fields_bench scale`` / ``endtoend`` encoded (``scale_
   threshold, so this is the pair completeness of the run, without rerunning it);
 * against the full comparison: ``--sample`` records of side A compared with every record
   of side B (all pairs), and the share of the pairs reaching the threshold that share a
-  bucket, at the CLK threshold and at the field path's candidate threshold.
+  bucket, at the CLK threshold and at the field path's candidate threshold;
+* the reduction ratio of the sample's records: their distinct candidate pairs (a pair
+  sharing several buckets counts once, as the reduction ratio is defined) and the
+  comparisons made (a pair counts once per shared bucket, the work the run does).
 """
 
 import argparse
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +28,7 @@ import numpy.typing as npt
 
 from linkage.agency import read_refmap
 from linkage.batch import read_batch
-from linkage.match.blocking import plan_bands, share_a_band
+from linkage.match.blocking import BandPlan, band_candidates, plan_bands, share_a_band
 from linkage.match.dice import dice_pairs, pair_scores
 from linkage.match.engine import profile_batches
 from linkage.match.fields import candidate_threshold
@@ -50,6 +54,26 @@ def true_rows(out: Path, a_refs: Sequence[str], b_refs: Sequence[str]) -> tuple[
     return left, right
 
 
+def sample_candidates(
+    plan: BandPlan, sample: npt.NDArray[np.uint8], right: npt.NDArray[np.uint8]
+) -> tuple[int, int]:
+    """(distinct candidate pairs, comparisons made) of `sample` against all of `right`."""
+
+    def band(index: int) -> npt.NDArray[np.int64]:
+        rows, cols = band_candidates(plan, sample, right, index)
+        return rows * len(right) + cols  # a bucket holds a pair once: distinct per band
+
+    distinct, pending, made = np.zeros(0, np.int64), [], 0
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for codes in pool.map(band, range(plan.bands)):
+            made += len(codes)
+            pending.append(codes)
+            if sum(map(len, pending)) > 20_000_000:
+                distinct, pending = np.unique(np.concatenate([distinct, *pending])), []
+    distinct = np.unique(np.concatenate([distinct, *pending]))
+    return len(distinct), made
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
@@ -68,6 +92,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = np.random.default_rng(9).choice(len(a), args.sample, replace=False)
     full = dice_pairs(a.filters[np.sort(rows)], b.filters, threshold=candidates)
     full_shared = share_a_band(plan, a.filters[np.sort(rows)][full.left], b.filters[full.right])
+    distinct, made = sample_candidates(plan, a.filters[np.sort(rows)], b.filters)
+    print(
+        f"candidates of the {args.sample} sampled records: {distinct} distinct pairs "
+        f"({distinct / args.sample:.1f} per record, reduction ratio "
+        f"{1 - distinct / args.sample / len(b):.5f}); comparisons made {made} "
+        f"({made / args.sample:.1f} per record, {1 - made / args.sample / len(b):.5f})"
+    )
     for name, cut in (("CLK threshold", threshold), ("candidate threshold", candidates)):
         reach, found = scores >= cut, full.score >= cut
         print(

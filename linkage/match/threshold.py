@@ -64,9 +64,12 @@ class ScoreProfile:
         return links
 
     def similarities(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """(each grid threshold, expected true links from it to the next): band planning."""
-        links = self.true_links()
-        per_step = np.clip(links - np.append(links[1:], 0.0), 0.0, None)
+        """(each grid threshold, pairs of the sample from it to the next), for band planning.
+
+        All pairs the full comparison of the sample finds, true links and alike records
+        alike: pair completeness is measured against them.
+        """
+        per_step = np.clip(self.pairs - np.append(self.pairs[1:], 0.0), 0.0, None)
         return self.thresholds, per_step
 
     def estimate(self, threshold: float) -> tuple[float, float]:

@@ -119,11 +119,11 @@ def test_pooling_adds_counts_on_the_common_grid() -> None:
     assert both.pairs.tolist() == [5.0]
 
 
-def test_similarities_spread_the_expected_true_links_over_the_grid() -> None:
-    # 100 true links reach 0.5, 70 reach 0.6, 20 reach 0.7; no chance links
-    counts = profile([100.0, 70.0, 20.0], [100.0, 70.0, 20.0])
+def test_similarities_spread_every_pair_of_the_sample_over_the_grid() -> None:
+    # 100 best links reach 0.5, 70 reach 0.6, 20 reach 0.7; 10 more pairs reach 0.6 by chance
+    counts = profile([100.0, 70.0, 20.0], [110.0, 80.0, 20.0], chance=[10.0, 10.0, 0.0])
 
-    grid, links = counts.similarities()
+    grid, pairs = counts.similarities()
 
     assert grid.tolist() == pytest.approx([0.5, 0.6, 0.7])
-    assert links.tolist() == pytest.approx([30.0, 50.0, 20.0])
+    assert pairs.tolist() == pytest.approx([30.0, 60.0, 20.0])
