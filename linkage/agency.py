@@ -15,6 +15,7 @@ import pyarrow.csv as pacsv
 
 from keys import LinkageSecret, ReferenceKey
 from linkage.arrow import string_array
+from linkage.backend import Backend
 from linkage.batch import Batch, Comparisons, write_batch
 from linkage.encode import EncodedRecords, OnInvalid, encode_table, loading_encoders
 from linkage.envelopes import EnvelopeRequest, EnvelopeSealing, plan_sealing
@@ -93,7 +94,9 @@ def encode_csv(
         RecordError: With `on_invalid=FAIL`, the first invalid value.
     """
     started = time.perf_counter()
-    with loading_encoders(schema, secret):  # numba's start-up, beside reading the file
+    # A small file is encoded with numpy; a large one loads numba beside reading the file.
+    expected = Backend.for_csv_bytes(_size_bytes(path))
+    with loading_encoders(schema, secret, expected):
         table = read_csv(path, encoding=encoding)
         plan = plan_columns(table.header, schema, id_column=id_column, mapping=mapping)
         id_problems = check_ids(table, id_column)
@@ -114,6 +117,8 @@ def encode_csv(
         progress=progress,
         ref_key=ref_key,
         envelopes=sealing,
+        # Once numba is loaded it is the faster one, whatever the count turned out to be.
+        backend=expected if expected is Backend.COMPILED else Backend.for_rows(len(kept)),
     )
     problems = tuple(sorted(id_problems + list(encoded.problems), key=lambda p: p.row))
     rejected = len(table) - len(encoded.rows)
@@ -147,6 +152,13 @@ def encode_csv(
         envelope_fields=tuple(sealing.columns) if sealing else (),
         team_key_id=sealing.keys.team_key_id if sealing else None,
     )
+
+
+def _size_bytes(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # read_csv says why, in its words
+        return 0
 
 
 def _sealing(

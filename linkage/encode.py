@@ -4,6 +4,7 @@ import gc
 import mmap
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -17,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from keys import LinkageSecret, ReferenceKey
+from linkage.backend import Backend
 from linkage.envelopes import EnvelopeSealing
 from linkage.errors import InvalidValue, RecordError
 from linkage.normalize import normalize_value
@@ -59,23 +61,33 @@ class EncodedRecords:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Encoders:
-    """The compiled encoders of one schema and secret, keys derived once per run.
+    """The encoders of one schema and secret, keys derived once per run.
 
-    Their modules import numba (about half a second): they load with the first `Encoders`,
-    not with this module, so a caller can read its file meanwhile (`loading_encoders`).
+    Given a backend, every call uses it; given none, each call chooses by its number of
+    records. Compiled encoders import numba (about half a second) when they first encode,
+    so a caller can read its file meanwhile (`loading_encoders`).
     """
 
     clk: "BloomEncoder"
     comparisons: "ComparisonEncoder | None"  # None when the schema has no comparisons
+    backend: Backend | None = None
 
     @classmethod
-    def of(cls, schema: LinkageSchema, secret: LinkageSecret) -> "Encoders":
+    def of(
+        cls, schema: LinkageSchema, secret: LinkageSecret, *, backend: Backend | None = None
+    ) -> "Encoders":
         """Derive the keys of both encoders (HKDF) for this schema."""
         from linkage.bloom import BloomEncoder
         from linkage.comparisons import ComparisonEncoder
 
-        comparisons = ComparisonEncoder(schema, secret) if schema.comparisons else None
-        return cls(clk=BloomEncoder(schema, secret), comparisons=comparisons)
+        comparisons = (
+            ComparisonEncoder(schema, secret, backend=backend) if schema.comparisons else None
+        )
+        return cls(
+            clk=BloomEncoder(schema, secret, backend=backend),
+            comparisons=comparisons,
+            backend=backend,
+        )
 
     def load_compiled(self) -> None:
         """Load the single-threaded compiled code now (numba's cache), e.g. before a fork."""
@@ -94,13 +106,19 @@ class Encoders:
 
 
 @contextmanager
-def loading_encoders(schema: LinkageSchema, secret: LinkageSecret) -> Iterator[None]:
-    """Import numba and load the compiled encoders on a thread while the body runs.
+def loading_encoders(
+    schema: LinkageSchema, secret: LinkageSecret, backend: Backend
+) -> Iterator[None]:
+    """With the compiled backend, import numba and load its encoders on a thread meanwhile.
 
     Reading and checking a CSV file is mostly Arrow, which releases the GIL: on a second
     core the start-up of the encoder then costs nothing. A failure on the thread is
-    dropped; the encoder raises it again, on the caller's thread, when it is used.
+    dropped; the encoder raises it again, on the caller's thread, when it is used. The
+    numpy backend has nothing to load: the body runs alone, and numba is never imported.
     """
+    if backend is not Backend.COMPILED:
+        yield
+        return
     loader = threading.Thread(
         target=_load_quietly, args=(schema, secret), name="fieldlink-load-encoders", daemon=True
     )
@@ -164,7 +182,8 @@ def encode_columns(
         row_numbers: How to name each record in problem reports (default 1, 2, ...).
         on_invalid: Reject, blank or fail on invalid values.
         threads: Let the compiled encoder use every core.
-        encoders: This schema's and secret's encoders, when the caller holds them already.
+        encoders: This schema's and secret's encoders, when the caller holds them already
+            (default: new ones that choose their backend by the number of records).
 
     Raises:
         RecordError: With `on_invalid=FAIL`, for the first invalid value.
@@ -246,11 +265,13 @@ def encode_table(
     progress: Callable[[int], None] | None = None,
     ref_key: ReferenceKey | None = None,
     envelopes: EnvelopeSealing | None = None,
+    backend: Backend | None = None,
 ) -> EncodedRecords:
     """Encode a CSV table in chunks, on `workers` processes (1: in this process).
 
-    Normalisation is Python and the encoder is compiled; chunks on separate processes make
-    both use every core. Results are identical whatever the number of workers.
+    Normalisation is Python and the encoder numpy or compiled; chunks on separate processes
+    make both use every core. Results are identical whatever the number of workers and
+    whichever the backend.
 
     Args:
         table: The records read from CSV.
@@ -264,6 +285,8 @@ def encode_table(
             alongside its filter (on the same worker).
         envelopes: With a reference key, seal each record's disclosure envelope too (on
             the same worker, from the raw values of the sealing's columns).
+        backend: The encoders' implementation for every chunk (default: by the table's
+            number of records, `Backend.for_rows`).
 
     Returns:
         Filters of the encoded records with their row numbers, and the problems found.
@@ -275,7 +298,7 @@ def encode_table(
         plan=plan,
         schema=schema,
         secret=secret,
-        encoders=Encoders.of(schema, secret),
+        encoders=Encoders.of(schema, secret, backend=backend or Backend.for_rows(len(table))),
         on_invalid=on_invalid,
         ref_key=ref_key,
         envelopes=envelopes,
@@ -303,7 +326,7 @@ def _in_workers(
     """Every chunk's result, and all filters in one array when no record was left out."""
     context = multiprocessing.get_context(_start_method())
     forked = context.get_start_method() == "fork"
-    if forked:
+    if forked and job.encoders.backend is Backend.COMPILED:
         job.encoders.load_compiled()
     # Forked workers inherit the records instead of receiving them pickled, and write the
     # filters into memory shared with this process instead of returning them pickled.
@@ -442,8 +465,10 @@ def _concatenated_comparisons(
 def _start_method() -> str:
     # fork starts workers in milliseconds, but must not copy a running OpenMP runtime:
     # once this process has run a parallel numba kernel, workers are spawned instead.
-    from numba.np.ufunc import parallel
-
+    # Without numba's parallel module loaded, no such kernel can have run.
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    if parallel is None:
+        return "fork"
     return "spawn" if getattr(parallel, "_is_initialized", True) else "fork"
 
 

@@ -4,8 +4,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keys import LinkageSecret
+from linkage.backend import Backend
 from linkage.bloom import BloomEncoder
-from linkage.schema import FieldSpec, Hardening, LinkageSchema, Tokenization
+from linkage.schema import FieldSpec, Hardening, LinkageSchema, Tokenization, TokenMethod
+from linkage.vectorized import bloom as vectorized_bloom
 from tests.linkage import reference_encoder as oracle
 
 FIELDS = (
@@ -74,21 +76,24 @@ def oracle_bits(schema: LinkageSchema, secret: LinkageSecret, values: tuple) -> 
     )
 
 
-def kernel_bits(encoder: BloomEncoder, rows: list[tuple]) -> np.ndarray:
-    filters = encoder.encode([list(column) for column in zip(*rows, strict=True)])
+def kernel_bits(
+    encoder: BloomEncoder, rows: list[tuple], backend: Backend | None = None
+) -> np.ndarray:
+    filters = encoder.encode([list(column) for column in zip(*rows, strict=True)], backend=backend)
     return np.unpackbits(filters, axis=1, bitorder="little")
 
 
+@pytest.mark.parametrize("backend", list(Backend))
 @pytest.mark.parametrize("hardening", HARDENINGS, ids=repr)
 @settings(max_examples=15, deadline=None)
 @given(rows=st.lists(records, min_size=1, max_size=4))
-def test_kernel_sets_exactly_the_bits_of_the_python_oracle(
-    hardening: Hardening, rows: list[tuple]
+def test_each_backend_sets_exactly_the_bits_of_the_python_oracle(
+    backend: Backend, hardening: Hardening, rows: list[tuple]
 ) -> None:
     secret = ORACLE_SECRET
     schema = LinkageSchema(name="t", filter_bits=256, fields=FIELDS, hardening=hardening)
 
-    got = kernel_bits(BloomEncoder(schema, secret), rows)
+    got = kernel_bits(BloomEncoder(schema, secret), rows, backend)
 
     for row, values in zip(got, rows, strict=True):
         assert row.tolist() == oracle_bits(schema, secret, values)
@@ -153,3 +158,79 @@ def test_encoder_repr_shows_no_key_material(secret: LinkageSecret) -> None:
     encoder = BloomEncoder(LinkageSchema(name="t", fields=FIELDS), secret)
 
     assert repr(encoder) == "BloomEncoder(schema='t', bits=1024)"
+
+
+# Accents, a code point beyond the BMP, and spaces: leading, trailing and doubled.
+any_text = st.text(alphabet="abcxyzéèñøçß\U0001d518 ", max_size=14)
+
+
+@st.composite
+def random_schemas(draw: st.DrawFn) -> LinkageSchema:
+    fields = []
+    for index in range(draw(st.integers(1, 4))):
+        method = draw(st.sampled_from(TokenMethod))
+        tokenize = Tokenization(
+            method=method, q=draw(st.integers(1, 4)), padded=draw(st.booleans())
+        )
+        kind = "date" if method is TokenMethod.DATE_PARTS else "text"
+        bits = draw(st.integers(1 if index == 0 else 0, 20))
+        fields.append(
+            FieldSpec(name=f"f{index}", kind=kind, bits_per_token=bits, tokenize=tokenize)
+        )
+    filter_bits = draw(st.sampled_from([64, 128, 192, 320, 1024]))
+    balance = draw(st.booleans())
+    foldable = filter_bits * (2 if balance else 1) % 128 == 0  # folds whole 64-bit words
+    hardening = Hardening(
+        balance=balance,
+        xor_fold=foldable and draw(st.booleans()),
+        salt_field=draw(st.none() | st.sampled_from([spec.name for spec in fields])),
+        flip_probability=draw(st.sampled_from([0.0, 0.02, 0.3])),
+    )
+    return LinkageSchema(
+        name="t", filter_bits=filter_bits, fields=tuple(fields), hardening=hardening
+    )
+
+
+def random_columns(draw: st.DrawFn, schema: LinkageSchema, rows: int) -> list[list[str | None]]:
+    columns = []
+    for spec in schema.fields:
+        value = dates if spec.kind == "date" else any_text
+        columns.append(draw(st.lists(st.none() | value, min_size=rows, max_size=rows)))
+    return columns
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_numpy_and_compiled_encoders_set_the_same_bits(data: st.DataObject) -> None:
+    schema = data.draw(random_schemas())
+    columns = random_columns(data.draw, schema, data.draw(st.integers(0, 12)))
+    encoder = BloomEncoder(schema, ORACLE_SECRET)
+
+    numpy_filters = encoder.encode(columns, backend=Backend.VECTORIZED)
+    compiled_filters = encoder.encode(columns, backend=Backend.COMPILED, threads=False)
+
+    assert numpy_filters.shape == (len(columns[0]), schema.encoded_bits // 8)
+    assert np.array_equal(numpy_filters, compiled_filters)
+
+
+def test_the_backend_follows_the_number_of_records_unless_forced(
+    secret: LinkageSecret, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    numpy_calls: list[int] = []  # records per call of the numpy encoder
+    real = vectorized_bloom.encode_filters
+    monkeypatch.setattr(
+        vectorized_bloom,
+        "encode_filters",
+        lambda packed, *rest: numpy_calls.append(packed.starts.shape[1]) or real(packed, *rest),
+    )
+    monkeypatch.setattr("linkage.backend.SMALL_ROWS", 3)
+    schema = LinkageSchema(name="t", fields=FIELDS)
+    two, three = [["ana", "jan"]] * len(FIELDS), [["ana", "jan", "piet"]] * len(FIELDS)
+
+    chosen = BloomEncoder(schema, secret)
+    chosen.encode(two)
+    chosen.encode(three)
+    BloomEncoder(schema, secret, backend=Backend.VECTORIZED).encode(three)
+    BloomEncoder(schema, secret, backend=Backend.COMPILED).encode(two)
+
+    assert numpy_calls == [2, 3]

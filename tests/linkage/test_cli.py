@@ -79,11 +79,12 @@ def test_encode_writes_batch_and_local_reference_map(
     assert (workdir / "politie.refkey").exists()
 
 
-def test_encode_loads_neither_pandas_nor_phonenumbers_unneeded(
+def test_encode_loads_neither_numba_nor_pandas_nor_phonenumbers_unneeded(
     project_key: Path, workdir: Path
 ) -> None:
     # pa.array and pa.scalar import pandas: a third of a second of the command, where an
-    # install has it; phonenumbers loads with the first phone number.
+    # install has it; phonenumbers loads with the first phone number; numba (half a
+    # second) only for files large enough to repay it: numpy encodes a small one.
     people = [{**person, "phone": ""} for person in fake_people(5, seed=2)]  # none to parse
     (workdir / "people.csv").write_text(to_csv(people))
     code = (
@@ -95,8 +96,9 @@ def test_encode_loads_neither_pandas_nor_phonenumbers_unneeded(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=workdir
     ).stdout
 
-    assert "'linkage.bloom'" in loaded  # it did encode
-    for heavy in ("pandas", "phonenumbers"):
+    assert "'linkage.vectorized.bloom'" in loaded  # it did encode
+    assert "'linkage.vectorized.comparisons'" in loaded
+    for heavy in ("pandas", "phonenumbers", "numba", "linkage.compiled"):
         assert f"'{heavy}'" not in loaded
 
 

@@ -2,13 +2,24 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from keys import LinkageSecret
+from linkage.backend import Backend
 from linkage.comparisons import ComparisonEncoder, comparison_layout
 from linkage.encode import encode_records
 from linkage.errors import SchemaError
 from linkage.match.layout import ComparisonLayout
-from linkage.schema import Hardening, LinkageSchema, load_schema, parse_schema
+from linkage.schema import (
+    ComparisonPart,
+    ComparisonSpec,
+    FieldSpec,
+    Hardening,
+    LinkageSchema,
+    load_schema,
+    parse_schema,
+)
 
 SECRET = LinkageSecret(project="comparisons", value=bytes(range(32)))
 OTHER = LinkageSecret(project="comparisons", value=bytes(range(1, 33)))
@@ -150,3 +161,64 @@ def test_the_encoder_repr_shows_no_key() -> None:
     encoder = ComparisonEncoder(load_schema(), SECRET)
 
     assert repr(encoder) == "ComparisonEncoder(schema='person', words=15)"
+
+
+# Accents, a code point beyond the BMP, and spaces: leading, trailing and doubled.
+any_text = st.text(alphabet="abcxyzéñøß\U0001d518 ", max_size=14)
+dates = st.dates().map(lambda day: day.isoformat()).filter(lambda text: len(text) == 10)
+NAMED_FIELDS = (
+    FieldSpec(name="given", kind="given_names"),
+    FieldSpec(name="family", kind="surnames"),
+    FieldSpec(name="born", kind="date"),
+    FieldSpec(name="code", kind="identifier"),
+)
+
+
+@st.composite
+def random_comparisons(draw: st.DrawFn) -> tuple[ComparisonSpec, ...]:
+    specs = []
+    for index in range(draw(st.integers(1, 6))):
+        field = draw(st.sampled_from(NAMED_FIELDS))
+        method = "date" if field.kind == "date" else draw(st.sampled_from(["bloom", "exact"]))
+        specs.append(
+            ComparisonSpec(
+                name=f"c{index}",
+                field=field.name,
+                part=draw(st.sampled_from(ComparisonPart)),
+                method=method,
+                bits=draw(st.sampled_from([64, 128, 192])),
+                bits_per_token=draw(st.integers(1, 16)),
+            )
+        )
+    return tuple(specs)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_numpy_and_compiled_encoders_write_the_same_words(data: st.DataObject) -> None:
+    salt = data.draw(st.none() | st.sampled_from([spec.name for spec in NAMED_FIELDS]))
+    schema = LinkageSchema(
+        name="t",
+        fields=NAMED_FIELDS,
+        comparisons=data.draw(random_comparisons()),
+        hardening=Hardening(salt_field=salt),
+    )
+    rows = data.draw(st.integers(0, 12))
+    born = dates | st.sampled_from(["1980-01", "19800101x"])  # not a date: present, no tags
+    columns = [
+        data.draw(
+            st.lists(
+                st.none() | (born if spec.kind == "date" else any_text),
+                min_size=rows,
+                max_size=rows,
+            )
+        )
+        for spec in NAMED_FIELDS
+    ]
+    encoder = ComparisonEncoder(schema, SECRET)
+
+    numpy_words = encoder.encode(columns, backend=Backend.VECTORIZED)
+    compiled_words = encoder.encode(columns, backend=Backend.COMPILED, threads=False)
+
+    assert numpy_words.shape == (rows, 8 * encoder.layout.words)
+    assert np.array_equal(numpy_words, compiled_words)

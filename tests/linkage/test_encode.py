@@ -1,3 +1,4 @@
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -5,7 +6,14 @@ import pytest
 
 from keys import LinkageSecret
 from linkage import encode as encode_module
-from linkage.encode import OnInvalid, encode_records, encode_table, normalize_column
+from linkage.backend import Backend
+from linkage.encode import (
+    OnInvalid,
+    encode_records,
+    encode_table,
+    loading_encoders,
+    normalize_column,
+)
 from linkage.errors import RecordError
 from linkage.match import dice_pairs
 from linkage.records import plan_columns, read_csv
@@ -103,8 +111,9 @@ def test_variants_of_one_person_match_and_others_do_not(secret: LinkageSecret) -
     assert list(zip(pairs.left.tolist(), pairs.right.tolist(), strict=True)) == [(0, 1)]
 
 
+@pytest.mark.parametrize("backend", list(Backend))
 def test_encoding_is_identical_on_one_or_several_processes(
-    tmp_path: Path, secret: LinkageSecret, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, secret: LinkageSecret, monkeypatch: pytest.MonkeyPatch, backend: Backend
 ) -> None:
     path = tmp_path / "people.csv"
     path.write_text(to_csv(fake_people(300, seed=3)), encoding="utf-8")
@@ -115,9 +124,13 @@ def test_encoding_is_identical_on_one_or_several_processes(
     seen: list[int] = []
 
     single = encode_table(table, plan, schema, secret, workers=1)
-    double = encode_table(table, plan, schema, secret, workers=2, progress=seen.append)
+    double = encode_table(
+        table, plan, schema, secret, workers=2, progress=seen.append, backend=backend
+    )
 
     assert np.array_equal(single.filters, double.filters)
+    assert single.comparisons is not None and double.comparisons is not None
+    assert np.array_equal(single.comparisons, double.comparisons)
     assert np.array_equal(single.rows, double.rows)
     assert sum(seen) == 300
     assert len(seen) == 5
@@ -147,3 +160,32 @@ def test_records_left_out_by_workers_close_up_as_on_one_process(
     assert single.comparisons is not None and double.comparisons is not None
     assert np.array_equal(single.comparisons, double.comparisons)
     assert single.references == double.references
+
+
+@pytest.mark.parametrize(("backend", "loads"), [(Backend.VECTORIZED, 0), (Backend.COMPILED, 1)])
+def test_only_the_compiled_backend_is_loaded_beside_reading(
+    secret: LinkageSecret, monkeypatch: pytest.MonkeyPatch, backend: Backend, loads: int
+) -> None:
+    loaded: list[str] = []
+    monkeypatch.setattr(
+        encode_module, "_load_quietly", lambda *_: loaded.append(threading.current_thread().name)
+    )
+
+    with loading_encoders(load_schema(), secret, backend):
+        pass
+
+    assert loaded == ["fieldlink-load-encoders"] * loads
+
+
+@pytest.mark.parametrize(
+    ("rows", "size_bytes", "backend"),
+    [
+        (5_000, 465_000, Backend.VECTORIZED),  # FEBRL4 A
+        (1_000_000, 93_000_000, Backend.COMPILED),
+    ],
+)
+def test_small_inputs_are_encoded_with_numpy_large_ones_compiled(
+    rows: int, size_bytes: int, backend: Backend
+) -> None:
+    assert Backend.for_rows(rows) is backend
+    assert Backend.for_csv_bytes(size_bytes) is backend

@@ -1,0 +1,113 @@
+"""The comparison encoder of `linkage.comparisons` in numpy: all records at once, per slot.
+
+Writes exactly the words of `linkage.compiled.comparisons`; `linkage.comparisons`
+describes the encoding.
+"""
+
+import numpy as np
+import numpy.typing as npt
+
+from linkage.codepoints import SPACE, PackedColumns
+from linkage.comparisons import PART_CODES, ComparisonParams
+from linkage.match.layout import METHOD_CODES
+from linkage.schema import ComparisonPart
+from linkage.siphash import siphash_rows, siphash_spans
+from linkage.vectorized.tokens import (
+    SLICE_ROWS,
+    Int64s,
+    TokenHashes,
+    qgram_hashes,
+    salt_prefixes,
+    set_bits,
+)
+
+_BLOOM, _EXACT = METHOD_CODES["bloom"], METHOD_CODES["exact"]
+_FIRST_PART, _REST_PART = PART_CODES[ComparisonPart.FIRST], PART_CODES[ComparisonPart.REST]
+_DATE_LENGTH = 10  # YYYY-MM-DD; other values get no date tags
+_YEAR, _MONTH, _DAY = (0, 1, 2, 3), (5, 6), (8, 9)
+# The tag's label and the date's code points after it (see `linkage.comparisons`).
+_DATE_TAGS = (
+    (ord("F"), _YEAR + _MONTH + _DAY),
+    (ord("F"), _YEAR + _DAY + _MONTH),
+    (ord("A"), _YEAR + _MONTH),
+    (ord("B"), _YEAR + _DAY),
+    (ord("C"), _MONTH + _DAY),
+)
+
+
+def encode_comparisons(
+    packed: PackedColumns, params: ComparisonParams, out: npt.NDArray[np.uint64]
+) -> None:
+    """Write every record's comparison words into `out` (rows x layout words, zeroed)."""
+    spaces = np.flatnonzero(packed.codepoints == SPACE)
+    for start in range(0, out.shape[0], SLICE_ROWS):
+        stop = min(start + SLICE_ROWS, out.shape[0])
+        _encode_slice(packed, params, spaces, out[start:stop], start)
+
+
+def _encode_slice(
+    packed: PackedColumns,
+    params: ComparisonParams,
+    spaces: Int64s,
+    out: npt.NDArray[np.uint64],
+    start: int,
+) -> None:
+    starts = packed.starts[:, start : start + out.shape[0]]
+    ends = packed.ends[:, start : start + out.shape[0]]
+    prefixes = None
+    if params.salt_field >= 0:
+        spans = starts[params.salt_field], ends[params.salt_field]
+        prefixes = salt_prefixes(packed.codepoints, spans, params.salt_keys)
+    bits = np.zeros((out.shape[0], 64 * out.shape[1]), dtype=np.uint8)
+    for index, (field, part, method, offset, words, per_token) in enumerate(params.plan.tolist()):
+        first, last = _part_spans(starts[field], ends[field], part, spaces)
+        present = np.flatnonzero(first < last)  # missing stays missing: no bit, no tag
+        out[present, 0] |= np.uint64(1 << index)
+        keys = int(params.keys[index, 0]), int(params.keys[index, 1])
+        salts = None if prefixes is None else prefixes[present]
+        spans = first[present], last[present]
+        if method == _BLOOM:
+            found = qgram_hashes(keys, packed.codepoints, spans, 2, padded=True, prefixes=salts)
+            owned = TokenHashes(owners=present[found.owners], hashes=found.hashes)
+            set_bits(bits, owned, per_token, 64 * words, 64 * offset)
+        elif method == _EXACT:
+            lengths = spans[1] - spans[0]
+            out[present, offset] = siphash_spans(*keys, packed.codepoints, spans[0], lengths, salts)
+        else:
+            dated = np.flatnonzero(spans[1] - spans[0] == _DATE_LENGTH)
+            salted = None if salts is None else salts[dated]
+            tags = _date_words(keys, packed.codepoints, spans[0][dated], salted)
+            out[present[dated], offset : offset + 3] = tags
+    out |= np.packbits(bits, axis=1, bitorder="little").view(np.uint64)
+
+
+def _part_spans(first: Int64s, last: Int64s, part: int, spaces: Int64s) -> tuple[Int64s, Int64s]:
+    # The first word (part 1), the words after it (2), or the whole value (0).
+    if part not in (_FIRST_PART, _REST_PART):
+        return first, last
+    following = np.searchsorted(spaces, first)
+    space = np.append(spaces, np.iinfo(np.int64).max)[following]
+    cut = np.minimum(space, last)
+    if part == _FIRST_PART:
+        return first, cut
+    return np.minimum(cut + 1, last), last
+
+
+def _date_words(
+    keys: tuple[int, int],
+    codepoints: npt.NDArray[np.uint32],
+    starts: Int64s,
+    prefixes: npt.NDArray[np.uint32] | None,
+) -> npt.NDArray[np.uint64]:
+    # Full and swapped tags in words 0 and 1; the three 8-bit partial tags packed in 2.
+    tags = []
+    for label, offsets in _DATE_TAGS:
+        messages = np.empty((len(starts), 1 + len(offsets)), dtype=np.uint32)
+        messages[:, 0] = label
+        messages[:, 1:] = codepoints[starts[:, None] + np.array(offsets)]
+        if prefixes is not None:
+            messages = np.concatenate([prefixes, messages], axis=1)
+        tags.append(siphash_rows(*keys, messages))
+    low = np.uint64(0xFF)
+    partial = (tags[2] & low) | ((tags[3] & low) << 8) | ((tags[4] & low) << 16)
+    return np.stack([tags[0], tags[1], partial], axis=1)
