@@ -32,10 +32,11 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, uint64
 
+from linkage.compiled.mix import GOLDEN, mix64
 from linkage.match.dice import DicePairs, dice_pairs, pair_scores
 
-# (Dice, pairs): similarities of the pairs to be found, such as the expected true links
-# of `ScoreProfile.similarities`
+# (Dice, pairs): similarities of the pairs to be found, such as those a full comparison
+# of a sample finds (`ScoreProfile.similarities`)
 Similarities = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
 
 
@@ -46,7 +47,7 @@ class BandPlan:
     bands: int
     hashes_per_band: int
     seed: int = 0
-    key_bits: int = 32  # band keys are hashed to this many bits (`key_bits_for`)
+    key_bits: int = 32  # band keys are hashed to this many bits, at most 32 (`key_bits_for`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +55,12 @@ class BlockingReport:
     """What blocking did: comparisons made, and how much of all pairs that is."""
 
     plan: BandPlan
-    candidates: int
+    candidates: int  # comparisons made: a pair sharing several buckets counts each time
     all_pairs: int
 
     @property
     def reduction_ratio(self) -> float:
-        """1 - candidates / all pairs: the share of comparisons avoided."""
+        """1 - comparisons made / all pairs (distinct candidate pairs are fewer)."""
         return 1.0 - self.candidates / self.all_pairs if self.all_pairs else 0.0
 
 
@@ -287,21 +288,6 @@ def _orders(plan: BandPlan, band: int, bits: int) -> npt.NDArray[np.int16]:
     return rng.permuted(ordered, axis=1)
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-
-
-@njit(inline="always", cache=True)
-def _mix(value):
-    # SplitMix64's finaliser: every input bit moves every output bit.
-    value ^= value >> uint64(30)
-    value *= _MIX1
-    value ^= value >> uint64(27)
-    value *= _MIX2
-    return value ^ (value >> uint64(31))
-
-
 @njit(inline="always", cache=True)
 def _bit(words, record, position):
     return (words[record, position >> 6] >> uint64(position & 63)) & uint64(1)
@@ -333,7 +319,7 @@ def _band_keys(words, orders, key_bits):
     # One band: each record's MinHashes (rank of its first one bit in each ordering),
     # combined and reduced to `key_bits` bits; a filter without ones gets the empty key.
     empty = (uint64(1) << uint64(key_bits)) - uint64(1)
-    keys = np.empty(words.shape[0], dtype=np.uint64)
+    keys = np.empty(words.shape[0], dtype=np.uint32)
     length = orders.shape[1]
     for record in range(words.shape[0]):
         combined = uint64(0)
@@ -342,7 +328,7 @@ def _band_keys(words, orders, key_bits):
             rank = _min_rank(words, record, orders[order])
             if rank == length:  # no one bit at all
                 break
-            combined = _mix(combined + (uint64(rank) + uint64(1)) * _GOLDEN)
+            combined = mix64(combined + (uint64(rank) + uint64(1)) * GOLDEN)
         if rank == length:
             keys[record] = empty
         else:  # multiply-shift onto [0, empty)
@@ -362,27 +348,30 @@ RADIX_BITS = 14  # widest digit of the radix sort: 16,384 counters stay in the c
 
 @njit(cache=True, nogil=True)
 def _radix_order(keys, bits):
-    # Stable least-significant-digit radix sort of keys below 2**bits: the record order
-    # and the sorted keys. A band's key has only `key_bits` bits, so two or three linear
-    # passes replace a comparison sort (a third of a band's time at 1,000,000).
-    order = np.arange(keys.shape[0])
+    # Stable least-significant-digit radix sort of 32-bit keys below 2**bits: the record
+    # order and the sorted keys. A band's key has only `key_bits` bits, so two linear
+    # passes (digits counted in one sweep) replace a comparison sort.
+    passes = (bits + RADIX_BITS - 1) // RADIX_BITS
+    width = (bits + passes - 1) // passes  # 28 bits: two passes of 14
+    mask = (1 << width) - 1
+    counts = np.zeros((passes, (1 << width) + 1), dtype=np.int64)
+    for key in keys:
+        for step in range(passes):
+            counts[step, ((np.int64(key) >> (step * width)) & mask) + 1] += 1
+    order = np.arange(keys.shape[0]).astype(np.int32)
     ordered = keys.copy()
     spare_order = np.empty_like(order)
     spare_keys = np.empty_like(ordered)
-    passes = (bits + RADIX_BITS - 1) // RADIX_BITS
-    width = (bits + passes - 1) // passes  # 28 bits: two passes of 14
-    mask = uint64((1 << width) - 1)
-    for shift in range(0, bits, width):
-        starts = np.zeros((1 << width) + 1, dtype=np.int64)
-        for key in ordered:
-            starts[((key >> uint64(shift)) & mask) + 1] += 1
+    for step in range(passes):
+        starts = counts[step]
         for digit in range(1 << width):
             starts[digit + 1] += starts[digit]
         for slot in range(ordered.shape[0]):
-            digit = (ordered[slot] >> uint64(shift)) & mask
-            spare_order[starts[digit]] = order[slot]
-            spare_keys[starts[digit]] = ordered[slot]
-            starts[digit] += 1
+            digit = (np.int64(ordered[slot]) >> (step * width)) & mask
+            at = starts[digit]
+            spare_order[at] = order[slot]
+            spare_keys[at] = ordered[slot]
+            starts[digit] = at + 1
         order, spare_order = spare_order, order
         ordered, spare_keys = spare_keys, ordered
     return order, ordered
@@ -393,7 +382,7 @@ def _band_candidates(left_keys, right_keys, dedup, bits):
     # Sort both sides by the band's key and walk the two sorted lists once (merge join);
     # every pair in a shared bucket is a candidate, except in the empty filters' bucket
     # (the largest key, so it comes last).
-    empty = (uint64(1) << uint64(bits)) - uint64(1)
+    empty = np.uint32((1 << bits) - 1)
     left_order, left_sorted = _radix_order(left_keys, bits)
     right_order, right_sorted = _radix_order(right_keys, bits)
     lefts = np.empty(1024, dtype=np.int64)
