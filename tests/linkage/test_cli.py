@@ -79,12 +79,11 @@ def test_encode_writes_batch_and_local_reference_map(
     assert (workdir / "politie.refkey").exists()
 
 
-def test_encode_loads_neither_numba_nor_pandas_nor_phonenumbers_unneeded(
-    project_key: Path, workdir: Path
-) -> None:
+def test_encode_loads_nothing_a_small_file_does_not_need(project_key: Path, workdir: Path) -> None:
     # pa.array and pa.scalar import pandas: a third of a second of the command, where an
     # install has it; phonenumbers loads with the first phone number; numba (half a
-    # second) only for files large enough to repay it: numpy encodes a small one.
+    # second) only for files large enough to repay it: numpy encodes a small one. Arrow's
+    # compute functions (20 ms) and tqdm under --quiet are not needed either.
     people = [{**person, "phone": ""} for person in fake_people(5, seed=2)]  # none to parse
     (workdir / "people.csv").write_text(to_csv(people))
     code = (
@@ -98,7 +97,8 @@ def test_encode_loads_neither_numba_nor_pandas_nor_phonenumbers_unneeded(
 
     assert "'linkage.vectorized.bloom'" in loaded  # it did encode
     assert "'linkage.vectorized.comparisons'" in loaded
-    for heavy in ("pandas", "phonenumbers", "numba", "linkage.compiled"):
+    unneeded = ("pandas", "phonenumbers", "numba", "linkage.compiled", "pyarrow.compute")
+    for heavy in (*unneeded, "tqdm"):
         assert f"'{heavy}'" not in loaded
 
 

@@ -122,11 +122,17 @@ def test_bad_column_plans_are_explained(
         plan_columns(header, load_schema(), id_column="id", mapping=mapping)
 
 
-def test_empty_and_repeated_ids_are_reported_by_row(tmp_path: Path) -> None:
+@pytest.mark.parametrize("arrow_from", [0, records.ARROW_ID_CHECK_ROWS])
+def test_empty_and_repeated_ids_are_reported_by_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrow_from: int
+) -> None:
+    monkeypatch.setattr(records, "ARROW_ID_CHECK_ROWS", arrow_from)  # Arrow's check first
     table = read_csv(write(tmp_path, "id,x\nA7,1\n,2\nA7,3\n"))
+    fine = read_csv(write(tmp_path, "id,x\nA7,1\n A8 ,2\nA9,3\n", name="fine.csv"))
 
     problems = [str(problem) for problem in check_ids(table, "id")]
 
+    assert check_ids(fine, "id") == []
     assert problems == [
         "row 3: field 'id' is empty; record left out",
         "row 4: field 'id' repeats the id of row 2; record left out",
