@@ -36,6 +36,7 @@ from typing import Any
 from benchmarks.febrl import write_febrl_csvs, write_large_csv
 from keys import LinkageSecret, ReferenceKey
 from linkage.agency import encode_csv, read_refmap
+from linkage.backend import Backend
 from linkage.batch import Batch, read_batch
 from linkage.bloom import BloomEncoder
 from linkage.comparisons import ComparisonEncoder
@@ -84,7 +85,10 @@ def encode_figures(persons: int, out: Path) -> dict[str, float]:
     schema = load_schema()
     columns = normalised_columns(folder, schema)
     records = len(columns[0])
-    clk, comparisons = BloomEncoder(schema, SECRET), ComparisonEncoder(schema, SECRET)
+    # the compiled step, as the issue measures it; whole files below 100,000 records use numpy
+    compiled = Backend.COMPILED
+    clk = BloomEncoder(schema, SECRET, backend=compiled)
+    comparisons = ComparisonEncoder(schema, SECRET, backend=compiled)
     clk.encode([column[:10] for column in columns], threads=False)  # compile / load
     comparisons.encode([column[:10] for column in columns], threads=False)
     clk_seconds = best_of(lambda: clk.encode(columns, threads=False))
@@ -258,7 +262,8 @@ def match_figures(
             "candidate_threshold": report.candidate_threshold,
             "comparisons": report.comparisons,
             "all_pairs": report.all_pairs,
-            "reduction_ratio": 1 - report.comparisons / report.all_pairs,
+            # counting each comparison made; distinct candidates: benchmarks.blocking_check
+            "comparisons_avoided": 1 - report.comparisons / report.all_pairs,
             "groups": report.groups,
         }
     )

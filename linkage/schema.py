@@ -186,8 +186,9 @@ class LinkageSchema(_Frozen):
                 and spec.kind is not FieldKind.DATE
             ):
                 raise ValueError(f"field '{spec.name}': date_parts tokens need kind 'date'")
-        if self.hardening.xor_fold and not self.hardening.balance and self.filter_bits < 128:
-            raise ValueError("xor_fold needs filter_bits of at least 128")
+        if self.hardening.xor_fold and not self.hardening.balance and self.filter_bits % 128:
+            # the folded halves are whole 64-bit words
+            raise ValueError("xor_fold without balance needs filter_bits a multiple of 128")
         _check_comparisons(self)
         return self
 
