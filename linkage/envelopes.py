@@ -14,12 +14,15 @@ is listed.
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keys import EnvelopeKeys, KeyPair, PublicKey, TamperedEnvelope, opening_keys, sealing_keys
+from keys import TamperedEnvelope
 from linkage.batch import RELEASED_ENVELOPE_FORMAT, Batch, Envelopes
 from linkage.errors import BatchError, InputError
 from linkage.records import ColumnPlan
+
+if TYPE_CHECKING:  # keys.envelope loads `cryptography`: only where envelopes are sealed
+    from keys import EnvelopeKeys, KeyPair, PublicKey
 
 MAX_ENVELOPE_FIELDS = 16
 
@@ -29,14 +32,14 @@ class EnvelopeRequest:
     """What an agency asks for: which fields to disclose, sealed to which team key."""
 
     fields: tuple[str, ...]
-    team_key: PublicKey
+    team_key: "PublicKey"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
 class EnvelopeSealing:
     """One batch's sealing job: its envelope keys and the CSV column of each field."""
 
-    keys: EnvelopeKeys
+    keys: "EnvelopeKeys"
     columns: dict[str, str]  # envelope field -> CSV column
 
     def __repr__(self) -> str:
@@ -91,6 +94,8 @@ def plan_sealing(
     if len(set(request.fields)) != len(request.fields):
         raise InputError("the envelope field list repeats a field")
     columns = {name: _column(name, header, plan) for name in request.fields}
+    from keys import sealing_keys
+
     keys = sealing_keys(request.team_key, project=project, agency=agency)
     return EnvelopeSealing(keys=keys, columns=columns)
 
@@ -104,7 +109,7 @@ def _column(name: str, header: Sequence[str], plan: ColumnPlan) -> str:
 
 
 def open_envelopes(
-    team_key: KeyPair,
+    team_key: "KeyPair",
     *,
     project: str,
     agency: str,
@@ -131,6 +136,8 @@ def open_envelopes(
         TamperedEnvelope: An envelope (named by its position) was altered, or sealed for
             another record, batch, agency, project or team key.
     """
+    from keys import opening_keys
+
     if len(references) != len(sealed):
         raise ValueError("one reference per envelope is required")
     keys = opening_keys(
@@ -147,7 +154,7 @@ def open_envelopes(
 
 
 def open_batch_envelopes(
-    team_key: KeyPair, batch: Batch, *, project: str
+    team_key: "KeyPair", batch: Batch, *, project: str
 ) -> dict[str, dict[str, str]]:
     """Open every envelope of a batch file: reference -> details.
 
@@ -170,7 +177,7 @@ def open_batch_envelopes(
 
 
 def open_released(
-    team_key: KeyPair, documents: Sequence[Mapping[str, Any]], *, project: str
+    team_key: "KeyPair", documents: Sequence[Mapping[str, Any]], *, project: str
 ) -> list[dict[str, str]]:
     """Open envelopes as the hub releases them (`linkage.batch.released_envelope` documents).
 
@@ -182,6 +189,8 @@ def open_released(
     Raises:
         TamperedEnvelope: A document (named by its position) is malformed or fails to open.
     """
+    from keys import opening_keys
+
     keys: dict[tuple[str, str, str], EnvelopeKeys] = {}
     opened = []
     for index, document in enumerate(documents):
@@ -217,7 +226,7 @@ def _released_fields(index: int, document: Mapping[str, Any]) -> tuple[str, str,
     return agency, reference, envelopes.ephemeral_key, envelopes.team_key_id, envelopes.sealed[0]
 
 
-def _open_one(keys: EnvelopeKeys, index: int, reference: str, sealed: bytes) -> dict[str, str]:
+def _open_one(keys: "EnvelopeKeys", index: int, reference: str, sealed: bytes) -> dict[str, str]:
     try:
         return keys.open(reference, sealed)
     except TamperedEnvelope as err:

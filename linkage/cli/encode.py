@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from keys import KeyKind, read_public_key, read_secret
+from keys import read_secret
 from linkage.agency import EncodeSummary, encode_csv
 from linkage.cli.common import env_path, reference_key
 from linkage.encode import OnInvalid, default_workers
@@ -125,6 +125,8 @@ def _envelope_request(fields: str | None, team_key: Path | None) -> EnvelopeRequ
     if fields is None or team_key is None:
         raise LinkageError("--envelope-fields and --team-key go together")
     names = tuple(name.strip() for name in fields.split(",") if name.strip())
+    from keys import KeyKind, read_public_key  # loads `cryptography`: only when sealing
+
     return EnvelopeRequest(fields=names, team_key=read_public_key(team_key, kind=KeyKind.TEAM))
 
 

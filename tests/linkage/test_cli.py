@@ -83,7 +83,8 @@ def test_encode_loads_nothing_a_small_file_does_not_need(project_key: Path, work
     # pa.array and pa.scalar import pandas: a third of a second of the command, where an
     # install has it; phonenumbers loads with the first phone number; numba (half a
     # second) only for files large enough to repay it: numpy encodes a small one. Arrow's
-    # compute functions (20 ms) and tqdm under --quiet are not needed either.
+    # compute functions (20 ms), tqdm under --quiet and `cryptography` (20 ms; only for
+    # envelopes) are not needed either.
     people = [{**person, "phone": ""} for person in fake_people(5, seed=2)]  # none to parse
     (workdir / "people.csv").write_text(to_csv(people))
     code = (
@@ -98,7 +99,7 @@ def test_encode_loads_nothing_a_small_file_does_not_need(project_key: Path, work
     assert "'linkage.vectorized.bloom'" in loaded  # it did encode
     assert "'linkage.vectorized.comparisons'" in loaded
     unneeded = ("pandas", "phonenumbers", "numba", "linkage.compiled", "pyarrow.compute")
-    for heavy in (*unneeded, "tqdm"):
+    for heavy in (*unneeded, "tqdm", "cryptography", "keys.envelope"):
         assert f"'{heavy}'" not in loaded
 
 
