@@ -233,7 +233,9 @@ class _PairSample:
             rng.integers(0, len(right), RANDOM_PAIRS),
         )
         random = pair_scores(_as_words(left), _as_words(right), rows, cols)
-        floor = min(0.95, float(np.quantile(random, 0.999)))
+        # about 1 in 1,000 pairs is compared as alike (within 0.3-0.95, as the threshold
+        # profile's chance floor): below 0.3 a pair's share of any band is negligible
+        floor = min(0.95, max(0.3, float(np.quantile(random, 0.999))))
         alike = dice_pairs(left[left_rows], right[right_rows], threshold=floor).score
         below = random[random < floor]
         key_bits = key_bits_for(len(left), len(right))

@@ -169,6 +169,8 @@ def test_empty_filters_are_never_candidates() -> None:
 
     assert len(rows) > 0
     assert not np.any(rows < 20) and not np.any(cols < 20)
+    nothing, report = lsh_pairs(left[:20], right[:20], threshold=0.8)  # planned on them
+    assert len(nothing) == 0 and report.candidates == 0
 
 
 def test_the_plan_estimates_the_candidates_it_will_make() -> None:
