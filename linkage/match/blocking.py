@@ -243,7 +243,7 @@ class _PairSample:
             alike=alike,
             alike_weight=len(right) / (len(left_rows) * len(right_rows)),
             unrelated=below,
-            unrelated_weight=len(right) * len(below) / len(random) / max(len(below), 1),
+            unrelated_weight=len(right) / len(random),  # a random pair stands for this many
             spurious=len(right) / 2.0**key_bits,
             key_bits=key_bits,
         )
