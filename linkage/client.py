@@ -86,6 +86,14 @@ class HubClient:
         """Register a project (administrator); fields as in the API's ProjectCreate."""
         return self._call(Project, "POST", "/v1/projects", json=_jsonable(fields))
 
+    def update_project(self, project_id: uuid.UUID, **settings: Any) -> Project:
+        """Change a project's settings (administrator), as in the API's ProjectUpdate.
+
+        Settings not named stay; a threshold of None is chosen from the data again.
+        """
+        body = _jsonable(settings)
+        return self._call(Project, "PATCH", f"/v1/projects/{project_id}", json=body)
+
     def add_member(self, project_id: uuid.UUID, principal_id: uuid.UUID) -> None:
         """Put a principal on a project's team (administrator)."""
         body = {"principal_id": str(principal_id)}

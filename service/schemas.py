@@ -95,6 +95,33 @@ class ProjectCreate(BaseModel):
         return self
 
 
+class ProjectUpdate(BaseModel):
+    """Settings an administrator may change on a project; those not given stay as they are.
+
+    Runs already made keep the threshold and k they were made with.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: Annotated[float | None, Field(gt=0, le=1)] = None  # null: chosen from the data
+    min_agencies: Annotated[int | None, Field(ge=2)] = None
+    expires_at: AwareDatetime | None = None
+    disclosure_approval: bool | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("name at least one setting to change")
+        for name in sorted(self.model_fields_set - {"threshold"}):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The settings given, by name."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
 class ProjectPublic(PublicModel):
     id: uuid.UUID
     name: str

@@ -1,5 +1,8 @@
 """`fieldlink admin ...`: an administrator registers agencies, principals and projects.
 
+Projects' settings (threshold, k, expiry, disclosure approval) can be changed later
+(`set-project`); runs already made keep the threshold and k they were made with.
+
 Administrators hold no data rights: these commands never see records, hits or the log.
 New bearer tokens go to a file with owner-only permissions, never to the terminal.
 """
@@ -7,8 +10,9 @@ New bearer tokens go to a file with owner-only permissions, never to the termina
 import argparse
 import os
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from linkage.cli.remote import add_hub_options, connect
 from linkage.client import HubClient
@@ -48,6 +52,23 @@ def register(commands: Commands) -> None:
         help="release an agency's envelopes only after its data officer approved the hit",
     )
     project.set_defaults(run=_add_project)
+    settings = _add(actions, "set-project", "change a project's threshold, k, expiry or approval")
+    settings.add_argument("--project", required=True, help="project name or id")
+    threshold = settings.add_mutually_exclusive_group()
+    threshold.add_argument("--threshold", type=float, help="a fixed Dice/posterior threshold")
+    threshold.add_argument(
+        "--threshold-from-data", action="store_true", help="choose it from the data again"
+    )
+    settings.add_argument("--min-agencies", type=int, help="k")
+    settings.add_argument(
+        "--expires", type=_expiry, help="new expiry: YYYY-MM-DD or an ISO time (UTC if no offset)"
+    )
+    settings.add_argument(
+        "--disclosure-approval",
+        choices=["on", "off"],
+        help="whether releases wait for the owning agency's approval per hit",
+    )
+    settings.set_defaults(run=_set_project)
     epoch = _add(actions, "set-key-check", "move a project to its next secret (new epoch)")
     epoch.add_argument("--project", required=True, help="project name or id")
     epoch.add_argument("--epoch", type=int, required=True, help="the new secret's epoch")
@@ -98,6 +119,37 @@ def _add_project(args: argparse.Namespace) -> int:
         )
     print(f"project {project.name}: {project.id}, expires {project.expires_at:%Y-%m-%d}")
     return 0
+
+
+def _set_project(args: argparse.Namespace) -> int:
+    changes: dict[str, Any] = {}
+    if args.threshold is not None or args.threshold_from_data:
+        changes["threshold"] = args.threshold  # None: chosen from the data
+    if args.min_agencies is not None:
+        changes["min_agencies"] = args.min_agencies
+    if args.expires is not None:
+        changes["expires_at"] = args.expires
+    if args.disclosure_approval is not None:
+        changes["disclosure_approval"] = args.disclosure_approval == "on"
+    if not changes:
+        raise LinkageError("name a setting to change (see fieldlink admin set-project --help)")
+    with connect(args) as hub:
+        project = hub.update_project(hub.find_project(args.project).id, **changes)
+    threshold = "from the data" if project.threshold is None else f"{project.threshold:g}"
+    approval = "on" if project.disclosure_approval else "off"
+    print(
+        f"project {project.name}: threshold {threshold}, k {project.min_agencies}, expires "
+        f"{project.expires_at:%Y-%m-%d}, disclosure approval {approval} (runs made keep theirs)"
+    )
+    return 0
+
+
+def _expiry(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError("expected YYYY-MM-DD or an ISO date and time") from err
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _set_key_check(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Matching projects: administrators register them; their teams and agencies read them."""
+"""Matching projects: administrators register and adjust them; teams and agencies read them."""
 
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from service.schemas import (
     ProjectCreate,
     ProjectList,
     ProjectPublic,
+    ProjectUpdate,
 )
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -55,6 +56,26 @@ def list_projects(principal: PrincipalDep, session: SessionDep) -> ProjectList:
 @router.get("/{project_id}", responses=problem_responses(401, 404, 422))
 def get_project(project: VisibleProjectDep) -> ProjectPublic:
     """Read one project."""
+    return ProjectPublic.model_validate(project)
+
+
+@router.patch("/{project_id}", responses=problem_responses(401, 403, 404, 422))
+def update_project(
+    body: ProjectUpdate, project: AdminProjectDep, session: SessionDep
+) -> ProjectPublic:
+    """Change a project's threshold, k, expiry or disclosure approval.
+
+    Runs already made keep their threshold and k; releases follow the approval rule in
+    force when they are asked for.
+    """
+    changes = body.changes()
+    if "expires_at" in changes and changes["expires_at"] <= utcnow():
+        raise InvalidInput("expires_at is not in the future")
+    if changes.get("min_agencies", 0) > len(project.agencies):
+        raise InvalidInput("min_agencies exceeds the number of participating agencies")
+    for name, value in changes.items():
+        setattr(project, name, value)
+    session.commit()
     return ProjectPublic.model_validate(project)
 
 

@@ -200,3 +200,27 @@ def test_unknown_fields_in_answers_are_ignored_not_fatal(team: Team) -> None:
     projects = team.analyst.projects()
 
     assert [project.name for project in projects] == ["Carousel"]
+
+
+def test_the_administrator_changes_project_settings_from_the_command_line(
+    team: Team,
+    client: TestClient,
+    admin_token: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the command's own connection (it closes it), over the app instead of the network
+    monkeypatch.setattr("linkage.cli.admin.connect", lambda _: as_caller(client, admin_token))
+    command = ["admin", "set-project", "--project", "Carousel", "--min-agencies", "3"]
+
+    assert main([*command, "--expires", "2099-01-31", "--disclosure-approval", "on"]) == 0
+    assert main(["admin", "set-project", "--project", "Carousel", "--threshold", "0.8"]) == 0
+
+    project = team.analyst.find_project("Carousel")
+    assert (project.min_agencies, project.threshold, project.disclosure_approval) == (3, 0.8, True)
+    assert f"{project.expires_at:%Y-%m-%d %H:%M %z}" == "2099-01-31 00:00 +0000"
+    assert "threshold 0.8, k 3, expires 2099-01-31" in capsys.readouterr().out
+    with pytest.raises(HubRequestError) as refused:  # k above the four agencies
+        team.admin.update_project(team.project_id, min_agencies=5)
+    assert refused.value.status == 422
+    assert main(["admin", "set-project", "--project", "Carousel"]) == 1  # nothing named

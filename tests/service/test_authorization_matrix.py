@@ -76,6 +76,7 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/projects", ADMIN, 201, "project"),
     Endpoint("GET", "/v1/projects", AUTHENTICATED),
     Endpoint("GET", "/v1/projects/{project_id}", VISIBLE),
+    Endpoint("PATCH", "/v1/projects/{project_id}", ADMIN, 200, "settings"),
     Endpoint("POST", "/v1/projects/{project_id}/members", ADMIN, 201, "member"),
     Endpoint("GET", "/v1/projects/{project_id}/members", VISIBLE),
     # uploads
@@ -164,6 +165,7 @@ def world(client: TestClient, session: Session, settings: Settings, admin_token:
                 "key_check": "0123456789abcdef",
             },
             "member": {"principal_id": str(target.id)},
+            "settings": {"disclosure_approval": True},
         },
     )
     _add_upload(client, world, own.name)

@@ -171,3 +171,66 @@ def test_admin_gets_404_for_an_absent_project(client: TestClient, admin_token: s
     response = client.get(f"/v1/projects/{uuid.uuid4()}/members", headers=bearer(admin_token))
 
     assert response.status_code == 404
+
+
+def test_admin_changes_settings_and_the_rest_stays(
+    client: TestClient, session: Session, agencies: list[Agency], admin_token: str
+) -> None:
+    project = make_project(session, agencies)
+    url = f"/v1/projects/{project.id}"
+    before = client.get(url, headers=bearer(admin_token)).json()
+    expiry = (datetime.now(UTC) + timedelta(days=300)).replace(microsecond=0)
+
+    changed = client.patch(
+        url,
+        json={
+            "threshold": 0.8,
+            "min_agencies": 3,
+            "expires_at": expiry.isoformat(),
+            "disclosure_approval": True,
+        },
+        headers=bearer(admin_token),
+    )
+    back = client.patch(url, json={"threshold": None}, headers=bearer(admin_token))
+
+    assert changed.status_code == 200
+    body = changed.json()
+    assert (body["threshold"], body["min_agencies"], body["disclosure_approval"]) == (0.8, 3, True)
+    assert datetime.fromisoformat(body["expires_at"]) == expiry
+    assert back.json()["threshold"] is None  # chosen from the data again
+    assert back.json()["min_agencies"] == 3  # not named: unchanged
+    unchanged = ("name", "purpose", "legal_basis", "agency_ids", "key_check", "created_at")
+    assert {key: back.json()[key] for key in unchanged} == {key: before[key] for key in unchanged}
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({}, 422),  # nothing to change
+        ({"min_agencies": 4}, 422),  # k above the three agencies
+        ({"min_agencies": None}, 422),
+        ({"min_agencies": 1}, 422),
+        ({"threshold": 1.5}, 422),
+        ({"expires_at": "2001-01-01T00:00:00Z"}, 422),
+        ({"disclosure_approval": None}, 422),
+        ({"name": "Renamed"}, 422),  # not a setting that may change
+    ],
+    ids=["empty", "k-above-n", "null-k", "k-of-one", "threshold", "past", "null-flag", "name"],
+)
+def test_setting_changes_are_checked(
+    client: TestClient,
+    session: Session,
+    agencies: list[Agency],
+    admin_token: str,
+    change: dict[str, Any],
+    status: int,
+) -> None:
+    project = make_project(session, agencies)
+
+    response = client.patch(f"/v1/projects/{project.id}", json=change, headers=bearer(admin_token))
+
+    assert response.status_code == status
+    assert (
+        client.get(f"/v1/projects/{project.id}", headers=bearer(admin_token)).json()["min_agencies"]
+        == 2
+    )
