@@ -46,3 +46,4 @@ def test_the_demo_walks_every_role_through_the_hub(tmp_path: Path) -> None:
     assert len(tokens) == 7
     hub_log = (out / "hub.log").read_text()
     assert not [token for token in tokens if token in hub_log]  # tokens never in the hub's log
+    assert not [token for token in tokens if token in done.stdout + done.stderr]  # nor shown
