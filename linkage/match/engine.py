@@ -151,14 +151,18 @@ def match_batches(
     if _fields_wanted(pool, settings.scoring):
         return _match_fields(pool, settings, runner, report_progress)
     estimate: tuple[float | None, float | None] = (None, None)
+    planned: _Planned | None = None  # a given threshold: bands for a pair right at it
     if settings.threshold is None:
         report_progress("choosing threshold", 0.0)
         profile = _profile(pool)
         threshold = profile.threshold()
         estimate = profile.estimate(threshold)
+        planned = (threshold, profile.similarities())
     else:
         threshold = settings.threshold
-    pairs, comparisons, methods = _compare(pool, settings, threshold, runner, report_progress)
+    pairs, comparisons, methods = _compare(
+        pool, settings, threshold, runner, report_progress, planned
+    )
     report_progress("grouping", _COMPARED)
     grouping = group_records(
         pool.agency, pairs.left, pairs.right, pairs.score, threshold=threshold, cap=settings.cap
@@ -295,7 +299,7 @@ def _profile(pool: Pool) -> ScoreProfile:
 
 
 # The threshold bands are planned for, with the similarities of the pairs to be found
-# (the profile's expected true links) where the run has them.
+# (those the threshold profile's full comparison of a sample finds) where the run has them.
 _Planned = tuple[float, Similarities | None]
 
 
@@ -312,9 +316,9 @@ def _tasks(
         )
         # One plan for the whole agency pair, so blocks of it find exactly what the pair
         # would find in one piece. Field scoring keeps candidates below the CLK threshold,
-        # but bands for that lower similarity would cost several times the comparisons
-        # (1,722 bands instead of 276 on 100,000 x 100,000); with the CLK threshold's bands
-        # such pairs are found less surely, at the CLK path's cost.
+        # but bands for that lower similarity would cost several times the comparisons;
+        # with the CLK threshold's bands such pairs are found less surely, at the CLK
+        # path's cost.
         plan = plan_bands(left, right, threshold=planned[0], found=planned[1]) if use_lsh else None
         methods[f"{pool.agencies[a]}-{pool.agencies[b]}"] = "lsh" if use_lsh else "all pairs"
         step = LSH_BLOCK_ROWS if use_lsh else BLOCK_ROWS
