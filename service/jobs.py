@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -135,23 +137,50 @@ def _store(
     context: JobContext, run_id: uuid.UUID, attempt: int, hits: Hits, report: dict[str, Any]
 ) -> bool:
     _ProgressWriter(context, run_id, attempt)("storing hits", _MATCHED_SHARE)
-    # Rows and page views are built before the write transaction: on SQLite it locks
-    # every other writer (the audit log included) until it commits.
     with context.sessions() as session:
         names = hits_store.agency_names(session)
     rows = hits_store.hit_rows(run_id, hits.groups)
-    views = list(rendered_views(hits_store.row_pages(rows, names), names))
+    views = rendered_views(hits_store.row_pages(rows, names), names)
+    # Hits go in by short transactions, each renewing this attempt's claim first: on
+    # SQLite a write transaction locks every other writer (the audit log included), and a
+    # result of 1,000,000 hits in one would hold it for minutes. Nobody reads the hits
+    # before the last transaction marks the run succeeded; a later attempt clears them.
+    writes = chain(
+        [partial(hits_store.clear_hits, run_id=run_id)],
+        (
+            partial(hits_store.insert_rows, batch=batch)
+            for batch in hits_store.row_batches(run_id, rows, views)
+        ),
+    )
+    for write in writes:
+        if not _while_owned(context, run_id, attempt, write):
+            return False
     with context.sessions() as session:
-        # The ownership check comes first: it locks the run's row until the commit.
         owned = runs_store.finish(
             session, run_id, attempt, report=report, hit_count=len(hits.groups), now=utcnow()
         )
         if not owned:
-            logger.warning("run %s attempt %d lost its claim; result discarded", run_id, attempt)
-            return False
-        hits_store.replace_hits(session, run_id, rows, views)
+            return _lost(run_id, attempt)
         session.commit()
     return True
+
+
+def _while_owned(
+    context: JobContext, run_id: uuid.UUID, attempt: int, write: Callable[[Session], None]
+) -> bool:
+    # The claim is renewed first: it locks the run's row until the commit, so a later
+    # attempt cannot take the run over half way through this write.
+    with context.sessions() as session:
+        if not runs_store.beat(session, run_id, attempt, now=utcnow()):
+            return _lost(run_id, attempt)
+        write(session)
+        session.commit()
+    return True
+
+
+def _lost(run_id: uuid.UUID, attempt: int) -> bool:
+    logger.warning("run %s attempt %d lost its claim; result discarded", run_id, attempt)
+    return False
 
 
 def _fail(context: JobContext, run_id: uuid.UUID, attempt: int, error: str) -> None:

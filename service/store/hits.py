@@ -125,25 +125,34 @@ def _hit_row(hit: dict[str, Any]) -> HitRow:
     return HitRow(hit["id"], hit["number"], hit["best_score"], hit["links"], hit["agreed_fields"])
 
 
-def replace_hits(
-    session: Session, run_id: uuid.UUID, rows: HitRows, views: Iterable[tuple[str, int, str]]
-) -> None:
-    """Store a run's hits and their rendered views, replacing any an earlier attempt left."""
+def clear_hits(session: Session, run_id: uuid.UUID) -> None:
+    """Remove a run's hits and views, such as an earlier attempt of it left half stored."""
     session.execute(delete(HitView).where(HitView.run_id == run_id))
     session.execute(delete(HitMember).where(HitMember.run_id == run_id))
     session.execute(delete(Hit).where(Hit.run_id == run_id))
-    _insert(session, Hit, rows.hits)
-    _insert(session, HitMember, rows.members)
+
+
+RowBatch = tuple[type[Base], list[dict[str, Any]]]
+
+
+def row_batches(
+    run_id: uuid.UUID, rows: HitRows, views: Iterable[tuple[str, int, str]]
+) -> Iterator[RowBatch]:
+    """A run's hits, members and rendered views, INSERT_ROWS rows at a time, in that order.
+
+    Views are rendered as they are taken, so they are never all in memory at once.
+    """
     view_rows = ({"run_id": run_id, "audience": a, "number": n, "body": b} for a, n, b in views)
-    _insert(session, HitView, view_rows)
-    session.flush()
+    for table, source in ((Hit, rows.hits), (HitMember, rows.members), (HitView, view_rows)):
+        chunks = iter(source)
+        while chunk := list(islice(chunks, INSERT_ROWS)):
+            yield table, chunk
 
 
-def _insert(session: Session, table: type[Base], rows: Iterable[dict[str, Any]]) -> None:
-    """Bulk INSERT, INSERT_ROWS rows per statement."""
-    chunks = iter(rows)
-    while chunk := list(islice(chunks, INSERT_ROWS)):
-        session.execute(insert(table), chunk)
+def insert_rows(session: Session, batch: RowBatch) -> None:
+    """Bulk INSERT of one batch of `row_batches`."""
+    table, rows = batch
+    session.execute(insert(table), rows)
 
 
 def view_page(

@@ -16,6 +16,7 @@ from service.config import Settings
 from service.db import Base, make_engine
 from service.main import create_app
 from service.models import Hit, HitMember, Run, RunStatus, utcnow
+from service.store import hits as hits_store
 from service.store import runs as store
 from tests.service.factories import bearer
 from tests.service.matching_data import (
@@ -139,6 +140,38 @@ def test_a_reexecuted_run_replaces_what_an_earlier_attempt_left(
     assert reread(session, run).status is RunStatus.SUCCEEDED
     assert hit_count(session, run) == len(scene.planted.persons)
     assert stray_id not in {hit.id for hit in session.scalars(select(Hit))}
+
+
+def test_an_attempt_taken_over_while_storing_stops_and_the_next_stores_everything(
+    session: Session,
+    session_factory: SessionFactory,
+    settings: Settings,
+    scene: Scene,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Hits are stored in short transactions (other writers go in between); each renews
+    # the claim first, so an attempt whose run was taken over stops at the next one.
+    monkeypatch.setattr(hits_store, "INSERT_ROWS", 5)
+    run = queue_run(session, scene.project)
+    session.commit()
+    real_insert, inserted = hits_store.insert_rows, []
+
+    def insert_then_lose_the_run(write: Session, batch: hits_store.RowBatch) -> None:
+        real_insert(write, batch)
+        inserted.append(len(batch[1]))
+        if len(inserted) == 3:  # another hub process takes the run over after this batch
+            store.recover_stale(write, stale_before=utcnow() + LONG_AGO, now=utcnow())
+            assert store.claim(write, run.id, now=utcnow()) == 2
+
+    monkeypatch.setattr(hits_store, "insert_rows", insert_then_lose_the_run)
+    execute_queued(session_factory, settings)
+
+    taken = reread(session, run)
+    assert (taken.status, taken.attempts, len(inserted)) == (RunStatus.RUNNING, 2, 3)
+    monkeypatch.setattr(hits_store, "insert_rows", real_insert)
+    jobs.execute(job_context(session_factory, settings), run.id, 2)
+    assert reread(session, run).status is RunStatus.SUCCEEDED
+    assert hit_count(session, run) == len(scene.planted.persons)  # no half-stored leftovers
 
 
 def test_comparisons_on_a_dask_cluster_give_the_in_process_hits(
