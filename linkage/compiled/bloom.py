@@ -83,23 +83,33 @@ def _date_parts(words, cps, start, key0, key1, buffer, prefix, bits, filter_bits
         _emit(words, key0, key1, buffer, prefix + 1 + last - first, bits, filter_bits)
 
 
-@njit(cache=True)
-def _exact(words, cps, start, end, key0, key1, buffer, prefix, bits, filter_bits):
+@njit(inline="always", cache=True)
+def span_hash(key0, key1, buffer, prefix, cps, start, end):
+    """Keyed hash of the value cps[start:end], after the `prefix` code points in `buffer`."""
     for offset in range(end - start):
         buffer[prefix + offset] = cps[start + offset]
-    _emit(words, key0, key1, buffer, prefix + end - start, bits, filter_bits)
+    return siphash_codepoints(key0, key1, buffer, prefix + end - start)
+
+
+@njit(inline="always", cache=True)
+def salt_prefix(row, cps, starts, ends, salt_field, salt_keys, buffer):
+    """Write the record's salt (the hash of its salt field) into buffer[:2]; its length.
+
+    0 when the schema does not salt: nothing is written.
+    """
+    if salt_field < 0:
+        return 0
+    first, last = starts[salt_field, row], ends[salt_field, row]
+    salt = siphash_codepoints(salt_keys[0], salt_keys[1], cps[first:last], last - first)
+    buffer[0] = salt & uint64(0xFFFFFFFF)
+    buffer[1] = salt >> uint64(32)
+    return 2
 
 
 @njit(cache=True)
 def _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, buffer, words):
     filter_bits = words.shape[0] * 64
-    prefix = 0
-    if salt_field >= 0:
-        first, last = starts[salt_field, row], ends[salt_field, row]
-        salt = siphash_codepoints(salt_keys[0], salt_keys[1], cps[first:last], last - first)
-        buffer[0] = salt & uint64(0xFFFFFFFF)
-        buffer[1] = salt >> uint64(32)
-        prefix = 2
+    prefix = salt_prefix(row, cps, starts, ends, salt_field, salt_keys, buffer)
     for field in range(starts.shape[0]):
         method, q, padded, bits = plan[field, 0], plan[field, 1], plan[field, 2], plan[field, 3]
         first, last = starts[field, row], ends[field, row]
@@ -124,7 +134,8 @@ def _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, bu
         elif method == 1:
             _date_parts(words, cps, first, key0, key1, buffer, prefix, bits, filter_bits)
         else:
-            _exact(words, cps, first, last, key0, key1, buffer, prefix, bits, filter_bits)
+            token_hash = span_hash(key0, key1, buffer, prefix, cps, first, last)
+            _set_bits(words, token_hash, bits, filter_bits)
 
 
 @njit(cache=True)

@@ -10,7 +10,7 @@ from numba import njit, prange, uint64
 
 from linkage.codepoints import SPACE, PackedColumns
 from linkage.comparisons import ComparisonParams
-from linkage.compiled.bloom import qgram_bits
+from linkage.compiled.bloom import qgram_bits, salt_prefix, span_hash
 from linkage.compiled.siphash import siphash_codepoints
 
 
@@ -25,13 +25,6 @@ def _part_span(cps, first, last, part):
     if part == 1:
         return first, cut
     return min(cut + 1, last), last
-
-
-@njit(inline="always", cache=True)
-def _tag(key0, key1, buffer, prefix, cps, first, last):
-    for offset in range(last - first):
-        buffer[prefix + offset] = cps[first + offset]
-    return siphash_codepoints(key0, key1, buffer, prefix + last - first)
 
 
 @njit(inline="always", cache=True)
@@ -63,22 +56,11 @@ def _date_words(row_words, offset, key0, key1, buffer, prefix, cps, start):
 
 
 @njit(cache=True)
-def _salt_prefix(row, cps, starts, ends, salt_field, salt_keys, buffer):
-    if salt_field < 0:
-        return 0
-    first, last = starts[salt_field, row], ends[salt_field, row]
-    salt = siphash_codepoints(salt_keys[0], salt_keys[1], cps[first:last], last - first)
-    buffer[0] = salt & uint64(0xFFFFFFFF)
-    buffer[1] = salt >> uint64(32)
-    return 2
-
-
-@njit(cache=True)
 def _encode_row(row, inputs, out):
     cps, starts, ends, plan, keys, salt_field, salt_keys, buffer_size = inputs
     buffer = np.empty(buffer_size, dtype=np.uint32)
     row_words = out[row]
-    prefix = _salt_prefix(row, cps, starts, ends, salt_field, salt_keys, buffer)
+    prefix = salt_prefix(row, cps, starts, ends, salt_field, salt_keys, buffer)
     for index in range(plan.shape[0]):
         field, part, method, offset, words, per_token = plan[index]
         first, last = _part_span(cps, starts[field, row], ends[field, row], part)
@@ -92,7 +74,7 @@ def _encode_row(row, inputs, out):
                 slot, cps, first, last, key0, key1, buffer, prefix, 2, True, per_token, 64 * words
             )
         elif method == 1:
-            row_words[offset] = _tag(key0, key1, buffer, prefix, cps, first, last)
+            row_words[offset] = span_hash(key0, key1, buffer, prefix, cps, first, last)
         elif last - first == 10:  # a normalised date: YYYY-MM-DD
             _date_words(row_words, offset, key0, key1, buffer, prefix, cps, first)
 

@@ -19,6 +19,7 @@ from linkage.vectorized.tokens import (
     qgram_hashes,
     salt_prefixes,
     set_bits,
+    tagged_hashes,
 )
 
 _QGRAMS = METHOD_CODES[TokenMethod.QGRAMS]
@@ -100,19 +101,12 @@ def _date_hashes(
     starts: npt.NDArray[np.int64],
     prefixes: npt.NDArray[np.uint32] | None,
 ) -> TokenHashes:
-    owners = np.arange(len(starts))
-    found = []
-    for tag, offsets in _DATE_TOKENS:
-        # Normalised dates are YYYY-MM-DD. Anything shorter reads on into the buffer, as
-        # the compiled kernel does, but never past its end.
-        at = np.minimum(starts[:, None] + np.array(offsets), len(codepoints) - 1)
-        messages = np.empty((len(starts), 1 + len(offsets)), dtype=np.uint32)
-        messages[:, 0] = tag
-        messages[:, 1:] = codepoints[at]
-        if prefixes is not None:
-            messages = np.concatenate([prefixes, messages], axis=1)
-        found.append(siphash_rows(*keys, messages))
-    return TokenHashes(owners=np.tile(owners, len(found)), hashes=np.concatenate(found))
+    found = [
+        tagged_hashes(keys, codepoints, starts, tag, offsets, prefixes)
+        for tag, offsets in _DATE_TOKENS
+    ]
+    owners = np.tile(np.arange(len(starts)), len(found))
+    return TokenHashes(owners=owners, hashes=np.concatenate(found))
 
 
 def _harden(bits: npt.NDArray[np.uint8], params: FilterParams) -> npt.NDArray[np.uint8]:

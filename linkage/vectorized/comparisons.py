@@ -11,7 +11,7 @@ from linkage.codepoints import SPACE, PackedColumns
 from linkage.comparisons import PART_CODES, ComparisonParams
 from linkage.match.layout import METHOD_CODES
 from linkage.schema import ComparisonPart
-from linkage.siphash import siphash_rows, siphash_spans
+from linkage.siphash import siphash_spans
 from linkage.vectorized.tokens import (
     SLICE_ROWS,
     Int64s,
@@ -19,6 +19,7 @@ from linkage.vectorized.tokens import (
     qgram_hashes,
     salt_prefixes,
     set_bits,
+    tagged_hashes,
 )
 
 _BLOOM, _EXACT = METHOD_CODES["bloom"], METHOD_CODES["exact"]
@@ -100,14 +101,10 @@ def _date_words(
     prefixes: npt.NDArray[np.uint32] | None,
 ) -> npt.NDArray[np.uint64]:
     # Full and swapped tags in words 0 and 1; the three 8-bit partial tags packed in 2.
-    tags = []
-    for label, offsets in _DATE_TAGS:
-        messages = np.empty((len(starts), 1 + len(offsets)), dtype=np.uint32)
-        messages[:, 0] = label
-        messages[:, 1:] = codepoints[starts[:, None] + np.array(offsets)]
-        if prefixes is not None:
-            messages = np.concatenate([prefixes, messages], axis=1)
-        tags.append(siphash_rows(*keys, messages))
+    tags = [
+        tagged_hashes(keys, codepoints, starts, label, offsets, prefixes)
+        for label, offsets in _DATE_TAGS
+    ]
     low = np.uint64(0xFF)
     partial = (tags[2] & low) | ((tags[3] & low) << 8) | ((tags[4] & low) << 16)
     return np.stack([tags[0], tags[1], partial], axis=1)

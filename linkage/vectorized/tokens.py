@@ -86,6 +86,28 @@ def qgram_hashes(
     )
 
 
+def tagged_hashes(
+    keys: tuple[int, int],
+    codepoints: npt.NDArray[np.uint32],
+    starts: Int64s,
+    tag: int,
+    offsets: tuple[int, ...],
+    prefixes: npt.NDArray[np.uint32] | None,
+) -> npt.NDArray[np.uint64]:
+    """Hash of `tag` and the code points at `offsets` from each start, after its prefix.
+
+    For the parts of a YYYY-MM-DD date. A value shorter than that reads on into the
+    buffer, as the compiled kernels do, but never past its end.
+    """
+    at = np.minimum(starts[:, None] + np.array(offsets), len(codepoints) - 1)
+    messages = np.empty((len(starts), 1 + len(offsets)), dtype=np.uint32)
+    messages[:, 0] = tag
+    messages[:, 1:] = codepoints[at]
+    if prefixes is not None:
+        messages = np.concatenate([prefixes, messages], axis=1)
+    return siphash_rows(*keys, messages)
+
+
 def salt_prefixes(
     codepoints: npt.NDArray[np.uint32],
     spans: tuple[Int64s, Int64s],
