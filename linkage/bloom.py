@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from keys import LinkageSecret
 from linkage.backend import Backend
-from linkage.codepoints import pack_columns
+from linkage.codepoints import PackedColumns, pack_columns
 from linkage.schema import LinkageSchema, Tokenization, TokenMethod
 from linkage.siphash import key_halves
 
@@ -120,10 +120,15 @@ class BloomEncoder:
         Returns:
             rows x (encoded_bits // 8) packed filters.
         """
-        if len(columns) != len(self.schema.fields):
-            raise ValueError("one column per schema field is required, in schema order")
-        rows = len(columns[0]) if columns else 0
-        packed = pack_columns(columns, rows)
+        return self.encode_packed(
+            pack_columns(columns, len(self.schema.fields)), threads=threads, backend=backend
+        )
+
+    def encode_packed(
+        self, packed: PackedColumns, *, threads: bool = True, backend: Backend | None = None
+    ) -> npt.NDArray[np.uint8]:
+        """`encode` of values already packed (`pack_columns`), as both encoders share them."""
+        rows = packed.starts.shape[1]
         if (backend or self.backend or Backend.for_rows(rows)) is Backend.VECTORIZED:
             from linkage.vectorized.bloom import encode_filters
 

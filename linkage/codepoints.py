@@ -26,10 +26,18 @@ class PackedColumns:
     longest: int  # code points in the longest value
 
 
-def pack_columns(columns: Sequence[Sequence[str | None]], rows: int) -> PackedColumns:
-    """Pack one sequence of normalised values (None: missing) per field, all `rows` long."""
+def pack_columns(columns: Sequence[Sequence[str | None]], fields: int) -> PackedColumns:
+    """Pack one sequence of normalised values (None: missing) per field, all as long.
+
+    Args:
+        columns: The values of each of the schema's `fields` fields, in schema order.
+        fields: How many fields the schema has.
+    """
     # One UTF-32 buffer for all values, each followed by a NUL (which normalised text never
     # holds): two C-level joins and one vectorised search instead of a Python loop per value.
+    if len(columns) != fields:
+        raise ValueError("one column per schema field is required, in schema order")
+    rows = len(columns[0]) if columns else 0
     if any(len(column) != rows for column in columns):
         raise ValueError("all columns must have the same number of rows")
     text = "".join(_joined(column) for column in columns)

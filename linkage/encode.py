@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from keys import LinkageSecret, ReferenceKey
 from linkage.backend import Backend
+from linkage.codepoints import pack_columns
 from linkage.envelopes import EnvelopeSealing
 from linkage.errors import InvalidValue, RecordError
 from linkage.normalize import normalize_value
@@ -70,7 +71,6 @@ class Encoders:
 
     clk: "BloomEncoder"
     comparisons: "ComparisonEncoder | None"  # None when the schema has no comparisons
-    backend: Backend | None = None
 
     @classmethod
     def of(
@@ -83,11 +83,12 @@ class Encoders:
         comparisons = (
             ComparisonEncoder(schema, secret, backend=backend) if schema.comparisons else None
         )
-        return cls(
-            clk=BloomEncoder(schema, secret, backend=backend),
-            comparisons=comparisons,
-            backend=backend,
-        )
+        return cls(clk=BloomEncoder(schema, secret, backend=backend), comparisons=comparisons)
+
+    @property
+    def backend(self) -> Backend | None:
+        """The implementation every call uses, or None: chosen per call by size."""
+        return self.clk.backend
 
     def load_compiled(self) -> None:
         """Load the single-threaded compiled code now (numba's cache), e.g. before a fork."""
@@ -99,10 +100,11 @@ class Encoders:
         self, columns: Sequence[Sequence[str | None]], *, threads: bool
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]:
         """Filters and, when the schema has comparisons, comparison encodings."""
-        filters = self.clk.encode(columns, threads=threads)
+        packed = pack_columns(columns, len(self.clk.schema.fields))  # once, for both encoders
+        filters = self.clk.encode_packed(packed, threads=threads)
         if self.comparisons is None:
             return filters, None
-        return filters, self.comparisons.encode(columns, threads=threads)
+        return filters, self.comparisons.encode_packed(packed, threads=threads)
 
 
 @contextmanager
