@@ -11,11 +11,10 @@ from linkage.bloom import METHOD_CODES, FilterParams
 from linkage.codepoints import PackedColumns
 from linkage.schema import TokenMethod
 from linkage.siphash import siphash_rows, siphash_spans
+from linkage.splitmix import GOLDEN, mix
 from linkage.vectorized.tokens import (
-    GOLDEN,
     SLICE_ROWS,
     TokenHashes,
-    mix,
     qgram_hashes,
     salt_prefixes,
     set_bits,
@@ -135,6 +134,6 @@ def _flip(bits: npt.NDArray[np.uint8], flip_keys: npt.NDArray[np.uint64], thresh
         int(flip_keys[1]),
         np.packbits(bits, axis=1, bitorder="little").view(np.uint32),
     )
-    steps = np.arange(1, bits.shape[1] + 1, dtype=np.uint64) * np.uint64(GOLDEN)
+    steps = np.arange(1, bits.shape[1] + 1, dtype=np.uint64) * GOLDEN
     flips = mix(seeds[:, None] + steps) < np.uint64(threshold)
     bits ^= flips.view(np.uint8)

@@ -12,12 +12,12 @@ import numpy.typing as npt
 
 from linkage.codepoints import PAD_END, PAD_START, SPACE
 from linkage.siphash import siphash_rows, siphash_spans
+from linkage.splitmix import GOLDEN, mix
 
 # Records are encoded in slices of this many: it bounds the memory of the per-token
 # arrays, and smaller arrays stay in the caches (measured: 1,024-2,048 are fastest).
 SLICE_ROWS = 2048
 Int64s = npt.NDArray[np.int64]
-GOLDEN = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: the step between SplitMix draws
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -151,16 +151,6 @@ def _prefixed(
     return np.concatenate([prefixes[owners], messages], axis=1)
 
 
-def mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """SplitMix64's finaliser, in place (array arithmetic wraps modulo 2**64)."""
-    values ^= values >> 30
-    values *= np.uint64(0xBF58476D1CE4E5B9)
-    values ^= values >> 27
-    values *= np.uint64(0x94D049BB133111EB)
-    values ^= values >> 31
-    return values
-
-
 def set_bits(
     bits: npt.NDArray[np.uint8],
     found: TokenHashes,
@@ -181,7 +171,7 @@ def set_bits(
         offset: Where in the row that filter begins.
     """
     pairs, odd = divmod(per_token, 2)
-    steps = np.arange(1, pairs + odd + 1, dtype=np.uint64) * np.uint64(GOLDEN)
+    steps = np.arange(1, pairs + odd + 1, dtype=np.uint64) * GOLDEN
     mixed = mix(steps[:, None] + found.hashes)  # draws x tokens
     base = found.owners * bits.shape[1] + offset
     flat = bits.reshape(-1)
