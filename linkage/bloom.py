@@ -20,7 +20,7 @@ load (`linkage.backend`). This module imports neither until it encodes.
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -93,7 +93,7 @@ class BloomEncoder:
         )
 
     def __repr__(self) -> str:
-        return f"BloomEncoder(schema={self.schema.name!r}, bits={self.schema.encoded_bits})"
+        return f"BloomEncoder(schema={self.schema.name!r}, bits={self.schema.family_bits})"
 
     def load_compiled(self) -> None:
         """Load the single-threaded compiled encoder now (numba and its cache, ~0.4 s).
@@ -125,19 +125,33 @@ class BloomEncoder:
         )
 
     def encode_packed(
-        self, packed: PackedColumns, *, threads: bool = True, backend: Backend | None = None
+        self,
+        packed: PackedColumns,
+        *,
+        threads: bool = True,
+        backend: Backend | None = None,
+        salted: bool = False,
     ) -> npt.NDArray[np.uint8]:
-        """`encode` of values already packed (`pack_columns`), as both encoders share them."""
+        """`encode` of values already packed (`pack_columns`), as both encoders share them.
+
+        With `salted`, `packed` holds one column more than the schema has fields: each
+        record's salt (a salt family's, `linkage.salting`), which salts every token.
+        """
         rows = packed.starts.shape[1]
+        # the salt is the packed columns' last (extra) column
+        params = (
+            replace(self._params, salt_field=packed.starts.shape[0] - 1) if salted else self._params
+        )
+        bits = self.schema.family_bits
         if (backend or self.backend or Backend.for_rows(rows)) is Backend.VECTORIZED:
             from linkage.vectorized.bloom import encode_filters
 
-            return encode_filters(packed, self._params, self.schema.encoded_bits)
+            return encode_filters(packed, params, bits)
         from linkage.compiled.bloom import encode_filters as compiled_filters
 
-        out = np.zeros((rows, self.schema.encoded_bits // 64), dtype=np.uint64)
-        compiled_filters(packed, self._params, out, threads=threads)
-        return out.view(np.uint8).reshape(rows, self.schema.encoded_bits // 8)
+        out = np.zeros((rows, bits // 64), dtype=np.uint64)
+        compiled_filters(packed, params, out, threads=threads)
+        return out.view(np.uint8).reshape(rows, bits // 8)
 
 
 def _plan_row(tokenization: Tokenization, bits: int) -> list[int]:

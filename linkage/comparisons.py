@@ -36,7 +36,7 @@ This module imports neither until it encodes.
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -85,7 +85,13 @@ def comparison_layout(schema: LinkageSchema) -> ComparisonLayout:
             }
         )
         offset += words
-    document = {"format": LAYOUT_FORMAT, "words": offset, "comparisons": entries}
+    document: dict[str, object] = {
+        "format": LAYOUT_FORMAT,
+        "words": offset,
+        "comparisons": entries,
+    }
+    if schema.hardening.salt_families:  # other layouts keep their text (batches their digest)
+        document["families"] = [family.name for family in schema.hardening.salt_families]
     return ComparisonLayout.parse(json.dumps(document, sort_keys=True, separators=(",", ":")))
 
 
@@ -174,17 +180,29 @@ class ComparisonEncoder:
         )
 
     def encode_packed(
-        self, packed: PackedColumns, *, threads: bool = True, backend: Backend | None = None
+        self,
+        packed: PackedColumns,
+        *,
+        threads: bool = True,
+        backend: Backend | None = None,
+        salted: bool = False,
     ) -> npt.NDArray[np.uint8]:
-        """`encode` of values already packed (`pack_columns`), as both encoders share them."""
+        """`encode` of values already packed (`pack_columns`), as both encoders share them.
+
+        With `salted`, the packed columns' last (extra) column is each record's salt.
+        The result is one family's encoding: rows x (8 * layout.words) bytes.
+        """
         rows = packed.starts.shape[1]
         out = np.zeros((rows, self.layout.words), dtype=np.uint64)
+        params = (
+            replace(self._params, salt_field=packed.starts.shape[0] - 1) if salted else self._params
+        )
         if (backend or self.backend or Backend.for_rows(rows)) is Backend.VECTORIZED:
             from linkage.vectorized.comparisons import encode_comparisons
 
-            encode_comparisons(packed, self._params, out)
+            encode_comparisons(packed, params, out)
         else:
             from linkage.compiled.comparisons import encode_comparisons as compiled_comparisons
 
-            compiled_comparisons(packed, self._params, out, threads=threads)
+            compiled_comparisons(packed, params, out, threads=threads)
         return out.view(np.uint8).reshape(rows, 8 * self.layout.words)

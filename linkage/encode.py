@@ -99,12 +99,34 @@ class Encoders:
     def encode(
         self, columns: Sequence[Sequence[str | None]], *, threads: bool
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None]:
-        """Filters and, when the schema has comparisons, comparison encodings."""
-        packed = pack_columns(columns, len(self.clk.schema.fields))  # once, for both encoders
-        filters = self.clk.encode_packed(packed, threads=threads)
-        if self.comparisons is None:
-            return filters, None
-        return filters, self.comparisons.encode_packed(packed, threads=threads)
+        """Filters and, when the schema has comparisons, comparison encodings.
+
+        With salt families, each is every family's encoding side by side; a record
+        without a family's salt values has zeros there (never a candidate, all missing).
+        """
+        schema = self.clk.schema
+        if not schema.hardening.salt_families:
+            packed = pack_columns(columns, len(schema.fields))  # once, for both encoders
+            filters = self.clk.encode_packed(packed, threads=threads)
+            if self.comparisons is None:
+                return filters, None
+            return filters, self.comparisons.encode_packed(packed, threads=threads)
+        from linkage.salting import family_salts
+
+        filter_blocks, comparison_blocks = [], []
+        for family in schema.hardening.salt_families:
+            salts = family_salts(schema, family, columns)
+            packed = pack_columns([*columns, salts], len(schema.fields) + 1)
+            absent = np.fromiter((salt is None for salt in salts), dtype=bool, count=len(salts))
+            block = self.clk.encode_packed(packed, threads=threads, salted=True)
+            block[absent] = 0
+            filter_blocks.append(block)
+            if self.comparisons is not None:
+                words = self.comparisons.encode_packed(packed, threads=threads, salted=True)
+                words[absent] = 0
+                comparison_blocks.append(words)
+        filters = np.hstack(filter_blocks)
+        return filters, np.hstack(comparison_blocks) if comparison_blocks else None
 
 
 @contextmanager
@@ -460,7 +482,7 @@ def _concatenated_comparisons(
     if encoders.comparisons is None:
         return None
     pieces = [r.comparisons for r in results if r.comparisons is not None]
-    width = 8 * encoders.comparisons.layout.words
+    width = 8 * encoders.comparisons.layout.row_words
     return np.concatenate(pieces) if pieces else np.zeros((0, width), np.uint8)
 
 

@@ -148,13 +148,64 @@ class ComparisonSpec(_Frozen):
     crosswise: str | None = None
 
 
+SALT_TRANSFORMS = {
+    "": None,  # the whole value, any kind
+    "year": frozenset({FieldKind.DATE}),
+    "decade": frozenset({FieldKind.DATE}),
+    "month": frozenset({FieldKind.DATE}),
+    "day": frozenset({FieldKind.DATE}),
+    "month_day": frozenset({FieldKind.DATE}),
+    "word": frozenset({FieldKind.GIVEN_NAMES, FieldKind.SURNAMES, FieldKind.FULL_NAME}),
+    "key": frozenset({FieldKind.GIVEN_NAMES, FieldKind.SURNAMES, FieldKind.FULL_NAME}),
+    "initial": frozenset({FieldKind.GIVEN_NAMES, FieldKind.SURNAMES, FieldKind.FULL_NAME}),
+    "area": frozenset({FieldKind.POSTCODE}),  # the first two characters: a region
+}
+_SALT_PART = re.compile(r"^([a-z][a-z0-9_]{0,39}(?:\+[a-z][a-z0-9_]{0,39})*)(?::([a-z_]+))?$")
+
+
+def split_salt_part(part: str) -> tuple[tuple[str, ...], str]:
+    """A salt part's fields and transform: "given_names+surnames:key" -> (fields, "key")."""
+    found = _SALT_PART.match(part)
+    if found is None or (found.group(2) or "") not in SALT_TRANSFORMS:
+        raise ValueError(
+            f"salt part {part!r} is not FIELD[+FIELD...][:TRANSFORM] with a transform of "
+            f"{sorted(name for name in SALT_TRANSFORMS if name)}"
+        )
+    return tuple(found.group(1).split("+")), found.group(2) or ""
+
+
+class SaltFamily(_Frozen):
+    """One independently salted encoding of every record that has the values it names.
+
+    The salt is the combination of its parts (`linkage.salting`): records are comparable
+    inside a family only when their salts are equal, so each family should combine values
+    with many distinct values, and the families together should leave every kind of error
+    a family to agree in.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    parts: tuple[str, ...] = Field(min_length=1, max_length=4)
+
+    @field_validator("parts")
+    @classmethod
+    def _parts_parse(cls, parts: tuple[str, ...]) -> tuple[str, ...]:
+        for part in parts:
+            split_salt_part(part)
+        return parts
+
+
+MAX_SALT_FAMILIES = 8
+
+
 class Hardening(_Frozen):
-    """Optional hardening of the record-level filter against cryptanalysis."""
+    """Optional hardening of the encodings against cryptanalysis and graph matching."""
 
     balance: bool = False  # append the complement, then permute: every filter half ones
     xor_fold: bool = False  # XOR the two halves: half the length, no bit readable alone
     salt_field: str | None = None  # record-level salt: its value keys every token hash
     flip_probability: float = Field(default=0.0, ge=0.0, lt=0.5)  # permanent random bit flips
+    # Each record encoded once per family, each salted by its own values (`linkage.salting`)
+    salt_families: tuple[SaltFamily, ...] = Field(default=(), max_length=MAX_SALT_FAMILIES)
 
 
 class LinkageSchema(_Frozen):
@@ -178,6 +229,7 @@ class LinkageSchema(_Frozen):
         salt = self.hardening.salt_field
         if salt is not None and salt not in names:
             raise ValueError(f"salt_field '{salt}' is not a field of the schema")
+        _check_salt_families(self)
         if not any(spec.bits_per_token for spec in self.fields):
             raise ValueError("at least one field must set bits")
         for spec in self.fields:
@@ -193,10 +245,20 @@ class LinkageSchema(_Frozen):
         return self
 
     @property
-    def encoded_bits(self) -> int:
-        """Length of the filters this schema produces, after balancing and folding."""
+    def families(self) -> int:
+        """How many encodings each record gets: one per salt family, else one."""
+        return max(1, len(self.hardening.salt_families))
+
+    @property
+    def family_bits(self) -> int:
+        """Length of one family's filter, after balancing and folding."""
         bits = self.filter_bits * (2 if self.hardening.balance else 1)
         return bits // (2 if self.hardening.xor_fold else 1)
+
+    @property
+    def encoded_bits(self) -> int:
+        """Length of a record's filters: every family's filter, one after the other."""
+        return self.family_bits * self.families
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -217,11 +279,36 @@ class LinkageSchema(_Frozen):
             raw["tokenize"] = spec.tokenization.model_dump(mode="json")
         if not self.comparisons:  # schemas without comparisons keep their fingerprint
             del document["comparisons"]
+        if not self.hardening.salt_families:  # nor do schemas without salt families
+            del document["hardening"]["salt_families"]
         return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical form, hex; equal fingerprints mean comparable encodings."""
         return hashlib.sha256(self.canonical_json().encode("ascii")).hexdigest()
+
+
+def _check_salt_families(schema: LinkageSchema) -> None:
+    families = schema.hardening.salt_families
+    if not families:
+        return
+    if schema.hardening.salt_field is not None:
+        raise ValueError("salt_field and salt_families exclude each other")
+    if len({family.name for family in families}) != len(families):
+        raise ValueError("salt family names must be unique")
+    kinds = {spec.name: spec.kind for spec in schema.fields}
+    for family in families:
+        for part in family.parts:
+            fields, transform = split_salt_part(part)
+            for name in fields:
+                if name not in kinds:
+                    raise ValueError(f"salt family '{family.name}': '{name}' is not a field")
+                allowed = SALT_TRANSFORMS[transform]
+                if allowed is not None and kinds[name] not in allowed:
+                    raise ValueError(
+                        f"salt family '{family.name}': transform '{transform}' does not "
+                        f"apply to field '{name}' of kind '{kinds[name]}'"
+                    )
 
 
 def _check_comparisons(schema: LinkageSchema) -> None:

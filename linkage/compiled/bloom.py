@@ -110,7 +110,7 @@ def salt_prefix(row, cps, starts, ends, salt_field, salt_keys, buffer):
 def _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, buffer, words):
     filter_bits = words.shape[0] * 64
     prefix = salt_prefix(row, cps, starts, ends, salt_field, salt_keys, buffer)
-    for field in range(starts.shape[0]):
+    for field in range(plan.shape[0]):  # packed columns may hold a salt column more
         method, q, padded, bits = plan[field, 0], plan[field, 1], plan[field, 2], plan[field, 3]
         first, last = starts[field, row], ends[field, row]
         if bits == 0 or first == last:  # missing values are absent, never a token

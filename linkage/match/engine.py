@@ -12,16 +12,24 @@ from linkage.errors import LinkageError
 from linkage.hits import Hits
 from linkage.match.blocking import BandPlan, Similarities, lsh_pairs, plan_bands
 from linkage.match.dice import DicePairs, dice_pairs
-from linkage.match.fields import FieldScores, candidate_threshold, kept_threshold, score_pairs
+from linkage.match.fields import (
+    CANDIDATE_FLOOR,
+    FieldScores,
+    candidate_threshold,
+    kept_threshold,
+    score_pairs,
+)
 from linkage.match.grouping import group_records
 from linkage.match.pool import (
     Pool,
     agency_sides,
     all_pairs,
+    family_pool,
     hit_groups,
     pool_batches,
     record_counts,
 )
+from linkage.match.scoring import PosteriorProfile
 from linkage.match.threshold import ScoreProfile, pooled, score_profile
 
 ALL_PAIRS_LIMIT = 400_000_000  # compare everything below this many pairs (seconds of work)
@@ -197,12 +205,15 @@ def _match_fields(
 ) -> tuple[Hits, MatchReport]:
     """Candidates from the CLK, then Fellegi-Sunter scores, posterior cut and grouping."""
     progress("choosing threshold", 0.0)
-    scored = _field_scores(pool, settings, runner, progress)
-    pairs, scores, profile = scored.pairs, scored.scores, scored.scores.profile
+    if pool.layout is not None and pool.layout.families > 1:
+        scored = _family_scores(pool, settings, runner, progress)
+    else:
+        scored = _Scored.of(_field_scores(pool, settings, runner, progress))
+    profile = PosteriorProfile.of(scored.posterior)
     threshold = settings.threshold if settings.threshold is not None else profile.threshold()
     progress("grouping", _COMPARED)
-    keep = np.flatnonzero(scores.posterior >= threshold)
-    linked = DicePairs(pairs.left[keep], pairs.right[keep], scores.posterior[keep])
+    keep = np.flatnonzero(scored.posterior >= threshold)
+    linked = DicePairs(scored.left[keep], scored.right[keep], scored.posterior[keep])
     grouping = group_records(
         pool.agency,
         linked.left,
@@ -210,9 +221,11 @@ def _match_fields(
         linked.score,
         threshold=threshold,
         cap=settings.cap,
-        rank=scores.weight[keep],
+        rank=scored.weight[keep],
+        # Salt families compare only records that share a salt: the others are unknown.
+        compared=(scored.left, scored.right, scored.posterior) if scored.families else None,
     )
-    groups = hit_groups(pool, grouping.group, linked, settings.min_agencies, scores.agreed(keep))
+    groups = hit_groups(pool, grouping.group, linked, settings.min_agencies, scored.agreed(keep))
     precision, recall = profile.estimate(threshold)
     report = MatchReport(
         records=record_counts(pool),
@@ -226,12 +239,138 @@ def _match_fields(
         blocking=scored.methods,
         scoring="fields",
         candidate_threshold=scored.candidate_threshold,
-        field_weights=tuple(scores.model.rows()),
-        prior=scores.model.prior,
+        field_weights=scored.field_weights,
+        prior=scored.prior,
     )
     hits = Hits(threshold=threshold, min_agencies=settings.min_agencies, groups=tuple(groups))
     progress("matched", 1.0)
     return hits, report
+
+
+Agreed = Callable[[npt.NDArray[np.int64]], list[tuple[str, ...]]]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _Scored:
+    """Scored candidate pairs of the whole pool (one family's, or every family's best)."""
+
+    left: npt.NDArray[np.int64]
+    right: npt.NDArray[np.int64]
+    posterior: npt.NDArray[np.float64]
+    weight: npt.NDArray[np.float64]
+    agreed: Agreed  # agreed comparison names of pairs (indices into the above)
+    comparisons: int
+    methods: dict[str, str]
+    candidate_threshold: float
+    field_weights: tuple[tuple[str, str, float, float, float], ...]
+    prior: float
+    families: bool = False  # scored family by family: pairs without a shared salt unknown
+
+    @classmethod
+    def of(cls, scored: "ScoredCandidates") -> "_Scored":
+        model = scored.scores.model
+        return cls(
+            left=scored.pairs.left,
+            right=scored.pairs.right,
+            posterior=scored.scores.posterior,
+            weight=scored.scores.weight,
+            agreed=scored.scores.agreed,
+            comparisons=scored.comparisons,
+            methods=scored.methods,
+            candidate_threshold=scored.candidate_threshold,
+            field_weights=tuple(model.rows()),
+            prior=model.prior,
+        )
+
+
+def _family_scores(
+    pool: Pool, settings: MatchSettings, runner: Runner, progress: Progress
+) -> _Scored:
+    """Each salt family matched on its own (`linkage.salting`); a pair keeps its best score.
+
+    Inside a family only records with equal salts are alike, so each family is blocked,
+    scored and its model learned as a run of its own; a pair found in several families
+    counts once, with the posterior of the family that scored it highest.
+    """
+    layout = pool.layout
+    if layout is None:
+        raise LinkageError("salt families need comparison encodings in every batch")
+    parts: list[tuple[int, npt.NDArray[np.int64], _Scored]] = []
+    for family in range(layout.families):
+        sub, rows = family_pool(pool, family)
+        if len(sub.agencies) < 2:
+            continue  # nobody to compare with in this family
+        share = _family_progress(progress, family, layout.families)
+        scored = _Scored.of(_field_scores(sub, settings, runner, share))
+        parts.append((family, rows, scored))
+    if not parts:
+        return _no_candidates()
+    left = np.concatenate([rows[s.left] for _, rows, s in parts])
+    right = np.concatenate([rows[s.right] for _, rows, s in parts])
+    posterior = np.concatenate([s.posterior for _, _, s in parts])
+    source = np.concatenate([np.full(len(s.left), i) for i, (_, _, s) in enumerate(parts)])
+    within = np.concatenate([np.arange(len(s.left)) for _, _, s in parts])
+    # Best first within each pair, then the first of each pair.
+    order = np.lexsort((-posterior, right, left))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (left[order][1:] != left[order][:-1]) | (right[order][1:] != right[order][:-1])
+    best = order[first]
+    weight = np.concatenate([s.weight for _, _, s in parts])
+
+    def agreed(indices: npt.NDArray[np.int64]) -> list[tuple[str, ...]]:
+        chosen = best[indices]
+        out: list[tuple[str, ...]] = [() for _ in range(len(chosen))]
+        for part, (_, _, scored) in enumerate(parts):
+            mine = np.flatnonzero(source[chosen] == part)
+            for slot, names in zip(mine.tolist(), scored.agreed(within[chosen[mine]]), strict=True):
+                out[slot] = names
+        return out
+
+    counts = np.array([len(s.left) for _, _, s in parts], dtype=np.float64)
+    return _Scored(
+        left=left[best],
+        right=right[best],
+        posterior=posterior[best],
+        weight=weight[best],
+        agreed=agreed,
+        comparisons=sum(s.comparisons for _, _, s in parts),
+        methods={
+            f"{layout.family_names[family]} {pair}": method
+            for family, _, s in parts
+            for pair, method in s.methods.items()
+        },
+        candidate_threshold=min(s.candidate_threshold for _, _, s in parts),
+        field_weights=tuple(
+            (f"{layout.family_names[family]}/{row[0]}", *row[1:])
+            for family, _, s in parts
+            for row in s.field_weights
+        ),
+        prior=float(np.average([s.prior for _, _, s in parts], weights=counts + 1e-9)),
+        families=True,
+    )
+
+
+def _family_progress(progress: Progress, family: int, families: int) -> Progress:
+    def share(stage: str, fraction: float) -> None:
+        progress(stage, min(_COMPARED, (family + fraction / _COMPARED) / families * _COMPARED))
+
+    return share
+
+
+def _no_candidates() -> _Scored:
+    empty = np.zeros(0, dtype=np.int64)
+    return _Scored(
+        left=empty,
+        right=empty,
+        posterior=np.zeros(0),
+        weight=np.zeros(0),
+        agreed=lambda indices: [],
+        comparisons=0,
+        methods={},
+        candidate_threshold=CANDIDATE_FLOOR,
+        field_weights=(),
+        prior=0.0,
+    )
 
 
 @dataclass(frozen=True, slots=True, repr=False)

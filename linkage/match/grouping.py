@@ -21,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+ScoredPairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
 
 @dataclass(frozen=True, slots=True)
 class Grouping:
@@ -39,6 +41,7 @@ def group_records(
     threshold: float,
     cap: int = 3,
     rank: npt.NDArray[np.float64] | None = None,
+    compared: ScoredPairs | None = None,
 ) -> Grouping:
     """Group records from scored cross-agency pairs.
 
@@ -51,6 +54,11 @@ def group_records(
         cap: Links a record may keep into each other agency.
         rank: What orders a record's links for the cap (default: score). Field scoring
             passes match weights: posteriors of strong pairs all round to 1.0.
+        compared: Every pair that was scored, below the threshold too (left, right,
+            score). Given, the coherence check averages over compared pairs only, with
+            their own scores: a pair never compared (salt families that share no salt,
+            `linkage.salting`) is unknown rather than a disagreement. None: every
+            cross-agency pair counts, a missing link as 0.
 
     Returns:
         A group number per record (-1: no group); groups with a single record are dropped.
@@ -60,11 +68,29 @@ def group_records(
     component = _components(len(agency), left, right)
     group = np.full(len(agency), -1, dtype=np.int64)
     next_group = 0
+    known = _known_pairs(component, compared) if compared is not None else None
     for members, pair_index in _by_component(component, left):
+        links = (left[pair_index], right[pair_index], score[pair_index])
+        if known is not None:
+            links = known.get(int(component[members[0]]), links)
         next_group = _cohere(
-            members, pair_index, agency, left, right, score, threshold, group, next_group
+            members, links, agency, threshold, group, next_group, only_known=known is not None
         )
     return Grouping(group=group, groups=next_group)
+
+
+def _known_pairs(component: npt.NDArray[np.int64], compared: ScoredPairs) -> dict[int, ScoredPairs]:
+    """The compared pairs inside each component, by the component's root."""
+    left, right, score = compared
+    inside = np.flatnonzero(component[left] == component[right])
+    roots = component[left[inside]]
+    order = np.argsort(roots, kind="stable")
+    runs = np.split(inside[order], np.flatnonzero(np.diff(roots[order])) + 1)
+    return {
+        int(component[left[run[0]]]): (left[run], right[run], score[run])
+        for run in runs
+        if len(run)
+    }
 
 
 def _best_links(
@@ -140,25 +166,29 @@ def _by_component(
 
 def _cohere(
     members: npt.NDArray[np.int64],
-    pairs: npt.NDArray[np.int64],
+    links: ScoredPairs,
     agency: npt.NDArray[np.int64],
-    left: npt.NDArray[np.int64],
-    right: npt.NDArray[np.int64],
-    score: npt.NDArray[np.float64],
     threshold: float,
     group: npt.NDArray[np.int64],
     next_group: int,
+    *,
+    only_known: bool,
 ) -> int:
     if len(members) == 2:  # one link, already at or above the threshold
         group[members] = next_group
         return next_group + 1
+    left, right, score = links
     members = np.sort(members)
     similarity = np.zeros((len(members), len(members)))
-    local_left = np.searchsorted(members, left[pairs])
-    local_right = np.searchsorted(members, right[pairs])
-    similarity[local_left, local_right] = similarity[local_right, local_left] = score[pairs]
+    local_left = np.searchsorted(members, left)
+    local_right = np.searchsorted(members, right)
+    similarity[local_left, local_right] = similarity[local_right, local_left] = score
     member_agency = agency[members]
-    cross = (member_agency[:, None] != member_agency[None, :]).astype(np.float64)
+    if only_known:
+        cross = np.zeros_like(similarity)
+        cross[local_left, local_right] = cross[local_right, local_left] = 1.0
+    else:
+        cross = (member_agency[:, None] != member_agency[None, :]).astype(np.float64)
     labels = _average_link(similarity, cross, threshold)
     for label in np.unique(labels):
         cluster = members[labels == label]

@@ -14,6 +14,7 @@ from linkage.errors import BatchError
 LAYOUT_FORMAT = "fieldlink-comparisons/1"
 METHOD_CODES = {"bloom": 0, "exact": 1, "date": 2}
 MAX_WORDS = 1024
+MAX_FAMILIES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +30,21 @@ class ComparisonEntry:
 
 @dataclass(frozen=True, slots=True)
 class ComparisonLayout:
-    """The slots of every comparison; `text` is the canonical JSON it was parsed from."""
+    """The slots of every comparison; `text` is the canonical JSON it was parsed from.
+
+    `words` is one family's width; a schema with salt families (`linkage.salting`) writes
+    `families` such encodings per record, one after the other.
+    """
 
     text: str
     words: int
     entries: tuple[ComparisonEntry, ...]
+    family_names: tuple[str, ...] = ()  # salt families, in encoding order; () for one
+
+    @property
+    def families(self) -> int:
+        """How many encodings of this layout each record has."""
+        return max(1, len(self.family_names))
 
     @classmethod
     def parse(cls, text: str) -> Self:
@@ -42,13 +53,34 @@ class ComparisonLayout:
             document = json.loads(text)
             entries = tuple(ComparisonEntry(**entry) for entry in document["comparisons"])
             words = int(document["words"])
+            names = tuple(str(name) for name in document.get("families", ()))
             valid = document["format"] == LAYOUT_FORMAT
-        except (ValueError, KeyError, TypeError) as err:
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise BatchError("comparison layout is not readable") from err
-        if not valid or not 1 <= words <= MAX_WORDS or len(entries) > 63:
+        if (
+            not valid
+            or len(names) > MAX_FAMILIES
+            or len(set(names)) != len(names)
+            or not 1 <= words * max(1, len(names)) <= MAX_WORDS
+            or len(entries) > 63
+        ):
             raise BatchError("comparison layout is not supported")
         _check_entries(entries, words)
-        return cls(text=text, words=words, entries=entries)
+        return cls(text=text, words=words, entries=entries, family_names=names)
+
+    @property
+    def row_words(self) -> int:
+        """A record's width in words: every family's encoding."""
+        return self.words * self.families
+
+    def one_family(self) -> "ComparisonLayout":
+        """The layout of one family's encoding alone (what scoring a family reads)."""
+        if self.families == 1:
+            return self
+        document = json.loads(self.text)
+        del document["families"]
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+        return ComparisonLayout(text=text, words=self.words, entries=self.entries)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -57,8 +89,8 @@ class ComparisonLayout:
 
     def check_width(self, row_bytes: int) -> None:
         """Refuse encodings whose rows are not as wide as this layout says."""
-        if row_bytes != 8 * self.words:
-            raise BatchError(f"comparison encodings must be {8 * self.words} bytes each")
+        if row_bytes != 8 * self.row_words:
+            raise BatchError(f"comparison encodings must be {8 * self.row_words} bytes each")
 
     def index(self, name: str) -> int:
         """Position of a comparison by name."""

@@ -79,6 +79,34 @@ def pool_batches(batches: Sequence[Batch]) -> Pool:
     )
 
 
+def family_pool(pool: Pool, family: int) -> tuple[Pool, npt.NDArray[np.int64]]:
+    """One salt family's encodings of the records that have them, and their rows in `pool`.
+
+    Agencies without a record in the family are left out of it (nothing to compare).
+    """
+    layout, words = pool.layout, pool.comparisons
+    if layout is None or words is None:
+        raise LinkageError("salt families need comparison encodings in every batch")
+    width = pool.filters.shape[1] // layout.families
+    filters = pool.filters[:, family * width : (family + 1) * width]
+    rows = np.flatnonzero(filters.any(axis=1))
+    present = np.unique(pool.agency[rows])
+    agency = np.searchsorted(present, pool.agency[rows])
+    one = layout.one_family()
+    sub = Pool(
+        agencies=tuple(pool.agencies[a] for a in present.tolist()),
+        agency=agency,
+        references=tuple(pool.references[row] for row in rows.tolist()),
+        filters=np.ascontiguousarray(filters[rows]),
+        starts=np.searchsorted(agency, np.arange(len(present))),
+        layout=one,
+        comparisons=np.ascontiguousarray(
+            words[rows, family * one.words : (family + 1) * one.words]
+        ),
+    )
+    return sub, rows
+
+
 def _comparison_words(batches: Sequence[Batch]) -> npt.NDArray[np.uint64]:
     values = np.concatenate([b.comparisons.values for b in batches if b.comparisons is not None])
     return np.ascontiguousarray(values).view(np.uint64)

@@ -44,7 +44,7 @@ def slot(schema: LinkageSchema, row: np.ndarray, name: str) -> np.ndarray:
 
 
 def schema_with(comparisons: list[dict[str, object]]) -> str:
-    document = load_schema().model_dump(mode="json") | {"comparisons": comparisons}
+    document = load_schema("person-classic").model_dump(mode="json") | {"comparisons": comparisons}
     return json.dumps(document)
 
 
@@ -71,7 +71,7 @@ def test_a_bad_comparison_is_refused_by_name(comparison: dict[str, object], mess
 
 
 def test_the_person_schema_encodes_names_in_parts_and_no_low_cardinality_field() -> None:
-    schema = load_schema()
+    schema = load_schema("person-classic")
 
     names = [spec.name for spec in schema.comparisons]
     assert names[:4] == ["first_given", "other_given", "first_surname", "other_surnames"]
@@ -79,7 +79,7 @@ def test_the_person_schema_encodes_names_in_parts_and_no_low_cardinality_field()
 
 
 def test_encoding_is_deterministic_and_as_wide_as_the_layout() -> None:
-    schema = load_schema()
+    schema = load_schema("person-classic")
 
     first, second = words(schema, [RECORD]), words(schema, [RECORD])
 
@@ -88,7 +88,7 @@ def test_encoding_is_deterministic_and_as_wide_as_the_layout() -> None:
 
 
 def test_another_secret_changes_every_comparison_slot() -> None:
-    schema = load_schema()
+    schema = load_schema("person-classic")
 
     mine, theirs = words(schema, [RECORD])[0], words(schema, [RECORD], OTHER)[0]
 
@@ -98,7 +98,7 @@ def test_another_secret_changes_every_comparison_slot() -> None:
 
 
 def test_missing_stays_missing_no_bit_and_no_tag() -> None:
-    schema = load_schema()
+    schema = load_schema("person-classic")
     layout = comparison_layout(schema)
 
     row = words(schema, [{"given_names": "Ana", "surnames": "Perez"}])[0]
@@ -110,7 +110,7 @@ def test_missing_stays_missing_no_bit_and_no_tag() -> None:
 
 
 def test_the_first_and_other_parts_split_at_the_first_word() -> None:
-    schema = load_schema()
+    schema = load_schema("person-classic")
 
     both, first_only = words(schema, [RECORD, RECORD | {"given_names": "Jan"}])
 
@@ -120,7 +120,7 @@ def test_the_first_and_other_parts_split_at_the_first_word() -> None:
 
 
 def test_a_given_name_meets_the_same_name_written_as_a_surname() -> None:
-    schema = load_schema()
+    schema = load_schema("person-classic")
     swapped = RECORD | {"given_names": "Vries", "surnames": "Jan"}
 
     straight, crossed = words(schema, [RECORD | {"surnames": "Vries"}, swapped])
@@ -129,7 +129,7 @@ def test_a_given_name_meets_the_same_name_written_as_a_surname() -> None:
 
 
 def test_a_date_with_day_and_month_swapped_meets_the_original() -> None:
-    schema = load_schema()
+    schema = load_schema("person-classic")
 
     original, swapped = words(schema, [RECORD, RECORD | {"date_of_birth": "1980-12-03"}])
 
@@ -139,7 +139,7 @@ def test_a_date_with_day_and_month_swapped_meets_the_original() -> None:
 
 
 def test_record_salting_keys_comparisons_too() -> None:
-    plain = load_schema()
+    plain = load_schema("person-classic")
     salted = plain.model_copy(update={"hardening": Hardening(salt_field="date_of_birth")})
 
     a = slot(plain, words(plain, [RECORD])[0], "first_given")
@@ -149,7 +149,7 @@ def test_record_salting_keys_comparisons_too() -> None:
 
 
 def test_the_layout_round_trips_and_refuses_a_slot_out_of_place() -> None:
-    layout = comparison_layout(load_schema())
+    layout = comparison_layout(load_schema("person-classic"))
 
     assert ComparisonLayout.parse(layout.text) == layout
     broken = layout.text.replace('"offset":1,', '"offset":2,')
@@ -158,7 +158,7 @@ def test_the_layout_round_trips_and_refuses_a_slot_out_of_place() -> None:
 
 
 def test_the_encoder_repr_shows_no_key() -> None:
-    encoder = ComparisonEncoder(load_schema(), SECRET)
+    encoder = ComparisonEncoder(load_schema("person-classic"), SECRET)
 
     assert repr(encoder) == "ComparisonEncoder(schema='person', words=15)"
 

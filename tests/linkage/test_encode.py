@@ -105,7 +105,7 @@ def test_variants_of_one_person_match_and_others_do_not(secret: LinkageSecret) -
         },
     ]
 
-    filters = encode_records(records, load_schema(), secret).filters
+    filters = encode_records(records, load_schema("person-classic"), secret).filters
     pairs = dice_pairs(filters, threshold=0.7)
 
     assert list(zip(pairs.left.tolist(), pairs.right.tolist(), strict=True)) == [(0, 1)]

@@ -38,10 +38,10 @@ LUIS = {
 
 
 def batch(agency: str, records: list[dict[str, str]]) -> Batch:
-    filters = encode_records(records, load_schema(), SECRET).filters
+    filters = encode_records(records, load_schema("person-classic"), SECRET).filters
     return Batch.create(
         agency=agency,
-        schema_fingerprint=load_schema().fingerprint(),
+        schema_fingerprint=load_schema("person-classic").fingerprint(),
         key_check=SECRET.key_check_value(),
         references=[f"{agency}-{i}" for i in range(len(records))],
         filters=filters,
@@ -88,7 +88,7 @@ def test_batches_of_another_key_are_refused() -> None:
     other = LinkageSecret(project="engine", value=bytes(32))
     stranger = Batch.create(
         agency="kmar",
-        schema_fingerprint=load_schema().fingerprint(),
+        schema_fingerprint=load_schema("person-classic").fingerprint(),
         key_check=other.key_check_value(),
         references=["k"],
         filters=np.zeros((1, 128), np.uint8),

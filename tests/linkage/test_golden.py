@@ -54,7 +54,7 @@ RECORDS = [
 
 
 def schemas() -> dict[str, LinkageSchema]:
-    person = load_schema()
+    person = load_schema("person-classic")
     hardened = person.model_copy(
         update={
             "name": "person-hardened",
@@ -110,7 +110,7 @@ def test_encodings_are_bit_for_bit_unchanged(
 
 
 def test_a_schema_without_comparisons_keeps_its_fingerprint() -> None:
-    person = load_schema()
+    person = load_schema("person-classic")
     without = LinkageSchema.model_validate(person.model_dump() | {"comparisons": ()})
 
     # The person schema's fingerprint before it gained comparisons (golden_v1, 2026-11).

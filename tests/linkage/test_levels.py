@@ -21,14 +21,14 @@ BASE = {
 
 
 def encoded(records: list[dict[str, str]]) -> np.ndarray:
-    values = encode_records(records, load_schema(), SECRET).comparisons
+    values = encode_records(records, load_schema("person-classic"), SECRET).comparisons
     assert values is not None
     return values.view(np.uint64)
 
 
 def levels_of(records: list[dict[str, str]]) -> dict[str, str]:
     """Level names of records[0] against records[1]."""
-    layout = comparison_layout(load_schema())
+    layout = comparison_layout(load_schema("person-classic"))
     found = pair_levels(LevelPlan.of(layout), encoded(records), np.array([0]), np.array([1]))[0]
     return {
         entry.name: LEVEL_NAMES[entry.method][level]
@@ -102,7 +102,7 @@ def test_the_kernel_gives_the_reference_levels() -> None:
     rng = random.Random(7)
     records = [variant(rng) for _ in range(60)]
     values = encoded(records)
-    layout = comparison_layout(load_schema())
+    layout = comparison_layout(load_schema("person-classic"))
     left, right = np.array([i for i in range(60) for _ in range(60)]), np.tile(np.arange(60), 60)
 
     found = pair_levels(LevelPlan.of(layout), values, left, right)

@@ -34,7 +34,8 @@ def test_threshold_chosen_without_labels_links_the_synthetic_agencies_well(
     hits, report = match_batches(batches)
     quality = evaluate(hits, tmp_path / "truth.csv", refmaps)
 
-    assert 0.6 <= report.threshold <= 0.9
+    # A posterior cut: never below even odds, and short of certainty.
+    assert 0.5 <= report.threshold < 1.0
     assert quality.pair_f1 >= 0.9
     assert quality.group_precision >= 0.95
     assert report.estimated_precision is not None
