@@ -250,3 +250,28 @@ def _closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def test_batch_risk_passes_the_default_and_refuses_unsalted_encodings(
+    project_key: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "people.csv").write_text(to_csv(fake_people(400, seed=8)), encoding="utf-8")
+    assert encode() == 0
+    assert encode("--schema", "person-classic", "--out", "classic.arrow") == 0
+    capsys.readouterr()
+
+    assert main(["batch", "risk", "politie.arrow"]) == 0
+    salted = capsys.readouterr().out
+    assert main(["batch", "risk", "classic.arrow"]) == 1
+    unsalted = capsys.readouterr().out
+    assert (
+        main(["batch", "risk", "classic.arrow", "--allow-unsalted", "--max-group-share", "1"]) == 0
+    )
+    capsys.readouterr()
+    assert main(["batch", "risk", "politie.arrow", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+
+    assert "salted, 7 encoding(s) per record" in salted and "within the policy" in salted
+    assert "refused: the encodings are not salted" in unsalted
+    assert len(document["families"]) == 7 and document["refused"] == []
+    assert document["records"] == 400
