@@ -14,7 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from linkage.synth.agencies import AGENCIES, FIELDS, choose_agencies, visit_count
+from linkage.synth.agencies import (
+    AGENCIES,
+    FIELDS,
+    agency_styles,
+    choose_agencies,
+    visit_count,
+)
 from linkage.synth.people import FAMILY, Person, Relation, make_people
 from linkage.synth.render import render_record
 
@@ -45,12 +51,13 @@ class SynthSummary:
     out_dir: Path | None = None
 
 
-def synthesize(*, persons: int = 2000, seed: int = 0) -> Population:
+def synthesize(*, persons: int = 2000, seed: int = 0, missing_dob: float = 0.0) -> Population:
     """Generate persons and their agency records in memory; no files are written.
 
     Args:
         persons: How many distinct persons.
         seed: Seed of the random generator; equal seeds give equal populations.
+        missing_dob: The least share of each agency's records without a date of birth.
 
     Returns:
         The persons, each agency's records (with `record_id`) and the truth rows.
@@ -58,13 +65,14 @@ def synthesize(*, persons: int = 2000, seed: int = 0) -> Population:
     # A seeded generator, not a secret: synthetic test data must be reproducible.
     rng = random.Random(seed)  # noqa: S311
     people = make_people(persons, rng)
+    styles = agency_styles(missing_dob=missing_dob)
     held: dict[str, tuple[str, ...]] = {}
     rows: dict[str, list[tuple[str, dict[str, str]]]] = {name: [] for name in AGENCIES}
     for person in people:
         agencies = _agencies_of(rng, person, held)
         held[person.person_id] = agencies
         for name in agencies:
-            style = AGENCIES[name]
+            style = styles[name]
             for visit in range(visit_count(rng, style)):
                 rows[name].append((person.person_id, render_record(rng, person, style, visit)))
     return _numbered(rng, people, rows)
@@ -122,7 +130,9 @@ def summarize(population: Population, out_dir: Path | None = None) -> SynthSumma
     )
 
 
-def generate(out_dir: Path, *, persons: int = 2000, seed: int = 0) -> SynthSummary:
+def generate(
+    out_dir: Path, *, persons: int = 2000, seed: int = 0, missing_dob: float = 0.0
+) -> SynthSummary:
     """Write one CSV file per agency and `truth.csv` (agency, record_id, person_id).
 
     Args:
@@ -130,11 +140,12 @@ def generate(out_dir: Path, *, persons: int = 2000, seed: int = 0) -> SynthSumma
             with the same names are replaced.
         persons: How many distinct persons.
         seed: Seed of the random generator; equal seeds give byte-identical files.
+        missing_dob: The least share of each agency's records without a date of birth.
 
     Returns:
         Counts of what was written.
     """
-    population = synthesize(persons=persons, seed=seed)
+    population = synthesize(persons=persons, seed=seed, missing_dob=missing_dob)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, records in population.records.items():
         style = AGENCIES[name]

@@ -14,6 +14,7 @@ Every agency uses the person schema's field names as columns, but its own format
   ISO alpha-3 nationality, a document number on every record, addresses often missing.
 """
 
+import dataclasses
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -194,6 +195,17 @@ AGENCIES: Mapping[str, AgencyStyle] = {
 }
 # How many agencies hold a given person: most are known to one agency only.
 AGENCY_COUNT_WEIGHTS = {1: 62.0, 2: 23.0, 3: 10.0, 4: 5.0}
+
+
+def agency_styles(*, missing_dob: float = 0.0) -> dict[str, AgencyStyle]:
+    """The agencies' styles, each missing the date of birth in at least `missing_dob`."""
+    out = {}
+    for name, style in AGENCIES.items():
+        missing = dict(style.errors.missing)
+        missing["date_of_birth"] = max(missing.get("date_of_birth", 0.0), missing_dob)
+        errors = dataclasses.replace(style.errors, missing=missing)
+        out[name] = dataclasses.replace(style, errors=errors)
+    return out
 
 
 def choose_agencies(rng: random.Random) -> tuple[str, ...]:
