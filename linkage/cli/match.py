@@ -121,9 +121,9 @@ def print_weights(
 ) -> None:
     """The learned weights: m, u and log2(m/u) per comparison level (missing counts 0)."""
     print("learned weights (no labels; missing values weigh 0):")
-    print(f"  {'comparison':<16} {'level':<9} {'m':>8} {'u':>9} {'weight':>7}")
+    print(f"  {'comparison':<32} {'level':<9} {'m':>8} {'u':>9} {'weight':>7}")
     for name, level, m, u, weight in rows:
-        print(f"  {name:<16} {level:<9} {m:>8.4f} {u:>9.5f} {weight:>+7.2f}")
+        print(f"  {name:<32} {level:<9} {m:>8.4f} {u:>9.5f} {weight:>+7.2f}")
     if prior is not None:
         print(f"  share of matches among candidates: {prior:.3f}")
 
@@ -157,8 +157,8 @@ def _threshold(args: argparse.Namespace) -> int:
 
 def _field_threshold(batches: list[Batch]) -> int:
     scored = score_batches(batches)
-    print_weights(scored.scores.model.rows(), scored.scores.model.prior)
-    profile = scored.scores.profile
+    print_weights(scored.field_weights, scored.prior)
+    profile = scored.profile
     starts, counts = profile.histogram()
     tallest = max(int(counts.max(initial=0)), 1)
     print(f"candidate pairs per match posterior ({len(profile.posteriors):,} candidates):")

@@ -423,14 +423,29 @@ def profile_batches(batches: Sequence[Batch]) -> ScoreProfile:
     return _profile(pool_batches(batches))
 
 
-def score_batches(
-    batches: Sequence[Batch], settings: MatchSettings | None = None
-) -> ScoredCandidates:
-    """The candidates and their field scores, for threshold tooling (needs comparisons)."""
+@dataclass(frozen=True, slots=True, repr=False)
+class ScoreSummary:
+    """What threshold tooling shows of a run's field scores: weights, prior, posteriors."""
+
+    field_weights: tuple[tuple[str, str, float, float, float], ...]
+    prior: float
+    profile: PosteriorProfile
+
+
+def score_batches(batches: Sequence[Batch], settings: MatchSettings | None = None) -> ScoreSummary:
+    """The learned weights and the candidates' posteriors, as a run would score them.
+
+    With salt families, every family's weights (named family/comparison) and the
+    posteriors of the pairs after each has kept its best score.
+    """
     settings = settings or MatchSettings()
     pool = pool_batches(batches)
     _fields_wanted(pool, "fields")
-    return _field_scores(pool, settings, run_here, _ignore_progress)
+    if pool.layout is not None and pool.layout.families > 1:
+        scored = _family_scores(pool, settings, run_here, _ignore_progress)
+    else:
+        scored = _Scored.of(_field_scores(pool, settings, run_here, _ignore_progress))
+    return ScoreSummary(scored.field_weights, scored.prior, PosteriorProfile.of(scored.posterior))
 
 
 def _profile(pool: Pool) -> ScoreProfile:
