@@ -172,3 +172,17 @@ def test_a_typo_changes_a_word_by_at_most_two_letters(word: str, rng: random.Ran
 
     assert abs(len(changed) - len(word)) <= 1
     assert changed[0] == word.capitalize()[0]
+
+
+def test_a_floor_on_missing_dates_of_birth_reaches_every_agency() -> None:
+    plain = synthesize(persons=600, seed=2)
+    sparse = synthesize(persons=600, seed=2, missing_dob=0.2)
+
+    def missing(population: Population, agency: str) -> float:
+        rows = population.records[agency]
+        marker = AGENCIES[agency].missing_marker
+        return sum(row["date_of_birth"] in ("", marker) for row in rows) / len(rows)
+
+    for agency in AGENCIES:
+        assert missing(sparse, agency) >= 0.12
+        assert missing(plain, agency) < 0.1
