@@ -89,7 +89,10 @@ class HubClient:
     def update_project(self, project_id: uuid.UUID, **settings: Any) -> Project:
         """Change a project's settings (administrator), as in the API's ProjectUpdate.
 
-        Settings not named stay; a threshold of None is chosen from the data again.
+        Settings not named stay; a threshold of None is chosen from the data again, an
+        `upload_budget_records` of None lifts the budget. The probing controls are
+        `upload_budget_records`, `max_near_duplicate_share`, `min_fill_share` and
+        `require_salted_encodings`.
         """
         body = _jsonable(settings)
         return self._call(Project, "PATCH", f"/v1/projects/{project_id}", json=body)

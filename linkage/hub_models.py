@@ -42,6 +42,11 @@ class Project(HubModel):
     key_epoch: int = 1
     key_label: str | None = None  # the label the project's secret is bound to, once known
     disclosure_approval: bool = False
+    # Probing controls at upload (older hubs lack them: no budget, unsalted accepted).
+    upload_budget_records: int | None = None  # the most records one agency may upload
+    max_near_duplicate_share: float = 1.0
+    min_fill_share: float = 0.0
+    require_salted_encodings: bool = False
 
 
 class Upload(HubModel):

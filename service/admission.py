@@ -1,9 +1,11 @@
 """Admission of an uploaded batch: the checks a batch file passes before the hub stores it.
 
-Every refusal names the failed check and at most a row index, an upload id or public
-metadata (agency label, filter length); never a reference or a filter.
+Every refusal names the failed check and at most a row index, an upload id, public
+metadata (agency label, filter length) or a measured figure; never a reference or a filter.
 """
 
+import logging
+import secrets
 import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -15,16 +17,30 @@ import pyarrow.compute as pc
 from linkage.batch import Batch, read_batch
 from linkage.errors import BatchError
 from service.errors import (
+    AbnormalFill,
     AgencyMismatch,
     DuplicateReferences,
     FilterBitsMismatch,
     InvalidBatch,
     KeyMismatch,
+    NearDuplicateFlood,
+    ProbingRefused,
     SchemaMismatch,
+    UnsaltedEncodings,
+    UploadBudgetExceeded,
 )
 from service.models import Project
+from service.probing import ProbingSettings, Rule, content_digest, probing_refusal
+
+logger = logging.getLogger(__name__)
 
 _NOT_A_BATCH = "not a batch file (an Arrow IPC file was expected)"
+_REFUSALS: dict[Rule, type[ProbingRefused]] = {
+    Rule.UNSALTED: UnsaltedEncodings,
+    Rule.BUDGET: UploadBudgetExceeded,
+    Rule.THIN_RECORDS: AbnormalFill,
+    Rule.NEAR_DUPLICATES: NearDuplicateFlood,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +50,25 @@ class Admitted:
     record_count: int
     filter_bits: int
     key_check: str = ""  # the batch's key check value: the epoch it was encoded under
+    content_digest: str = ""  # `service.probing.content_digest`: what the budget counts
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What the uploading agency had accepted in the project before (its upload budget)."""
+
+    records: int = 0  # records accepted, deleted and replaced uploads included
+    contents: Collection[str] = ()  # content digests of those uploads: counted already
+
+
+def probing_settings(project: Project) -> ProbingSettings:
+    """The project's probing controls."""
+    return ProbingSettings(
+        upload_budget_records=project.upload_budget_records,
+        max_near_duplicate_share=project.max_near_duplicate_share,
+        min_fill_share=project.min_fill_share,
+        require_salted_encodings=project.require_salted_encodings,
+    )
 
 
 def admit(
@@ -44,13 +79,16 @@ def admit(
     filter_bits_in_use: Collection[int],
     earlier_references: Iterable[tuple[uuid.UUID, pa.Array]],
     earlier_key_checks: Collection[str] = (),
+    budget: Budget | None = None,
+    seed: int | None = None,
 ) -> Admitted:
     """Check the batch file at `source` for upload by `agency` to `project`.
 
     Checks, in order: a readable batch (format, metadata, unique references, via
     `linkage.batch.read_batch`) with at least one record; labelled with the caller's agency;
     the project's schema fingerprint and key check value; the filter length of the
-    project's other uploads; no reference the agency already uploaded to the project.
+    project's other uploads; the project's probing controls (`service.probing`); no
+    reference the agency already uploaded to the project.
 
     Args:
         source: The spooled batch file.
@@ -61,9 +99,12 @@ def admit(
             the project; read one at a time, only when every other check has passed.
         earlier_key_checks: Key check values of the project's earlier epochs, which are
             still accepted (agencies re-encode at their own pace; runs refuse mixing them).
+        budget: What the agency had accepted in the project before (None: nothing).
+        seed: Seeds the near-duplicate sample; None draws a fresh one, so that a prober
+            cannot arrange its records around a sample it can predict.
 
     Returns:
-        The accepted batch's record count and filter length.
+        The accepted batch's record count, filter length, key check and content digest.
 
     Raises:
         InvalidBatch: Or a subclass of it, naming the first check that failed.
@@ -76,10 +117,15 @@ def admit(
         raise FilterBitsMismatch(
             f"filters are {batch.filter_bits} bits; the project's uploads use {expected}"
         )
+    content = content_digest(batch)
+    _check_probing(batch, project, budget or Budget(), content, seed)
     for upload_id, earlier in earlier_references:
         _check_disjoint(references, earlier, upload_id)
     return Admitted(
-        record_count=len(batch), filter_bits=batch.filter_bits, key_check=batch.key_check
+        record_count=len(batch),
+        filter_bits=batch.filter_bits,
+        key_check=batch.key_check,
+        content_digest=content,
     )
 
 
@@ -115,6 +161,24 @@ def _check_labels(
         raise SchemaMismatch("the batch's schema fingerprint differs from the project's")
     if batch.key_check != project.key_check and batch.key_check not in earlier_key_checks:
         raise KeyMismatch("the batch's key check value differs from the project's")
+
+
+def _check_probing(
+    batch: Batch, project: Project, budget: Budget, content: str, seed: int | None
+) -> None:
+    refusal = probing_refusal(
+        batch,
+        probing_settings(project),
+        budget.records,
+        counted=content not in budget.contents,
+        seed=secrets.randbits(63) if seed is None else seed,
+    )
+    if refusal is not None:
+        # An anomaly signal for the operator: the rule and the project, nothing of the batch.
+        logger.warning(
+            "upload refused by probing control %s in project %s", refusal.rule, project.id
+        )
+        raise _REFUSALS[refusal.rule](refusal.detail, records=len(batch))
 
 
 def _check_disjoint(references: pa.Array, earlier: pa.Array, upload_id: uuid.UUID) -> None:

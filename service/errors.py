@@ -15,6 +15,11 @@
       - KeyMismatch         422 key-mismatch         - other key check value than the project's
       - FilterBitsMismatch  422 filter-bits-mismatch - other filter length than earlier uploads
       - DuplicateReferences 422 duplicate-references - a reference repeats one already uploaded
+      - ProbingRefused      422 probing-refused      - a probing control refused the batch:
+        - UnsaltedEncodings   422 unsalted-encodings     - no salt families; the project wants them
+        - UploadBudgetExceeded 422 upload-budget-exceeded - the agency's record budget is spent
+        - AbnormalFill        422 abnormal-fill          - many records set very few bits
+        - NearDuplicateFlood  422 near-duplicate-flood   - many records have a near-duplicate
   + Unavailable       503 unavailable      - a dependency (the database) does not answer
 """
 
@@ -125,6 +130,40 @@ class FilterBitsMismatch(InvalidBatch):
 class DuplicateReferences(InvalidBatch):
     code = "duplicate-references"
     title = "The batch repeats a reference the agency already uploaded to this project"
+
+
+class ProbingRefused(InvalidBatch):
+    """A probing control (`service.probing`) refused the batch; `detail` gives the figure.
+
+    `records` is the refused batch's record count, for the audit entry.
+    """
+
+    code = "probing-refused"
+    title = "The batch looks like a probe of other agencies' data"
+
+    def __init__(self, detail: str | None = None, *, records: int | None = None) -> None:
+        super().__init__(detail)
+        self.records = records
+
+
+class UnsaltedEncodings(ProbingRefused):
+    code = "unsalted-encodings"
+    title = "The project accepts salted encodings only"
+
+
+class UploadBudgetExceeded(ProbingRefused):
+    code = "upload-budget-exceeded"
+    title = "The batch exceeds the agency's upload budget in this project"
+
+
+class AbnormalFill(ProbingRefused):
+    code = "abnormal-fill"
+    title = "Too many records of the batch set very few bits"
+
+
+class NearDuplicateFlood(ProbingRefused):
+    code = "near-duplicate-flood"
+    title = "Too many records of the batch have a near-duplicate in it"
 
 
 class Unavailable(HubError):

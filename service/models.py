@@ -86,6 +86,12 @@ class Project(Base):
     key_label: Mapped[str | None] = mapped_column(String(200))
     # Step-up: envelopes are released only where the owning agency's data officer approved.
     disclosure_approval: Mapped[bool] = mapped_column(default=False)
+    # Probing controls at upload (service.probing). Projects from before them keep
+    # accepting unsalted encodings; new ones require salted ones.
+    upload_budget_records: Mapped[int | None] = mapped_column(BigInteger)  # None: no budget
+    max_near_duplicate_share: Mapped[float] = mapped_column(default=0.15)
+    min_fill_share: Mapped[float] = mapped_column(default=0.05)
+    require_salted_encodings: Mapped[bool] = mapped_column(default=True)
 
     agencies: Mapped[list[Agency]] = relationship(
         secondary="project_agencies", lazy="selectin", order_by=Agency.name
@@ -146,6 +152,25 @@ class Upload(Base):
     # The batch's key check value (its epoch); None: stored before epochs were recorded,
     # when the project's first key check value was the only one accepted.
     key_check: Mapped[str | None] = mapped_column(String(16))
+
+
+class AcceptedContent(Base):
+    """A batch content an agency had accepted in a project: what its upload budget counts.
+
+    Kept when the upload is deleted or replaced, so that neither resets the budget; keyed by
+    the content's digest (`service.probing.content_digest`), so the same records uploaded
+    again (the same file, or re-encoded alike) count once.
+    """
+
+    __tablename__ = "accepted_contents"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record_count: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RunStatus(StrEnum):

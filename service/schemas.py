@@ -10,6 +10,11 @@ from service.auth import Role
 from service.models import RunStatus, SuspectStatus
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Probing controls (service.probing): the most records an agency may upload to a project in
+# total; the near-duplicate share allowed; the fill under which a record counts as thin.
+UploadBudget = Annotated[int, Field(ge=1, le=10**12)]
+NearDuplicateShare = Annotated[float, Field(gt=0, le=1)]
+FillShare = Annotated[float, Field(ge=0, lt=1)]
 
 
 class PublicModel(BaseModel):
@@ -85,6 +90,10 @@ class ProjectCreate(BaseModel):
     expires_at: AwareDatetime | None = None  # default: 100 days from now
     # Step-up: each agency's data officer approves releasing its envelopes per hit.
     disclosure_approval: bool = False
+    upload_budget_records: UploadBudget | None = None  # null: no budget
+    max_near_duplicate_share: NearDuplicateShare = 0.15
+    min_fill_share: FillShare = 0.05
+    require_salted_encodings: bool = True
 
     @model_validator(mode="after")
     def _agencies_suffice(self) -> Self:
@@ -107,12 +116,16 @@ class ProjectUpdate(BaseModel):
     min_agencies: Annotated[int | None, Field(ge=2)] = None
     expires_at: AwareDatetime | None = None
     disclosure_approval: bool | None = None
+    upload_budget_records: UploadBudget | None = None  # null: no budget
+    max_near_duplicate_share: NearDuplicateShare | None = None
+    min_fill_share: FillShare | None = None
+    require_salted_encodings: bool | None = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> Self:
         if not self.model_fields_set:
             raise ValueError("name at least one setting to change")
-        for name in sorted(self.model_fields_set - {"threshold"}):
+        for name in sorted(self.model_fields_set - {"threshold", "upload_budget_records"}):
             if getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -137,6 +150,11 @@ class ProjectPublic(PublicModel):
     key_epoch: int  # the epoch of key_check, the current one
     key_label: str | None  # the label the project's secret is bound to, once known
     disclosure_approval: bool
+    # Probing controls at upload: see service.probing.
+    upload_budget_records: int | None  # the most records one agency may upload; null: any
+    max_near_duplicate_share: float
+    min_fill_share: float
+    require_salted_encodings: bool
 
 
 class ProjectList(BaseModel):

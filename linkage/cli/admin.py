@@ -1,7 +1,7 @@
 """`fieldlink admin ...`: an administrator registers agencies, principals and projects.
 
-Projects' settings (threshold, k, expiry, disclosure approval) can be changed later
-(`set-project`); runs already made keep the threshold and k they were made with.
+Projects' settings (threshold, k, expiry, disclosure approval, probing controls) can be
+changed later (`set-project`); runs already made keep the threshold and k they were made with.
 
 Administrators hold no data rights: these commands never see records, hits or the log.
 New bearer tokens go to a file with owner-only permissions, never to the terminal.
@@ -51,6 +51,7 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="release an agency's envelopes only after its data officer approved the hit",
     )
+    _probing_options(project, creating=True)
     project.set_defaults(run=_add_project)
     settings = _add(actions, "set-project", "change a project's threshold, k, expiry or approval")
     settings.add_argument("--project", required=True, help="project name or id")
@@ -68,12 +69,56 @@ def register(commands: Commands) -> None:
         choices=["on", "off"],
         help="whether releases wait for the owning agency's approval per hit",
     )
+    _probing_options(settings, creating=False)
     settings.set_defaults(run=_set_project)
     epoch = _add(actions, "set-key-check", "move a project to its next secret (new epoch)")
     epoch.add_argument("--project", required=True, help="project name or id")
     epoch.add_argument("--epoch", type=int, required=True, help="the new secret's epoch")
     epoch.add_argument("--key-check", required=True, help="from `fieldlink keys check`")
     epoch.set_defaults(run=_set_key_check)
+
+
+def _probing_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
+    # The hub's probing controls at upload; not given: the hub's default (or unchanged).
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--upload-budget",
+        type=int,
+        metavar="RECORDS",
+        help="the most records one agency may upload to the project in total (deleted ones count)",
+    )
+    if not creating:
+        budget.add_argument("--no-upload-budget", action="store_true", help="lift the budget")
+    parser.add_argument(
+        "--max-near-duplicate-share",
+        type=float,
+        metavar="SHARE",
+        help="refuse batches with more records in near-duplicate groups (hub default 0.15)",
+    )
+    parser.add_argument(
+        "--min-fill-share",
+        type=float,
+        metavar="SHARE",
+        help="a record setting fewer of its filter's bits is thin (hub default 0.05)",
+    )
+    parser.add_argument(
+        "--require-salted",
+        choices=["on", "off"],
+        help="accept salted encodings only (hub default for new projects: on)",
+    )
+
+
+def _probing_changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if args.upload_budget is not None or getattr(args, "no_upload_budget", False):
+        changes["upload_budget_records"] = args.upload_budget  # None: no budget
+    if args.max_near_duplicate_share is not None:
+        changes["max_near_duplicate_share"] = args.max_near_duplicate_share
+    if args.min_fill_share is not None:
+        changes["min_fill_share"] = args.min_fill_share
+    if args.require_salted is not None:
+        changes["require_salted_encodings"] = args.require_salted == "on"
+    return changes
 
 
 def _add(actions: Commands, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -116,6 +161,7 @@ def _add_project(args: argparse.Namespace) -> int:
             threshold=args.threshold,
             min_agencies=args.min_agencies,
             disclosure_approval=args.disclosure_approval,
+            **_probing_changes(args),
         )
     print(f"project {project.name}: {project.id}, expires {project.expires_at:%Y-%m-%d}")
     return 0
@@ -131,6 +177,7 @@ def _set_project(args: argparse.Namespace) -> int:
         changes["expires_at"] = args.expires
     if args.disclosure_approval is not None:
         changes["disclosure_approval"] = args.disclosure_approval == "on"
+    changes |= _probing_changes(args)
     if not changes:
         raise LinkageError("name a setting to change (see fieldlink admin set-project --help)")
     with connect(args) as hub:
@@ -140,6 +187,13 @@ def _set_project(args: argparse.Namespace) -> int:
     print(
         f"project {project.name}: threshold {threshold}, k {project.min_agencies}, expires "
         f"{project.expires_at:%Y-%m-%d}, disclosure approval {approval} (runs made keep theirs)"
+    )
+    budget = project.upload_budget_records
+    print(
+        f"probing controls: upload budget {'none' if budget is None else budget} records per "
+        f"agency, near-duplicate share at most {project.max_near_duplicate_share:g}, thin "
+        f"below {project.min_fill_share:g}, salted encodings "
+        f"{'required' if project.require_salted_encodings else 'not required'}"
     )
     return 0
 

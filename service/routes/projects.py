@@ -63,10 +63,10 @@ def get_project(project: VisibleProjectDep) -> ProjectPublic:
 def update_project(
     body: ProjectUpdate, project: AdminProjectDep, session: SessionDep
 ) -> ProjectPublic:
-    """Change a project's threshold, k, expiry or disclosure approval.
+    """Change a project's threshold, k, expiry, disclosure approval or probing controls.
 
     Runs already made keep their threshold and k; releases follow the approval rule in
-    force when they are asked for.
+    force when they are asked for; uploads already stored stay when the controls tighten.
     """
     changes = body.changes()
     if "expires_at" in changes and changes["expires_at"] <= utcnow():

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import batches
-from service.admission import Admitted, admit
+from service.admission import Admitted, Budget, admit
 from service.auth import Principal, Role
 from service.config import Settings
 from service.deps import DataOfficerDep, DataRoleDep, ProjectAccessDep, SessionDep
@@ -28,6 +28,7 @@ from service.errors import (
     Conflict,
     NotFound,
     PayloadTooLarge,
+    ProbingRefused,
     UnsupportedMediaType,
     problem_responses,
 )
@@ -83,7 +84,7 @@ async def upload_batch(
 ) -> UploadPublic:
     """Upload a batch of the own agency; a file stored already is answered 200, not again."""
     intake = _intake(request, session, project, officer)
-    async with _received(request) as spooled:
+    async with _received(request) as spooled, _audit_refused(request):
         public, created = await run_in_threadpool(_create, intake, spooled)
     if not created:
         response.status_code = 200
@@ -118,7 +119,7 @@ async def replace_upload(
     """Replace the content of one of the own agency's uploads; it keeps its id."""
     intake = _intake(request, session, project, officer)
     upload = await run_in_threadpool(_find, session, project, upload_id, officer.agency_id)
-    async with _received(request) as spooled:
+    async with _received(request) as spooled, _audit_refused(request):
         public = await run_in_threadpool(_replace, intake, upload, spooled)
     request.state.audit_records = public.record_count
     return public
@@ -162,6 +163,16 @@ async def _received(request: Request) -> AsyncIterator[Spooled]:
         yield spooled
     finally:
         spooled.path.unlink(missing_ok=True)
+
+
+@asynccontextmanager
+async def _audit_refused(request: Request) -> AsyncIterator[None]:
+    # A batch refused as a probe is entered in the audit log with its size, like an upload.
+    try:
+        yield
+    except ProbingRefused as refused:
+        request.state.audit_records = refused.records
+        raise
 
 
 def _check_headers(request: Request, max_bytes: int) -> None:
@@ -224,6 +235,7 @@ def _admit(intake: _Intake, spooled: Spooled, *, replacing: uuid.UUID | None) ->
     earlier = store.agency_uploads(
         session, project_id=project.id, agency_id=agency_id, excluding=replacing
     )
+    records, contents = store.accepted_contents(session, project_id=project.id, agency_id=agency_id)
     return admit(
         spooled.path,
         project=project,
@@ -239,6 +251,7 @@ def _admit(intake: _Intake, spooled: Spooled, *, replacing: uuid.UUID | None) ->
             for item in earlier
         ),
         earlier_key_checks=set(key_epochs(session, project.id).values()),
+        budget=Budget(records=records, contents=contents),
     )
 
 
@@ -250,6 +263,15 @@ def _describe(upload: Upload, intake: _Intake, spooled: Spooled, admitted: Admit
     upload.filter_bits = admitted.filter_bits
     upload.key_check = admitted.key_check
     upload.storage_key_id = intake.keyring.active_id
+    # Counted against the agency's upload budget for good: deleting or replacing the
+    # upload later keeps the count (service.probing).
+    store.add_accepted_content(
+        intake.session,
+        project_id=intake.project.id,
+        agency_id=intake.officer.agency_id,
+        digest=admitted.content_digest,
+        records=admitted.record_count,
+    )
 
 
 def _commit_or_remove(session: Session, blob: Path, *, pending: Upload | None) -> None:

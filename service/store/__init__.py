@@ -102,6 +102,10 @@ def add_project(
     min_agencies: int,
     expires_at: datetime,
     disclosure_approval: bool = False,
+    upload_budget_records: int | None = None,
+    max_near_duplicate_share: float = 0.15,
+    min_fill_share: float = 0.05,
+    require_salted_encodings: bool = True,
 ) -> Project:
     project = Project(
         name=name,
@@ -114,6 +118,10 @@ def add_project(
         expires_at=expires_at,
         key_epoch=1,
         disclosure_approval=disclosure_approval,
+        upload_budget_records=upload_budget_records,
+        max_near_duplicate_share=max_near_duplicate_share,
+        min_fill_share=min_fill_share,
+        require_salted_encodings=require_salted_encodings,
     )
     project.agencies = list(agencies)
     session.add(project)

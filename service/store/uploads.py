@@ -3,10 +3,10 @@
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
-from service.models import Agency, Upload
+from service.models import AcceptedContent, Agency, ProjectAgency, Upload
 
 
 def add_upload(session: Session, upload: Upload) -> Upload:
@@ -86,6 +86,41 @@ def delete_upload(session: Session, upload: Upload) -> None:
     """Remove an upload's row (the caller removes its blob after the commit)."""
     session.delete(upload)
     session.flush()
+
+
+def accepted_contents(
+    session: Session, *, project_id: uuid.UUID, agency_id: uuid.UUID
+) -> tuple[int, set[str]]:
+    """Records the agency had accepted in the project, and their content digests.
+
+    Locks the agency's participation row until the transaction ends (PostgreSQL), so two
+    uploads of one agency cannot both spend the same budget.
+    """
+    session.execute(
+        select(ProjectAgency)
+        .where(ProjectAgency.project_id == project_id, ProjectAgency.agency_id == agency_id)
+        .with_for_update()
+    )
+    mine = (AcceptedContent.project_id == project_id, AcceptedContent.agency_id == agency_id)
+    records = session.scalar(
+        select(func.coalesce(func.sum(AcceptedContent.record_count), 0)).where(*mine)
+    )
+    digests = set(session.scalars(select(AcceptedContent.digest).where(*mine)))
+    return int(records or 0), digests
+
+
+def add_accepted_content(
+    session: Session, *, project_id: uuid.UUID, agency_id: uuid.UUID, digest: str, records: int
+) -> None:
+    """Count an accepted batch content against the agency's budget, once per content."""
+    key = (project_id, agency_id, digest)
+    if session.get(AcceptedContent, key) is None:
+        session.add(
+            AcceptedContent(
+                project_id=project_id, agency_id=agency_id, digest=digest, record_count=records
+            )
+        )
+        session.flush()
 
 
 def uploads_not_under_key(session: Session, key_id: str) -> Sequence[Upload]:

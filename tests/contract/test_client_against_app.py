@@ -224,3 +224,24 @@ def test_the_administrator_changes_project_settings_from_the_command_line(
         team.admin.update_project(team.project_id, min_agencies=5)
     assert refused.value.status == 422
     assert main(["admin", "set-project", "--project", "Carousel"]) == 1  # nothing named
+
+
+def test_the_administrator_sets_probing_controls_from_the_command_line(
+    team: Team,
+    client: TestClient,
+    admin_token: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("linkage.cli.admin.connect", lambda _: as_caller(client, admin_token))
+    command = ["admin", "set-project", "--project", "Carousel", "--upload-budget", "5000"]
+    shares = ["--max-near-duplicate-share", "0.2", "--min-fill-share", "0.04"]
+
+    assert main([*command, *shares, "--require-salted", "off"]) == 0
+    capped = team.analyst.find_project("Carousel")
+    assert main(["admin", "set-project", "--project", "Carousel", "--no-upload-budget"]) == 0
+
+    assert (capped.upload_budget_records, capped.require_salted_encodings) == (5000, False)
+    assert (capped.max_near_duplicate_share, capped.min_fill_share) == (0.2, 0.04)
+    assert team.analyst.find_project("Carousel").upload_budget_records is None
+    assert "upload budget 5000 records per agency" in capsys.readouterr().out

@@ -36,7 +36,11 @@ def make_project(
     *,
     name: str = "Carousel",
     members: Sequence[Principal] = (),
+    require_salted_encodings: bool = False,
+    upload_budget_records: int | None = None,
 ) -> Project:
+    # Most tests upload random, unsalted filters (batch_files.make_batch), so the factory's
+    # project accepts them; a project registered through the API requires salted ones.
     project = store.add_project(
         session,
         name=name,
@@ -48,6 +52,8 @@ def make_project(
         threshold=None,
         min_agencies=2,
         expires_at=utcnow() + PROJECT_LIFETIME,
+        require_salted_encodings=require_salted_encodings,
+        upload_budget_records=upload_budget_records,
     )
     for member in members:
         store.add_member(session, project_id=project.id, principal_id=member.id)
