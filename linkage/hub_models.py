@@ -71,6 +71,8 @@ class Run(HubModel):
     error: str | None
     estimated_precision: float | None = None
     estimated_recall: float | None = None
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
 
     @property
     def finished(self) -> bool:

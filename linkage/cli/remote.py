@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 import uuid
+from datetime import UTC, datetime
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -67,7 +68,8 @@ def _register_suspects(commands: Commands) -> None:
     actions = suspects.add_subparsers(required=True, metavar="ACTION")
     show = _add(actions, "list", "print the suspect list")
     show.set_defaults(run=_list_suspects)
-    add = _add(actions, "add", "shortlist hits of the latest finished run")
+    add = _add(actions, "add", "shortlist hits of a run (default: the newest succeeded one)")
+    add.add_argument("--run-id", type=uuid.UUID, help="default: the newest succeeded run")
     add.add_argument("--hit", type=int, action="append", default=[], help="hit number (repeat)")
     add.add_argument("--spanning", type=int, help="every hit spanning at least this many agencies")
     add.add_argument("--status", default="new")
@@ -222,10 +224,12 @@ def _hits_summary(hits: Iterable[Hit]) -> str:
 
 
 def _latest_finished(hub: HubClient, project: Project) -> Run:
+    """The newest succeeded run, by when it was made (whatever order the hub lists)."""
     finished = [run for run in hub.runs(project.id) if run.status == "succeeded"]
     if not finished:
         raise LinkageError(f"project {project.name} has no finished run yet")
-    return finished[-1]
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return max(finished, key=lambda run: run.created_at or oldest)
 
 
 def _list_suspects(args: argparse.Namespace) -> int:
@@ -243,16 +247,23 @@ def _add_suspects(args: argparse.Namespace) -> int:
         raise LinkageError("name hits with --hit N or --spanning K")
     with connect(args) as hub:
         project = hub.find_project(args.project)
-        run = _latest_finished(hub, project)
+        run_id = args.run_id or _latest_finished(hub, project).id
+        hits = list(hub.hits(project.id, run_id))
+        unknown = sorted(set(args.hit) - {hit.number for hit in hits})
+        if unknown:
+            listed = ", ".join(str(number) for number in unknown)
+            raise LinkageError(f"run {run_id} has no hit {listed}: nothing was shortlisted")
         chosen = [
             hit
-            for hit in hub.hits(project.id, run.id)
+            for hit in hits
             if hit.number in args.hit
             or (args.spanning is not None and len(hit.agencies) >= args.spanning)
         ]
+        if not chosen:
+            raise LinkageError(f"no hit of run {run_id} spans {args.spanning} agencies")
         for hit in chosen:
             hub.add_suspect(project.id, hit.id, status=args.status, note=args.note)
-    print(f"shortlisted {len(chosen)} hits of run {run.id}")
+    print(f"shortlisted {len(chosen)} hits of run {run_id}")
     return 0
 
 

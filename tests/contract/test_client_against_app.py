@@ -245,3 +245,28 @@ def test_the_administrator_sets_probing_controls_from_the_command_line(
     assert (capped.max_near_duplicate_share, capped.min_fill_share) == (0.2, 0.04)
     assert team.analyst.find_project("Carousel").upload_budget_records is None
     assert "upload budget 5000 records per agency" in capsys.readouterr().out
+
+
+def test_commands_act_on_the_newest_run_and_fail_when_they_did_nothing(
+    team: Team,
+    uploaded: Path,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The hub lists runs newest first; the commands once took the last of the list.
+    first, second = finished_run(team), finished_run(team)
+    headers = dict(team.analyst.http.headers)  # each command its own connection, closed
+    monkeypatch.setattr(
+        "linkage.cli.remote.connect",
+        lambda _: HubClient(TestClient(client.app, headers=headers)),
+    )
+    project = ["--project", "Carousel"]
+
+    assert main(["suspects", "add", *project, "--hit", "1"]) == 0
+    assert f"of run {second}" in capsys.readouterr().out
+    assert main(["suspects", "add", *project, "--hit", "1", "--run-id", str(first)]) == 0
+    assert f"of run {first}" in capsys.readouterr().out
+    assert main(["suspects", "add", *project, "--hit", "99999"]) == 1
+    assert "has no hit 99999" in capsys.readouterr().err
+    assert len(team.analyst.suspects(team.project_id)) == 2
