@@ -368,6 +368,8 @@ def embedding_alignments(
     The right rotation shows itself by a much lower nearest-neighbour objective.
     """
     started = time.perf_counter()
+    # Small graphs (a salt group of a few dozen records) have fewer dimensions to give.
+    dims = min(dims, victim.size - 1, register.size - 1)
     left = spectral_embedding(victim, dims)
     right = spectral_embedding(register, dims)
     feat_v, feat_r = _indicator_features(invariant_features(victim), invariant_features(register))
