@@ -114,8 +114,9 @@ class Encoders:
         from linkage.salting import family_salts
 
         filter_blocks, comparison_blocks = [], []
+        parts: dict[str, list[str | None]] = {}  # families share most salt parts
         for family in schema.hardening.salt_families:
-            salts = family_salts(schema, family, columns)
+            salts = family_salts(schema, family, columns, parts)
             packed = pack_columns([*columns, salts], len(schema.fields) + 1)
             absent = np.fromiter((salt is None for salt in salts), dtype=bool, count=len(salts))
             block = self.clk.encode_packed(packed, threads=threads, salted=True)

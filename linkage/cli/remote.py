@@ -9,9 +9,9 @@ import argparse
 import os
 import sys
 import uuid
-from datetime import UTC, datetime
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeAlias
 

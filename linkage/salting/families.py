@@ -50,23 +50,30 @@ def salt_part(values: Sequence[str | None], transform: str) -> str | None:
 def _part_column(
     fields: Sequence[Sequence[str | None]], transform: str, rows: int
 ) -> list[str | None]:
-    # Each distinct combination of values is transformed once.
+    # Each distinct value (or combination of values) is transformed once.
+    if len(fields) == 1:
+        column = fields[0]
+        single = {value: salt_part((value,), transform) for value in set(column)}
+        return [single[value] for value in column]
     cache: dict[tuple[str | None, ...], str | None] = {}
     out: list[str | None] = []
     for values in zip(*fields, strict=True) if fields else [()] * rows:
-        if values not in cache:
-            cache[values] = salt_part(values, transform)
-        out.append(cache[values])
+        found = cache.get(values, _UNSEEN)
+        if found is _UNSEEN:
+            found = cache[values] = salt_part(values, transform)
+        out.append(found)  # type: ignore[arg-type]
     return out
 
 
-def _joined(prefix: str, pieces: Sequence[str | None]) -> str | None:
-    parts = [piece for piece in pieces if piece is not None]
-    return prefix + SEPARATOR.join(parts) if len(parts) == len(pieces) else None
+_UNSEEN = object()
+PartColumns = dict[str, list[str | None]]
 
 
 def family_salts(
-    schema: LinkageSchema, family: SaltFamily, columns: Sequence[Sequence[str | None]]
+    schema: LinkageSchema,
+    family: SaltFamily,
+    columns: Sequence[Sequence[str | None]],
+    parts: PartColumns | None = None,
 ) -> list[str | None]:
     """Each record's salt in `family` (None: not in the family), from normalised columns.
 
@@ -74,13 +81,20 @@ def family_salts(
         schema: The schema the columns follow (one column per field, in schema order).
         family: One of the schema's salt families.
         columns: The normalised values, None where missing.
+        parts: Part columns already computed for another family of the same columns
+            (part -> values); filled with this family's. Families share most parts.
     """
     names = schema.field_names
-    parts = [split_salt_part(part) for part in family.parts]
     rows = len(columns[0]) if columns else 0
-    part_columns = [
-        _part_column([columns[names.index(field)] for field in fields], transform, rows)
-        for fields, transform in parts
-    ]
+    known = {} if parts is None else parts
+    for part in family.parts:
+        if part not in known:
+            fields, transform = split_salt_part(part)
+            known[part] = _part_column(
+                [columns[names.index(field)] for field in fields], transform, rows
+            )
     prefix = family.name + SEPARATOR
-    return [_joined(prefix, pieces) for pieces in zip(*part_columns, strict=True)]
+    if len(family.parts) == 1:
+        return [None if value is None else prefix + value for value in known[family.parts[0]]]
+    joined = zip(*(known[part] for part in family.parts), strict=True)
+    return [None if None in pieces else prefix + SEPARATOR.join(pieces) for pieces in joined]
