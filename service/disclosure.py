@@ -137,10 +137,14 @@ def _from_table(
         for reference, position in zip(references, positions.to_pylist(), strict=True)
         if position is not None
     ]
+    if not present:  # the references are in another of the agency's uploads
+        return {}
     meta = {key.decode(): value.decode() for key, value in (table.schema.metadata or {}).items()}
     if ENVELOPE_COLUMN not in table.column_names or "fieldlink.envelope_key" not in meta:
         return {(agency_id, reference): Withheld.UNSEALED for reference, _ in present}
-    sealed = table.column(ENVELOPE_COLUMN).take([position for _, position in present])
+    # Typed indices: an untyped empty list is Arrow's null type, which take() refuses.
+    indices = pa.array([position for _, position in present], pa.int64())
+    sealed = table.column(ENVELOPE_COLUMN).take(indices)
     return {
         (agency_id, reference): released(meta, reference, envelope)
         for (reference, _), envelope in zip(present, sealed.to_pylist(), strict=True)

@@ -254,3 +254,24 @@ def test_an_officer_sees_the_own_pending_approvals(client: TestClient, session: 
     ]
     approved = [i for i in every.json()["items"] if i["approved"]]
     assert [(i["hit_number"], i["agency"]) for i in approved] == [(own[0], "Politie")]
+
+
+def test_an_upload_without_the_wanted_references_adds_nothing_and_does_not_fail() -> None:
+    # An agency with two uploads: the hit's members are all in the other one. Taking
+    # zero rows once failed in Arrow (an untyped empty index list) and answered 500.
+    import pyarrow as pa
+
+    from service.disclosure import ENVELOPE_COLUMN, _from_table
+
+    table = pa.table(
+        {"ref": pa.array(["r1", "r2"]), ENVELOPE_COLUMN: pa.array([b"a", b"b"], pa.binary())},
+        metadata={
+            "fieldlink.envelope_key": "00",
+            "fieldlink.agency": "Politie",
+            "fieldlink.team_key_id": "t",
+        },
+    )
+    agency = uuid.uuid4()
+
+    assert _from_table(table, agency, ["elsewhere-1", "elsewhere-2"]) == {}
+    assert set(_from_table(table, agency, ["r2", "elsewhere"])) == {(agency, "r2")}
