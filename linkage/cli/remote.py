@@ -204,6 +204,9 @@ def _approve(args: argparse.Namespace) -> int:
         project = hub.find_project(args.project)
         run_id = args.run_id or _latest_finished(hub, project).id
         if args.pending or not args.hits:
+            if not project.disclosure_approval:
+                print(f"project {project.name} releases envelopes without approval: none pending")
+                return 0
             waiting = list(hub.approvals(project.id, run_id, pending=True))
             for item in waiting:
                 print(f"hit {item.hit_number}: {item.agency} has not approved disclosure")

@@ -119,8 +119,8 @@ def list_approvals(
         for member in _one_per_agency(hit, agency)
     ]
     session.close()  # read only: hand the connection back before the answer goes out
-    if pending:
-        items = [item for item in items if not item.approved]
+    if pending:  # without required approval nothing waits for one
+        items = [i for i in items if not i.approved] if project.disclosure_approval else []
     next_after = numbers[-1] if len(numbers) == limit else None
     return ApprovalList(required=project.disclosure_approval, items=items, next_after=next_after)
 

@@ -256,6 +256,18 @@ def test_an_officer_sees_the_own_pending_approvals(client: TestClient, session: 
     assert [(i["hit_number"], i["agency"]) for i in approved] == [(own[0], "Politie")]
 
 
+def test_nothing_is_pending_where_disclosure_needs_no_approval(
+    client: TestClient, scene: Scene
+) -> None:
+    run_id = finished_run(client, scene)
+    url = f"/v1/projects/{scene.project_id}/runs/{run_id}/approvals"
+
+    pending = client.get(url, params={"pending": True}, headers=bearer(scene.tokens["analyst"]))
+
+    assert pending.json()["required"] is False
+    assert pending.json()["items"] == []
+
+
 def test_an_upload_without_the_wanted_references_adds_nothing_and_does_not_fail() -> None:
     # An agency with two uploads: the hit's members are all in the other one. Taking
     # zero rows once failed in Arrow (an untyped empty index list) and answered 500.
