@@ -186,6 +186,10 @@ def _open_hits(args: argparse.Namespace) -> int:
         hits = [
             hit for hit in hub.hits(project.id, run_id) if not args.hit or hit.number in args.hit
         ]
+        unknown = sorted(set(args.hit) - {hit.number for hit in hits})
+        if unknown:
+            listed = ", ".join(str(number) for number in unknown)
+            raise LinkageError(f"run {run_id} has no hit {listed}: nothing was opened")
         agencies = {hit.number: tuple(hit.agencies) for hit in hits}
         numbers = [hit.number for hit in hits]
         opened = open_hits(

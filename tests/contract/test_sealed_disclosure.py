@@ -187,3 +187,19 @@ def test_with_step_up_the_team_opens_what_officers_approved(
     assert sum(line.startswith("  fiu ") for line in after.splitlines()) == sum(
         member.agency == "fiu" for member in hit.members
     )
+
+
+def test_opening_a_hit_the_run_does_not_have_fails_and_opens_nothing(
+    journey: Journey, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = journey.folder / "none.csv"
+    capsys.readouterr()
+
+    status = fieldlink(
+        monkeypatch, journey.tokens["analyst"], "hits", "--project", "Carousel", "--open",
+        "--team-key", journey.folder / "team.key", "--hit", "99999", "--out", out,
+    )  # fmt: skip
+
+    assert status == 1
+    assert "has no hit 99999: nothing was opened" in capsys.readouterr().err
+    assert not out.exists()
