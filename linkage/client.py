@@ -125,7 +125,10 @@ class HubClient:
         """Stream a batch file to the project (data officer); idempotent by content."""
         headers = {"Content-Type": ARROW_MEDIA_TYPE, "Content-Length": str(path.stat().st_size)}
         url = f"/v1/projects/{project_id}/uploads"
-        return self._call(Upload, "POST", url, content=_chunks(path, progress), headers=headers)
+        response = self._send("POST", url, content=_chunks(path, progress), headers=headers)
+        stored = Upload.model_validate(response.json())
+        # 200 instead of 201: the identical file was stored already, nothing new
+        return stored.model_copy(update={"already_stored": response.status_code == 200})
 
     def uploads(self, project_id: uuid.UUID) -> list[Upload]:
         """The project's uploads visible to the caller."""

@@ -58,6 +58,7 @@ class Upload(HubModel):
     digest: str
     created_at: datetime
     key_check: str | None = None
+    already_stored: bool = False  # set by the client: the hub had this file already (200)
 
 
 class Run(HubModel):

@@ -123,6 +123,10 @@ def _upload(args: argparse.Namespace) -> int:
                 total=size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr
             ) as bar:
                 upload = hub.upload(project.id, path, progress=bar.update)
+            if upload.already_stored:
+                when = f"{upload.created_at:%Y-%m-%d %H:%M}"
+                print(f"{path}: already uploaded as {upload.id} ({when}); nothing new")
+                continue
             print(f"{path}: upload {upload.id}: {upload.record_count} records for {upload.agency}")
     return 0
 

@@ -112,6 +112,7 @@ def test_uploads_are_listed_per_role_and_idempotent(
     again = politie.upload(team.project_id, batch)
 
     assert again.id == first.id
+    assert again.already_stored and not first.already_stored
     assert first.agency == "politie" and first.record_count > 0
     assert [u.id for u in politie.uploads(team.project_id)] == [first.id]
     assert team.officers["fiu"].uploads(team.project_id) == []

@@ -203,3 +203,15 @@ def test_opening_a_hit_the_run_does_not_have_fails_and_opens_nothing(
     assert status == 1
     assert "has no hit 99999: nothing was opened" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_uploading_the_same_file_again_says_so(
+    journey: Journey, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    batch = journey.folder / "fiu" / "batch.arrow"
+
+    status = fieldlink(monkeypatch, journey.tokens["fiu"], "upload", batch, "--project", "Carousel")
+
+    assert status == 0
+    assert "already uploaded as" in capsys.readouterr().out
