@@ -311,7 +311,8 @@ def normalize_phone(text: str, region: str = _DEFAULTS.phone_region) -> str:
         The number in E.164 form.
 
     Raises:
-        InvalidValue: The text is not a phone number, or has an impossible length.
+        InvalidValue: The text is not a phone number: no digits to read, an unknown country
+            code, or fewer than 6 or more than 15 digits after the country code.
     """
     value = _TRUNK_ZERO.sub("", unicodedata.normalize("NFKC", text)).strip()
     if value.startswith("00"):
@@ -323,11 +324,20 @@ def normalize_phone(text: str, region: str = _DEFAULTS.phone_region) -> str:
         number = phonenumbers.parse(value, region.upper())
     except phonenumbers.NumberParseException as err:
         raise InvalidValue("is not a valid phone number") from err
-    # "possible" checks the length for the country; "valid" would also check number ranges,
-    # which change between phonenumbers releases and would change encodings with them.
-    if not phonenumbers.is_possible_number(number):
+    # Real registrations hold numbers a digit short or long for their country (a foreign
+    # mobile copied from a form); dropping them loses strong evidence, while the same
+    # number written twice still agrees. So the length is checked loosely, E.164's bounds,
+    # and never against number ranges, which change between phonenumbers releases.
+    national = str(number.national_number)
+    if (
+        phonenumbers.region_code_for_country_code(number.country_code) == "ZZ"
+        or not _NATIONAL_DIGITS[0] <= len(national) <= _NATIONAL_DIGITS[1]
+    ):
         raise InvalidValue("is not a valid phone number")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+_NATIONAL_DIGITS = (6, 14)  # E.164: at most 15 digits with the country code
 
 
 # -- places ----------------------------------------------------------------------------------

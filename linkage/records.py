@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ import pyarrow.csv as pacsv
 
 from linkage.arrow import string_array
 from linkage.errors import InputError, RecordError
-from linkage.schema import LinkageSchema
+from linkage.schema import FieldKind, LinkageSchema
 
 FIRST_DATA_ROW = 2  # rows are numbered as a spreadsheet shows them: the header is row 1
 _DELIMITERS = ",;\t|"
@@ -276,6 +277,64 @@ def _check_header(path: Path, header: tuple[str, ...]) -> None:
         raise InputError(f"{path}: the header repeats column(s) {', '.join(duplicates)}")
 
 
+# Column names that agencies' exports use for a field of each kind (Dutch, Spanish,
+# Portuguese, French, English), compared folded: lowercase, without spaces, "_", "-", ".".
+COLUMN_SYNONYMS: dict[FieldKind, frozenset[str]] = {
+    FieldKind.GIVEN_NAMES: frozenset(
+        "voornaam voornamen roepnaam nombre nombres nome nomes prenom prenoms firstname "
+        "firstnames givenname givennames forename forenames".split()
+    ),
+    FieldKind.SURNAMES: frozenset(
+        "achternaam achternamen geslachtsnaam familienaam apellido apellidos sobrenome "
+        "sobrenomes nomdefamille surname surnames lastname familyname".split()
+    ),
+    FieldKind.DATE: frozenset(
+        "geboortedatum gebdatum fechadenacimiento fechanacimiento datadenascimento "
+        "datanascimento datedenaissance birthdate dateofbirth dob".split()
+    ),
+    FieldKind.SEX: frozenset("geslacht sexo sexe gender sex".split()),
+    FieldKind.NATIONALITY: frozenset(
+        "nationaliteit nacionalidad nacionalidade nationalite nationality".split()
+    ),
+    FieldKind.PHONE: frozenset(
+        "telefoon telefoonnummer mobiel mobielnummer gsm telefono telefone celular movil "
+        "telephone phone phonenumber mobile".split()
+    ),
+    FieldKind.POSTCODE: frozenset(
+        "postcode postalcode codigopostal cep codepostal zip zipcode".split()
+    ),
+    FieldKind.CITY: frozenset(
+        "woonplaats plaats gemeente ciudad localidad cidade municipio ville city town".split()
+    ),
+    FieldKind.IDENTIFIER: frozenset(
+        "documentnummer documentnr paspoortnummer idnummer numerodocumento documento "
+        "pasaporte passaporte numerodopassaporte documentnumber passportnumber".split()
+    ),
+}
+
+
+def _folded_column(name: str) -> str:
+    plain = unicodedata.normalize("NFKD", name.strip().lower())
+    return re.sub(r"[\s_.\-]+", "", "".join(c for c in plain if not unicodedata.combining(c)))
+
+
+def _by_synonym(
+    header: Sequence[str], schema: LinkageSchema, bound: Mapping[str, str], used: set[str]
+) -> dict[str, str]:
+    """Field -> column for fields named like a known synonym of their kind (one each)."""
+    found: dict[str, str] = {}
+    kinds = [spec.kind for spec in schema.fields]
+    for spec in schema.fields:
+        synonyms = COLUMN_SYNONYMS.get(spec.kind)
+        if spec.name in bound or synonyms is None or kinds.count(spec.kind) > 1:
+            continue  # a kind with two fields (two dates, say) needs --map
+        matches = [c for c in header if c not in used and _folded_column(c) in synonyms]
+        if len(matches) == 1:
+            found[spec.name] = matches[0]
+            used.add(matches[0])
+    return found
+
+
 def plan_columns(
     header: Sequence[str],
     schema: LinkageSchema,
@@ -283,7 +342,11 @@ def plan_columns(
     id_column: str,
     mapping: Mapping[str, str] | None = None,
 ) -> ColumnPlan:
-    """Bind CSV columns to schema fields: explicit `mapping` first, then equal names.
+    """Bind CSV columns to schema fields: explicit `mapping`, equal names, then synonyms.
+
+    Synonyms are the column names agencies' exports use for a field's kind in Dutch,
+    Spanish, Portuguese, French and English (`COLUMN_SYNONYMS`: "voornaam", "apellidos",
+    "data_nascimento", ...), bound when exactly one column of the file matches.
 
     Args:
         header: Column names of the file.
@@ -311,10 +374,13 @@ def plan_columns(
     for name in schema.field_names:
         if name not in by_field and name in columns and name not in mapping:
             by_field[name] = name
+    by_field |= _by_synonym(header, schema, by_field, {id_column, *by_field.values()})
     missing = [spec.name for spec in schema.fields if spec.required and spec.name not in by_field]
     if missing:
         raise InputError(
-            f"no column for required field(s) {', '.join(missing)}; map one with --map COLUMN=FIELD"
+            f"no column for required field(s) {', '.join(missing)}; map one with --map "
+            f"COLUMN=FIELD (the file's columns: {', '.join(header)}; the schema's fields: "
+            f"{', '.join(schema.field_names)})"
         )
     used = {id_column, *by_field.values()}
     return ColumnPlan(

@@ -17,6 +17,20 @@ from linkage.schema import load_schema
 SHOWN_PROBLEMS = 20
 
 
+def share(text: str) -> float:
+    """A share from the command line: "0.05" or "5%"; anything above 1 is refused."""
+    percent = text.strip().endswith("%")
+    try:
+        value = float(text.strip().rstrip("%")) / (100 if percent else 1)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a share (0.05 or 5%)") from err
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a share between 0 and 1 (for five percent write 0.05 or 5%)"
+        )
+    return value
+
+
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the `encode` command."""
     _encode_command(commands.add_parser("encode", help="encode a CSV file into a batch file"))
@@ -58,9 +72,10 @@ def _encode_command(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-invalid",
-        type=float,
+        type=share,
         default=0.05,
-        help="stop when more than this share of records is invalid",
+        metavar="SHARE",
+        help="stop when more than this share of records is invalid: 0.05 or 5%% (default 5%%)",
     )
     parser.add_argument(
         "--envelope-fields",

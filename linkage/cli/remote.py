@@ -90,12 +90,17 @@ def _add(commands: Commands, name: str, help_text: str) -> argparse.ArgumentPars
 
 def add_hub_options(parser: argparse.ArgumentParser) -> None:
     """--hub and --token-file, shared by every command that calls a hub."""
-    parser.add_argument("--hub", default=os.environ.get("FIELDLINK_HUB_URL", DEFAULT_HUB))
+    parser.add_argument(
+        "--hub",
+        default=os.environ.get("FIELDLINK_HUB_URL", DEFAULT_HUB),
+        help=f"the hub's address (default: $FIELDLINK_HUB_URL, else {DEFAULT_HUB})",
+    )
     parser.add_argument(
         "--token-file",
         type=Path,
         default=os.environ.get("FIELDLINK_TOKEN_FILE"),
-        help="file holding your bearer token (default: $FIELDLINK_TOKEN)",
+        help="file holding your bearer token (default: $FIELDLINK_TOKEN_FILE; "
+        "$FIELDLINK_TOKEN holds the token itself)",
     )
 
 

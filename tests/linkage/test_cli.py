@@ -275,3 +275,34 @@ def test_batch_risk_passes_the_default_and_refuses_unsalted_encodings(
     assert "refused: the encodings are not salted" in unsalted
     assert len(document["families"]) == 7 and document["refused"] == []
     assert document["records"] == 400
+
+
+def test_dutch_and_spanish_column_names_are_recognised(
+    project_key: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = "dossier;Voornaam;Achternaam;Geboortedatum;Teléfono;woonplaats;nacionalidad\n"
+    row = "D-1;Ana María;Gómez;07-03-1985;06-12345678;Rotterdam;COL\n"
+    (workdir / "people.csv").write_text(header + row, encoding="utf-8")
+
+    assert encode("--id-column", "dossier") == 0
+    batch = read_batch(workdir / "politie.arrow")
+
+    assert len(batch) == 1
+    (workdir / "people.csv").write_text("dossier;naam\nD-1;Ana\n", encoding="utf-8")
+    capsys.readouterr()
+    assert encode("--id-column", "dossier") == 1
+    error = capsys.readouterr().err
+    assert "the file's columns: dossier, naam" in error and "given_names, surnames" in error
+
+
+@pytest.mark.parametrize(("given", "accepted"), [("5%", True), ("0.05", True), ("5", False)])
+def test_max_invalid_is_a_share_and_a_percentage_is_understood(
+    project_key: Path, workdir: Path, given: str, accepted: bool
+) -> None:
+    (workdir / "people.csv").write_text(to_csv(fake_people(20, seed=1)), encoding="utf-8")
+
+    if accepted:
+        assert encode("--max-invalid", given) == 0
+    else:
+        with pytest.raises(SystemExit):  # argparse: "not a share between 0 and 1"
+            encode("--max-invalid", given)

@@ -425,6 +425,14 @@ def test_phone_numbers_use_the_region_only_without_country_code(
     assert normalize_phone(raw, region) == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("+57 310 123456", "+57310123456"), ("06-1234567", "+3161234567")],
+)
+def test_a_number_a_digit_short_for_its_country_is_kept(raw: str, expected: str) -> None:
+    assert normalize_phone(raw, "NL") == expected
+
+
 @pytest.mark.parametrize("raw", ["12", "+31 6 1", "not a number", "+999 123456789", "0" * 300])
 def test_impossible_phone_numbers_are_invalid(raw: str) -> None:
     with pytest.raises(InvalidValue, match="is not a valid phone number"):
