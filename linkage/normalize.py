@@ -330,7 +330,7 @@ def normalize_phone(text: str, region: str = _DEFAULTS.phone_region) -> str:
     # and never against number ranges, which change between phonenumbers releases.
     national = str(number.national_number)
     if (
-        phonenumbers.region_code_for_country_code(number.country_code) == "ZZ"
+        phonenumbers.region_code_for_country_code(number.country_code or 0) == "ZZ"
         or not _NATIONAL_DIGITS[0] <= len(national) <= _NATIONAL_DIGITS[1]
     ):
         raise InvalidValue("is not a valid phone number")

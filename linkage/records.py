@@ -281,34 +281,107 @@ def _check_header(path: Path, header: tuple[str, ...]) -> None:
 # Portuguese, French, English), compared folded: lowercase, without spaces, "_", "-", ".".
 COLUMN_SYNONYMS: dict[FieldKind, frozenset[str]] = {
     FieldKind.GIVEN_NAMES: frozenset(
-        "voornaam voornamen roepnaam nombre nombres nome nomes prenom prenoms firstname "
-        "firstnames givenname givennames forename forenames".split()
+        [
+            "voornaam",
+            "voornamen",
+            "roepnaam",
+            "nombre",
+            "nombres",
+            "nome",
+            "nomes",
+            "prenom",
+            "prenoms",
+            "firstname",
+            "firstnames",
+            "givenname",
+            "givennames",
+            "forename",
+            "forenames",
+        ]
     ),
     FieldKind.SURNAMES: frozenset(
-        "achternaam achternamen geslachtsnaam familienaam apellido apellidos sobrenome "
-        "sobrenomes nomdefamille surname surnames lastname familyname".split()
+        [
+            "achternaam",
+            "achternamen",
+            "geslachtsnaam",
+            "familienaam",
+            "apellido",
+            "apellidos",
+            "sobrenome",
+            "sobrenomes",
+            "nomdefamille",
+            "surname",
+            "surnames",
+            "lastname",
+            "familyname",
+        ]
     ),
     FieldKind.DATE: frozenset(
-        "geboortedatum gebdatum fechadenacimiento fechanacimiento datadenascimento "
-        "datanascimento datedenaissance birthdate dateofbirth dob".split()
+        [
+            "geboortedatum",
+            "gebdatum",
+            "fechadenacimiento",
+            "fechanacimiento",
+            "datadenascimento",
+            "datanascimento",
+            "datedenaissance",
+            "birthdate",
+            "dateofbirth",
+            "dob",
+        ]
     ),
-    FieldKind.SEX: frozenset("geslacht sexo sexe gender sex".split()),
+    FieldKind.SEX: frozenset(["geslacht", "sexo", "sexe", "gender", "sex"]),
     FieldKind.NATIONALITY: frozenset(
-        "nationaliteit nacionalidad nacionalidade nationalite nationality".split()
+        ["nationaliteit", "nacionalidad", "nacionalidade", "nationalite", "nationality"]
     ),
     FieldKind.PHONE: frozenset(
-        "telefoon telefoonnummer mobiel mobielnummer gsm telefono telefone celular movil "
-        "telephone phone phonenumber mobile".split()
+        [
+            "telefoon",
+            "telefoonnummer",
+            "mobiel",
+            "mobielnummer",
+            "gsm",
+            "telefono",
+            "telefone",
+            "celular",
+            "movil",
+            "telephone",
+            "phone",
+            "phonenumber",
+            "mobile",
+        ]
     ),
     FieldKind.POSTCODE: frozenset(
-        "postcode postalcode codigopostal cep codepostal zip zipcode".split()
+        ["postcode", "postalcode", "codigopostal", "cep", "codepostal", "zip", "zipcode"]
     ),
     FieldKind.CITY: frozenset(
-        "woonplaats plaats gemeente ciudad localidad cidade municipio ville city town".split()
+        [
+            "woonplaats",
+            "plaats",
+            "gemeente",
+            "ciudad",
+            "localidad",
+            "cidade",
+            "municipio",
+            "ville",
+            "city",
+            "town",
+        ]
     ),
     FieldKind.IDENTIFIER: frozenset(
-        "documentnummer documentnr paspoortnummer idnummer numerodocumento documento "
-        "pasaporte passaporte numerodopassaporte documentnumber passportnumber".split()
+        [
+            "documentnummer",
+            "documentnr",
+            "paspoortnummer",
+            "idnummer",
+            "numerodocumento",
+            "documento",
+            "pasaporte",
+            "passaporte",
+            "numerodopassaporte",
+            "documentnumber",
+            "passportnumber",
+        ]
     ),
 }
 
