@@ -19,35 +19,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from keys import LinkageSecret, ReferenceKey
-from linkage.agency import encode_csv, read_refmap
-from linkage.batch import read_batch
+from benchmarks.agencies import encode_agencies
 from linkage.evaluate import evaluate
 from linkage.match.engine import match_batches
 from linkage.schema import load_schema
 from linkage.synth import generate
-from linkage.synth.agencies import AGENCIES
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_one(data: Path, schema_name: str) -> dict[str, Any]:
     """Encode every agency's file with one schema, match by default, evaluate."""
-    schema = load_schema(schema_name)
-    secret = LinkageSecret(project="bench", value=bytes(range(32)))
     start = time.perf_counter()
-    batches, refmaps = [], {}
-    for agency in AGENCIES:
-        summary = encode_csv(
-            data / f"{agency}.csv",
-            schema=schema,
-            secret=secret,
-            ref_key=ReferenceKey(agency=agency, value=bytes(32)),
-            out=data / f"{agency}.{schema_name}.arrow",
-            workers=1,
-        )
-        batches.append(read_batch(summary.batch_path))
-        refmaps[agency] = read_refmap(summary.refmap_path)
+    batches, refmaps = encode_agencies(data, load_schema(schema_name), label=schema_name)
     encoded = time.perf_counter() - start
     start = time.perf_counter()
     hits, report = match_batches(batches)

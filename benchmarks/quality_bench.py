@@ -29,10 +29,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.agencies import encode_agencies
 from benchmarks.encode_bench import CLKHASH_SECRET, ROOT, reference_python
-from keys import LinkageSecret, ReferenceKey
-from linkage.agency import encode_csv, read_refmap
-from linkage.batch import read_batch
 from linkage.evaluate import Quality, evaluate, read_truth
 from linkage.hits import Group, Hits, Member
 from linkage.match.engine import MatchSettings, match_batches
@@ -46,20 +44,8 @@ MIN_AGENCIES = 2  # fieldlink's default: a group spans at least two agencies
 
 def run_fieldlink(data: Path) -> dict[str, dict[str, Any]]:
     """Encode every agency's file, match by fields (default) and by CLK, evaluate both."""
-    schema = load_schema()
-    secret = LinkageSecret(project="bench", value=bytes(range(32)))
     start = time.perf_counter()
-    batches, refmaps = [], {}
-    for agency in AGENCIES:
-        summary = encode_csv(
-            data / f"{agency}.csv",
-            schema=schema,
-            secret=secret,
-            ref_key=ReferenceKey(agency=agency, value=bytes(32)),
-            out=data / f"{agency}.arrow",
-        )
-        batches.append(read_batch(summary.batch_path))
-        refmaps[agency] = read_refmap(summary.refmap_path)
+    batches, refmaps = encode_agencies(data, load_schema())
     encoded = time.perf_counter() - start
     runs = {}
     for scoring in ("fields", "clk"):

@@ -57,7 +57,7 @@ from benchmarks.privacy.population import (
     register,
     truth_indices,
 )
-from keys import LinkageSecret, ReferenceKey
+from keys import LinkageSecret
 from linkage.schema import LinkageSchema, load_schema
 
 POPULATION_FACTOR = 3  # persons in the population per victim record
@@ -221,28 +221,15 @@ def pair_f1(schema: LinkageSchema, persons: int, seed: int, missing_dob: float =
     `missing_dob`: the least share of each agency's records without a date of birth (a
     salt on the date loses every pair that misses it on one side).
     """
-    from linkage.agency import encode_csv, read_refmap
-    from linkage.batch import read_batch
+    from benchmarks.agencies import encode_agencies
     from linkage.evaluate import evaluate
     from linkage.match.engine import MatchSettings, match_batches
     from linkage.synth import generate
-    from linkage.synth.agencies import AGENCIES
 
-    secret = LinkageSecret(project="bench", value=bytes(range(32)))
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         generate(data, persons=persons, seed=seed, missing_dob=missing_dob)
-        batches, refmaps = [], {}
-        for agency in AGENCIES:
-            summary = encode_csv(
-                data / f"{agency}.csv",
-                schema=schema,
-                secret=secret,
-                ref_key=ReferenceKey(agency=agency, value=bytes(32)),
-                out=data / f"{agency}.arrow",
-            )
-            batches.append(read_batch(summary.batch_path))
-            refmaps[agency] = read_refmap(summary.refmap_path)
+        batches, refmaps = encode_agencies(data, schema)
         hits, _ = match_batches(batches, MatchSettings())
         quality = dataclasses.asdict(evaluate(hits, data / "truth.csv", refmaps))
     return float(quality["pair_f1"])
