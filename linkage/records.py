@@ -19,7 +19,8 @@ from linkage.schema import FieldKind, LinkageSchema
 
 FIRST_DATA_ROW = 2  # rows are numbered as a spreadsheet shows them: the header is row 1
 _DELIMITERS = ",;\t|"
-_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
+# A blank line, or one of only separators (a spreadsheet's empty row: ";;;;;;;;")
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n|\n[ \t\r]*[;,|][ \t\r;,|]*(?:\n|\Z)")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _HEADER_BYTES = 65536  # where the header row is looked for by the fast reader
 
@@ -164,16 +165,21 @@ def _head(source: bytes) -> str | None:
 def _numbered_rows(
     path: Path, rows: list[list[str]], width: int
 ) -> tuple[list[int], list[list[str]]]:
-    if {len(row) for row in rows} == {width}:  # the common case, at C speed
-        return list(range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(rows))), rows
+    if {len(row) for row in rows} == {width} and all(any(row) for row in rows):
+        return list(range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(rows))), rows  # at C speed
     for index, row in enumerate(rows):
         if len(row) != width and any(cell.strip() for cell in row):
             raise InputError(
                 f"{path}: row {index + FIRST_DATA_ROW} has {len(row)} columns, "
                 f"the header has {width}"
             )
-    # Blank lines are skipped, but the rows after them keep their numbers.
-    kept = [index for index, row in enumerate(rows) if len(row) == width]
+    # Blank lines and empty rows (every cell blank) are skipped, but the rows after them
+    # keep their numbers.
+    kept = [
+        index
+        for index, row in enumerate(rows)
+        if len(row) == width and any(cell.strip() for cell in row)
+    ]
     if not kept:
         raise InputError(f"{path}: has a header but no records")
     return [index + FIRST_DATA_ROW for index in kept], [rows[index] for index in kept]

@@ -179,3 +179,12 @@ def test_plain_files_take_the_fast_reader(tmp_path: Path) -> None:
     assert table is not None
     assert table.column("surnames") == ["Silva, da", "line\nbreak"]
     assert table.row_numbers.tolist() == [2, 3]
+
+
+def test_a_spreadsheet_empty_row_is_skipped_like_a_blank_line(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("id;name\nA-1;Ana\n;\nA-2;Jan\n;;\n", encoding="utf-8")
+
+    table = read_csv(path)
+
+    assert len(table) == 2 and table.row_numbers.tolist() == [2, 4]
