@@ -300,7 +300,8 @@ def _family_scores(
         sub, rows = family_pool(pool, family)
         if len(sub.agencies) < 2:
             continue  # nobody to compare with in this family
-        share = _family_progress(progress, family, layout.families)
+        share = _family_progress(progress, family, layout.family_names)
+        share("choosing threshold", 0.0)
         scored = _Scored.of(_field_scores(sub, settings, runner, share))
         parts.append((family, rows, scored))
     if not parts:
@@ -350,9 +351,13 @@ def _family_scores(
     )
 
 
-def _family_progress(progress: Progress, family: int, families: int) -> Progress:
+def _family_progress(progress: Progress, family: int, names: Sequence[str]) -> Progress:
+    """Progress of one family's run as a share of the whole, its stage naming the family."""
+    label = f"salt family {family + 1} of {len(names)}: {names[family]}"
+
     def share(stage: str, fraction: float) -> None:
-        progress(stage, min(_COMPARED, (family + fraction / _COMPARED) / families * _COMPARED))
+        done = (family + fraction / _COMPARED) / len(names) * _COMPARED
+        progress(f"{stage} ({label})", min(_COMPARED, done))
 
     return share
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from linkage.match.engine import MatchSettings, match_batches
 from tests.linkage.test_engine import three_agencies
 
@@ -25,3 +27,16 @@ def test_a_fixed_threshold_skips_choosing_one() -> None:
     )
 
     assert "choosing threshold" not in seen
+
+
+def test_a_salted_run_names_the_family_it_is_working_on(tmp_path: Path) -> None:
+    from tests.linkage.field_data import synth_batches
+
+    seen: list[tuple[str, float]] = []
+    match_batches(synth_batches(tmp_path).batches, progress=lambda *event: seen.append(event))
+
+    stages = [stage for stage, _ in seen]
+    assert "choosing threshold (salt family 1 of 7: born_surname)" in stages
+    assert "comparing (salt family 7 of 7: phone)" in stages
+    assert [fraction for _, fraction in seen] == sorted(fraction for _, fraction in seen)
+    assert stages[-2:] == ["grouping", "matched"]
