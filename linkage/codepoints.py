@@ -58,6 +58,18 @@ def pack_columns(columns: Sequence[Sequence[str | None]], fields: int) -> Packed
     )
 
 
+def with_column(packed: PackedColumns, column: Sequence[str | None]) -> PackedColumns:
+    """`packed` with one more column (a salt family's salts), packing only the new one."""
+    extra = pack_columns([column], 1)
+    shift = len(packed.codepoints)
+    return PackedColumns(
+        codepoints=np.concatenate([packed.codepoints, extra.codepoints]),
+        starts=np.vstack([packed.starts, extra.starts + shift]),
+        ends=np.vstack([packed.ends, extra.ends + shift]),
+        longest=max(packed.longest, extra.longest),
+    )
+
+
 def _joined(column: Sequence[str | None]) -> str:
     if not column:
         return ""

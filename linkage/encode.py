@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from keys import LinkageSecret, ReferenceKey
 from linkage.backend import Backend
-from linkage.codepoints import pack_columns
+from linkage.codepoints import pack_columns, with_column
 from linkage.envelopes import EnvelopeSealing
 from linkage.errors import InvalidValue, RecordError
 from linkage.normalize import normalize_value
@@ -115,9 +115,10 @@ class Encoders:
 
         filter_blocks, comparison_blocks = [], []
         parts: dict[str, list[str | None]] = {}  # families share most salt parts
+        values = pack_columns(columns, len(schema.fields))  # once; each family adds its salt
         for family in schema.hardening.salt_families:
             salts = family_salts(schema, family, columns, parts)
-            packed = pack_columns([*columns, salts], len(schema.fields) + 1)
+            packed = with_column(values, salts)
             absent = np.fromiter((salt is None for salt in salts), dtype=bool, count=len(salts))
             block = self.clk.encode_packed(packed, threads=threads, salted=True)
             block[absent] = 0
