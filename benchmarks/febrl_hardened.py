@@ -20,32 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.febrl import write_febrl_csvs
-from benchmarks.fields_bench import SECRET, pair_quality
-from keys import ReferenceKey
-from linkage.agency import encode_csv, read_refmap
-from linkage.batch import Batch, read_batch
+from benchmarks.fields_bench import encode_side, pair_quality
 from linkage.match.engine import match_batches
-from linkage.schema import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = {
     "fields": ROOT / "benchmarks" / "febrl_fields_schema.json",
     "hardened": ROOT / "benchmarks" / "febrl_hardened_schema.json",
 }
-
-
-def encode(path: Path, agency: str, schema: Path, out: Path) -> tuple[Batch, dict[str, str]]:
-    """One side encoded with a schema; the batch and reference -> rec_id."""
-    summary = encode_csv(
-        path,
-        schema=load_schema(schema),
-        secret=SECRET,
-        ref_key=ReferenceKey(agency=agency, value=bytes(32)),
-        out=out,
-        id_column="rec_id",
-        workers=1,
-    )
-    return read_batch(summary.batch_path), dict(read_refmap(summary.refmap_path))
 
 
 def split_febrl3(febrl3: Path, folder: Path) -> tuple[Path, Path, int]:
@@ -78,8 +60,8 @@ def run(a: Path, b: Path, true: int, out: Path) -> dict[str, Any]:
     """Both schemas on one pair of files."""
     figures = {}
     for name, schema in SCHEMAS.items():
-        left, ref_a = encode(a, "a", schema, out / f"{a.stem}.{name}.arrow")
-        right, ref_b = encode(b, "b", schema, out / f"{b.stem}.{name}.arrow")
+        left, ref_a = encode_side(a, "a", out / f"{a.stem}.{name}.arrow", schema)
+        right, ref_b = encode_side(b, "b", out / f"{b.stem}.{name}.arrow", schema)
         hits, report = match_batches([left, right])
         quality = pair_quality(hits, {"a": ref_a, "b": ref_b}, _same_person, true)
         figures[name] = quality | {"threshold": report.threshold}

@@ -116,11 +116,13 @@ def _encode_all(folder: Path, schema: LinkageSchema) -> None:
             )
 
 
-def encode_side(path: Path, agency: str, out: Path) -> tuple[Batch, dict[str, str]]:
-    """Encode one FEBRL side with the fields schema; the batch and reference -> rec_id."""
+def encode_side(
+    path: Path, agency: str, out: Path, schema: Path = FIELDS_SCHEMA
+) -> tuple[Batch, dict[str, str]]:
+    """Encode one FEBRL side (default: the fields schema); the batch and reference -> rec_id."""
     summary = encode_csv(
         path,
-        schema=load_schema(FIELDS_SCHEMA),
+        schema=load_schema(schema),
         secret=SECRET,
         ref_key=ReferenceKey(agency=agency, value=bytes(32)),
         out=out,
