@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from linkage.arrow import string_array
 from linkage.errors import BatchError
+from linkage.ipc_blocks import refuse_compressed
 from linkage.match.layout import ComparisonLayout
 
 BATCH_FORMAT = "fieldlink-batch/1"
@@ -269,12 +270,7 @@ def read_batch(source: Path | bytes | IO[bytes]) -> Batch:
         The batch, validated: format, metadata, filter width, record count, unique references.
     """
     table = _read_table(source)
-    meta = {
-        key.decode(): value.decode()
-        for key, value in (table.schema.metadata or {}).items()
-        if key.startswith(b"fieldlink.")
-    }
-    meta = {key.removeprefix("fieldlink."): value for key, value in meta.items()}
+    meta = _metadata(table)
     missing = [key for key in _META_KEYS if key not in meta]
     if missing:
         raise BatchError(f"batch metadata lacks {', '.join(missing)}")
@@ -297,16 +293,31 @@ def read_batch(source: Path | bytes | IO[bytes]) -> Batch:
 
 
 def _read_table(source: Path | bytes | IO[bytes]) -> pa.Table:
+    # A compressed file is refused before pyarrow inflates anything (linkage.ipc_blocks).
     try:
         if isinstance(source, Path):
             with pa.memory_map(str(source)) as mapped:
+                refuse_compressed(memoryview(mapped.read_buffer()))
+                mapped.seek(0)
                 return pa.ipc.open_file(mapped).read_all()
         buffer = source if isinstance(source, bytes) else source.read()
+        refuse_compressed(buffer)
         return pa.ipc.open_file(pa.py_buffer(buffer)).read_all()
     except FileNotFoundError as err:
         raise BatchError(f"{source!s}: does not exist") from err
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as err:
         raise BatchError("not a batch file (an Arrow IPC file was expected)") from err
+
+
+def _metadata(table: pa.Table) -> dict[str, str]:
+    try:
+        return {
+            key.decode().removeprefix("fieldlink."): value.decode()
+            for key, value in (table.schema.metadata or {}).items()
+            if key.startswith(b"fieldlink.")
+        }
+    except UnicodeDecodeError as err:
+        raise BatchError("batch metadata is not valid UTF-8") from err
 
 
 def _int(meta: dict[str, str], key: str) -> int:
@@ -322,6 +333,10 @@ def _references(table: pa.Table) -> tuple[str, ...]:
     column = table.column("ref")
     if column.null_count:
         raise BatchError("batch has records without a reference")
+    try:
+        column.validate(full=True)  # Arrow reads string columns without checking UTF-8
+    except pa.ArrowInvalid as err:
+        raise BatchError("references must be valid UTF-8") from err
     references = tuple(column.to_pylist())
     if any(not reference or len(reference) > 128 for reference in references):
         raise BatchError("references must be 1-128 characters")

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from linkage.batch import Batch, read_batch
 from linkage.errors import BatchError
+from linkage.ipc_blocks import refuse_compressed
 from service.errors import (
     AbnormalFill,
     AgencyMismatch,
@@ -131,8 +132,13 @@ def admit(
 
 def _reference_column(source: Path) -> pa.Array:
     # Memory-mapped and zero-copy: the record count is known before anything is decoded.
+    # A compressed file is refused before pyarrow could inflate it (a decompression bomb).
     try:
-        table = pa.ipc.open_file(pa.memory_map(str(source))).read_all()
+        mapped = pa.memory_map(str(source))
+        refuse_compressed(memoryview(mapped.read_buffer()))
+        table = pa.ipc.open_file(mapped).read_all()
+    except BatchError as err:
+        raise InvalidBatch(str(err)) from err
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as err:
         raise InvalidBatch(_NOT_A_BATCH) from err
     if table.num_rows == 0:

@@ -20,6 +20,7 @@ SERVICE_MAY_USE = (
     "linkage.hits",
     "linkage.arrow",
     "linkage.audit",
+    "linkage.ipc_blocks",
 )
 
 
@@ -60,7 +61,8 @@ ENCODER_SIDE = (
 
 def test_matching_core_never_reaches_the_encoder_or_keys() -> None:
     # The hub imports linkage.match and linkage.batch; neither may pull in secrets.
-    hub_side = [ROOT / "linkage" / name for name in ("batch.py", "hits.py", "arrow.py", "audit.py")]
+    hub_modules = ("batch.py", "hits.py", "arrow.py", "audit.py", "ipc_blocks.py")
+    hub_side = [ROOT / "linkage" / name for name in hub_modules]
     for path in [*(ROOT / "linkage" / "match").rglob("*.py"), *hub_side]:
         for name in imported_modules(path):
             assert not name.startswith(ENCODER_SIDE), f"{path} imports {name}"
