@@ -31,3 +31,17 @@ class Settings(BaseSettings):
     signing_key: SecretStr | None = None
     # The audit chain's head is signed after this many entries (and on every export).
     audit_checkpoint_every: int = 1000
+    # Resource limits (service.limits). JSON bodies are read into memory, so they are small;
+    # batch uploads stream to disk under max_upload_bytes instead.
+    max_json_bytes: int = 1024 * 1024
+    # Requests per minute, as token buckets (a full minute's worth may come at once); 0: no
+    # limit. Kept in this process's memory: one hub process, or a limit per process.
+    rate_per_address: int = 6000
+    rate_per_principal: int = 1200
+    # Failed authentications an address may make within auth_failure_window_s; past them it
+    # waits 1 s, then 2 s, 4 s ... up to auth_backoff_max_s before the next try (429).
+    auth_failures_allowed: int = 30
+    auth_failure_window_s: float = 900.0
+    auth_backoff_max_s: float = 300.0
+    # Runs queued or running in one project at a time; one more is refused (429).
+    max_active_runs_per_project: int = 4

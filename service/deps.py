@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from service import store
 from service.auth import Principal, Role, hash_token
 from service.config import Settings
-from service.errors import AccessDenied, NotFound, Unauthenticated
+from service.errors import AccessDenied, NotFound, RateLimited, Unauthenticated
+from service.limits import Limits, retry_after
 from service.models import Project, utcnow
 
 
@@ -49,7 +50,18 @@ def get_principal(
         raise Unauthenticated()
     principal = Principal(principal_id=found.id, agency_id=found.agency_id, role=found.role)
     request.state.principal = principal  # for the audit entry (service.audit), denied or not
+    charge_principal(request, principal)
     return principal
+
+
+def charge_principal(request: Request, principal: Principal) -> None:
+    """Count the request against the principal's rate (service.limits); 429 past it."""
+    limits: Limits | None = getattr(request.app.state, "limits", None)
+    wait_s = limits.principals.take(principal.principal_id) if limits else 0.0
+    if wait_s > 0:
+        raise RateLimited(
+            "too many requests from this principal", retry_after_s=retry_after(wait_s)
+        )
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

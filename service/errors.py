@@ -8,6 +8,8 @@
     + MixedKeyEpochs  409 mixed-key-epochs - a run over uploads encoded under different secrets
   + PayloadTooLarge   413 payload-too-large      - the upload exceeds max_upload_bytes
   + UnsupportedMediaType 415 unsupported-media-type - the body is not of an accepted type
+  + RateLimited       429 rate-limited     - too many requests (Retry-After says when to retry)
+    + RunQueueFull    429 run-queue-full   - the project has max_active_runs_per_project runs
   + InvalidInput      422 invalid-input    - well-formed, but refers to something impossible
     + InvalidBatch    422 invalid-batch    - not a readable batch file, or one without records
       - AgencyMismatch      422 agency-mismatch      - batch labelled with another agency
@@ -98,6 +100,23 @@ class UnsupportedMediaType(HubError):
     status = 415
     code = "unsupported-media-type"
     title = "The request body is not of a type this endpoint accepts"
+
+
+class RateLimited(HubError):
+    """Too many requests from one address or principal; `retry_after_s` goes in Retry-After."""
+
+    status = 429
+    code = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after_s: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class RunQueueFull(RateLimited):
+    code = "run-queue-full"
+    title = "The project has as many runs queued or running as the hub allows"
 
 
 class InvalidBatch(InvalidInput):
@@ -210,7 +229,9 @@ def to_problem(exc: Exception) -> Problem:
 async def problem_handler(request: Request, exc: Exception) -> JSONResponse:
     """Render every error as application/problem+json."""
     problem = to_problem(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after_s)
     return JSONResponse(
         problem.model_dump(exclude_none=True),
         status_code=problem.status,

@@ -13,6 +13,7 @@ from service.audit import audit_writer, install_audit
 from service.config import Settings
 from service.db import make_engine
 from service.errors import install_error_handlers
+from service.guard import install_body_gate, install_throttle
 from service.hub_keys import settings_keys
 from service.jobs import run_workers
 from service.metrics import install_metrics
@@ -57,7 +58,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # Sessions opened outside a request (audit writer, run workers); tests may put theirs here.
     app.state.sessions = sessionmaker(app.state.engine, expire_on_commit=False)
     install_error_handlers(app)
+    install_body_gate(app)  # inside the audit middleware: its refusals are audited
     install_audit(app)  # before metrics, so request latency includes the audit append
+    install_throttle(app)  # outside it: a flood of 429s does not fill the audit log
     install_metrics(app)
     app.include_router(api_router, prefix=API_PREFIX)
     return app

@@ -8,8 +8,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from service.auth import Role
 from service.models import RunStatus, SuspectStatus
+from service.names import Name
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# The largest values the database's integer columns hold (PostgreSQL integer and bigint):
+# hit numbers and epochs are integers, audit sequences bigints. Larger ones are a 422.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 # Probing controls (service.probing): the most records an agency may upload to a project in
 # total; the near-duplicate share allowed; the fill under which a record counts as thin.
 UploadBudget = Annotated[int, Field(ge=1, le=10**12)]
@@ -86,7 +90,7 @@ class ProjectCreate(BaseModel):
     schema_fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{1,128}$")]
     key_check: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
     threshold: Annotated[float | None, Field(gt=0, le=1)] = None
-    min_agencies: Annotated[int, Field(ge=2)] = 2
+    min_agencies: Annotated[int, Field(ge=2, le=100)] = 2
     expires_at: AwareDatetime | None = None  # default: 100 days from now
     # Step-up: each agency's data officer approves releasing its envelopes per hit.
     disclosure_approval: bool = False
@@ -113,7 +117,7 @@ class ProjectUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     threshold: Annotated[float | None, Field(gt=0, le=1)] = None  # null: chosen from the data
-    min_agencies: Annotated[int | None, Field(ge=2)] = None
+    min_agencies: Annotated[int | None, Field(ge=2, le=100)] = None
     expires_at: AwareDatetime | None = None
     disclosure_approval: bool | None = None
     upload_budget_records: UploadBudget | None = None  # null: no budget
@@ -308,7 +312,7 @@ class AuditEntryQuery(BaseModel):
     outcome: Annotated[int | None, Field(ge=100, le=599)] = None
     since: AwareDatetime | None = None  # inclusive
     until: AwareDatetime | None = None  # exclusive
-    after: Annotated[int, Field(ge=0)] = 0  # a sequence number: the page starts after it
+    after: Annotated[int, Field(ge=0, le=INT64_MAX)] = 0  # a sequence: the page starts after it
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 
@@ -456,7 +460,9 @@ class EnvelopeRelease(BaseModel):
 class EnvelopeReleaseCreate(BaseModel):
     """Release the envelopes of several hits at once (each stored batch is read once)."""
 
-    hits: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=500)]
+    hits: Annotated[
+        list[Annotated[int, Field(ge=1, le=INT32_MAX)]], Field(min_length=1, max_length=500)
+    ]
 
 
 class EnvelopeReleaseList(BaseModel):

@@ -15,6 +15,7 @@ from service.errors import problem_responses
 from service.hub_keys import HubKeys
 from service.models import utcnow
 from service.schemas import (
+    INT64_MAX,
     AuditEntryList,
     AuditEntryPublic,
     AuditEntryQuery,
@@ -59,8 +60,8 @@ def export_audit_log(
     auditor: AuditorDep,
     session: SessionDep,
     request: Request,
-    from_sequence: Annotated[int, Query(alias="from", ge=1)] = 1,
-    to_sequence: Annotated[int | None, Query(alias="to", ge=1)] = None,
+    from_sequence: Annotated[int, Query(alias="from", ge=1, le=INT64_MAX)] = 1,
+    to_sequence: Annotated[int | None, Query(alias="to", ge=1, le=INT64_MAX)] = None,
 ) -> StreamingResponse:
     """Export the chain (or entries from..to) with its signed checkpoints, streamed."""
     writer: AuditWriter = request.app.state.audit_writer

@@ -20,6 +20,7 @@ from service.errors import Conflict, NotFound, problem_responses
 from service.models import DisclosureApproval, Project, Run, RunStatus, utcnow
 from service.run_access import AnalystProjectDep, own_agency, project_for
 from service.schemas import (
+    INT32_MAX,
     ApprovalList,
     ApprovalPublic,
     EnvelopeRelease,
@@ -32,7 +33,7 @@ from service.store.runs import find_run, uploads_of
 
 router = APIRouter(prefix="/projects/{project_id}/runs/{run_id}", tags=["disclosure"])
 
-HitNumber = Annotated[int, Path(ge=1, description="the hit's number in its run")]
+HitNumber = Annotated[int, Path(ge=1, le=INT32_MAX, description="the hit's number in its run")]
 ApprovalReaderDep = Annotated[
     Project, Depends(project_for(require_role(Role.ANALYST, Role.DATA_OFFICER)))
 ]
@@ -104,7 +105,9 @@ def list_approvals(
     principal: PrincipalDep,
     session: SessionDep,
     pending: Annotated[bool, Query(description="only agencies that have not approved")] = False,
-    after: Annotated[int, Query(ge=0, description="the last hit number of the page before")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=INT32_MAX, description="the last hit number of the page before")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ApprovalList:
     """Per hit and agency, whether it approved disclosure (data officers: own agency only)."""

@@ -12,7 +12,7 @@ from service.errors import Conflict, NotFound, problem_responses
 from service.hit_views import csv_export, hit_list_json, json_export
 from service.models import EVERY_AGENCY, Run, RunStatus
 from service.run_access import HitReaderProjectIdDep, own_agency
-from service.schemas import HitList
+from service.schemas import INT32_MAX, HitList
 from service.store import hits as store
 from service.store.runs import find_run
 
@@ -44,7 +44,9 @@ def list_hits(
     session: SessionDep,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[int, Query(ge=0, description="the last hit number of the page before")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=INT32_MAX, description="the last hit number of the page before")
+    ] = 0,
 ) -> Response:
     """One page of the run's hits, in number order."""
     run = _finished_run(session, project_id, run_id)

@@ -23,7 +23,7 @@ from service.deps import (
 from service.errors import InvalidInput, NotFound, problem_responses
 from service.key_relay import check_binding, read_labels
 from service.models import Project, WrappedKey, utcnow
-from service.schemas import WrappedKeyDocument, WrappedKeyPublic
+from service.schemas import INT32_MAX, WrappedKeyDocument, WrappedKeyPublic
 from service.store import keys as key_store
 from service.store.uploads import agency_name
 
@@ -79,7 +79,9 @@ def get_own_wrapped_key(
     officer: DataOfficerDep,
     project: ProjectAccessDep,
     session: SessionDep,
-    epoch: Annotated[int | None, Query(ge=1, description="default: the latest")] = None,
+    epoch: Annotated[
+        int | None, Query(ge=1, le=INT32_MAX, description="default: the latest")
+    ] = None,
 ) -> WrappedKeyDocument:
     """The own agency's wrapped key (latest epoch, or the one named), to unwrap locally."""
     stored = None

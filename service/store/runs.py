@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.models import Agency, Run, RunStatus, Upload
@@ -98,6 +98,14 @@ def list_runs(session: Session, project_id: uuid.UUID) -> Sequence[Run]:
     """The project's runs, newest first."""
     query = select(Run).where(Run.project_id == project_id).order_by(Run.created_at.desc(), Run.id)
     return session.scalars(query).all()
+
+
+def count_active_runs(session: Session, project_id: uuid.UUID) -> int:
+    """How many of the project's runs are queued or running."""
+    query = select(func.count(Run.id)).where(
+        Run.project_id == project_id, Run.status.in_((RunStatus.QUEUED, RunStatus.RUNNING))
+    )
+    return int(session.scalar(query) or 0)
 
 
 def next_queued(session: Session) -> uuid.UUID | None:
