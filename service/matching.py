@@ -2,10 +2,18 @@
 
 Pure of the database: `service.jobs` reads the run and its uploads, calls this, and
 stores what comes back. Batches are labelled by agency id, never by name, so renaming an
-agency changes nothing, and the fixed input order (the run's sorted upload ids) makes a
-run deterministic.
+agency changes nothing.
+
+A run's hits depend on the batches' contents only. Ids are random, so two hubs given the
+same files hold them under different upload and agency ids, and the matching core orders
+its input by label (sampled pairs, threshold, group and member order follow from that
+order). So the batches are matched in content order (`canonical`): each agency labelled by
+the digest of what it uploaded, its batches in order of their content digests; the
+agency ids go back on afterwards.
 """
 
+import hashlib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, replace
@@ -14,11 +22,12 @@ from typing import Any
 
 from linkage.batch import Batch
 from linkage.errors import LinkageError
-from linkage.hits import Hits
-from linkage.match.engine import MatchReport, MatchSettings, Progress, Runner, match_batches
+from linkage.hits import Hits, Member
+from linkage.match.engine import MatchSettings, Progress, Runner, match_batches
 from service.batches import open_upload
 from service.hub_keys import Keyring
 from service.models import Upload
+from service.probing import content_digest
 from service.vault import VaultError
 
 
@@ -56,14 +65,67 @@ def match_run(
     that agreed (stored as `Hit.agreed_fields`); otherwise it is a Dice similarity.
     """
     settings = MatchSettings(threshold=threshold, min_agencies=min_agencies)
-    hits, report = match_batches(batches, settings, runner=runner, progress=progress)
-    return hits, report_record(report, hits)
+    ordered, agency_of = canonical(batches)
+    hits, report = match_batches(ordered, settings, runner=runner, progress=progress)
+    hits, record = relabel(hits, asdict(report), agency_of)
+    return hits, report_record(record, hits)
 
 
-def report_record(report: MatchReport, hits: Hits) -> dict[str, Any]:
-    """The engine's report plus hits per agency id (what each data officer will see)."""
+def canonical(batches: Sequence[Batch]) -> tuple[list[Batch], dict[str, str]]:
+    """The batches in content order, labelled by content; and each label's agency.
+
+    An agency's label is its rank among the agencies ordered by the digest of their
+    batches' content digests (`#000000`, `#000001`, ...; fixed width, so labels sort as
+    ranks). Agencies that uploaded identical records tie; their ids break the tie.
+    """
+    digests = {id(batch): content_digest(batch) for batch in batches}
+    by_agency: dict[str, list[str]] = {}
+    for batch in batches:
+        by_agency.setdefault(batch.agency, []).append(digests[id(batch)])
+    keys = {agency: _digest_of(found) for agency, found in by_agency.items()}
+    ranked = sorted(by_agency, key=lambda agency: (keys[agency], agency))
+    label = {agency: f"#{rank:06d}" for rank, agency in enumerate(ranked)}
+    ordered = sorted(batches, key=lambda batch: (label[batch.agency], digests[id(batch)]))
+    return (
+        [replace(batch, agency=label[batch.agency]) for batch in ordered],
+        {label[agency]: agency for agency in ranked},
+    )
+
+
+def _digest_of(digests: list[str]) -> str:
+    return hashlib.sha256("".join(sorted(digests)).encode()).hexdigest()
+
+
+_LABEL = re.compile(r"#\d{6}")
+
+
+def relabel(
+    hits: Hits, report: dict[str, Any], agency_of: dict[str, str]
+) -> tuple[Hits, dict[str, Any]]:
+    """Hits and report of a `canonical` match with the agencies' own labels put back."""
+
+    def agency(text: str) -> str:
+        return _LABEL.sub(lambda found: agency_of[found.group()], text)
+
+    groups = tuple(
+        replace(
+            group,
+            members=tuple(Member(agency_of[m.agency], m.reference) for m in group.members),
+            unshown_agencies=tuple(agency_of[name] for name in group.unshown_agencies),
+        )
+        for group in hits.groups
+    )
+    record = report | {
+        "records": {agency_of[key]: count for key, count in report["records"].items()},
+        "blocking": {agency(key): method for key, method in report["blocking"].items()},
+    }
+    return replace(hits, groups=groups), record
+
+
+def report_record(report: dict[str, Any], hits: Hits) -> dict[str, Any]:
+    """The engine's report (as a dict) plus hits per agency id (what each officer will see)."""
     per_agency = Counter(agency for group in hits.groups for agency in group.agencies)
-    return asdict(report) | {"hits_by_agency": dict(sorted(per_agency.items()))}
+    return report | {"hits_by_agency": dict(sorted(per_agency.items()))}
 
 
 def safe_error(exc: BaseException) -> str:
