@@ -3,11 +3,16 @@
 An analyst sees every member of a hit. A data officer sees the own agency's members
 only: positions are renumbered within what is shown, links are kept only between shown
 members, and the other agencies appear by name in `agencies`, never with a reference.
+A data officer sees only what the own records contributed, too: the best score and the
+agreed comparisons of the links that touch an own record (not those between two other
+agencies' records), and the own hits numbered 1..n in run order, so that the numbers
+leave no gaps that would tell how many hits the run found in all.
 """
 
 import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pydantic_core import to_json
@@ -23,32 +28,58 @@ _SCORE_DIGITS = 4  # as linkage.hits writes them
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def hit_view(hit: HitRow, members: Sequence[MemberRow]) -> dict[str, Any]:
+def hit_view(
+    hit: HitRow, members: Sequence[MemberRow], *, number: int | None = None
+) -> dict[str, Any]:
     """One hit as JSON-ready data in the HitPublic shape.
 
     Only the members the caller may see are listed; links join shown members, by their
-    positions in that list.
+    positions in that list. Where some members are not shown (a data officer's view), the
+    best score and agreed comparisons are those of the links touching a shown member,
+    and `number` (the hit's number among the officer's own) replaces the run's number.
     """
     shown = [member for member in members if member.reference is not None]
     slot: Sequence[int] | dict[int, int]
     if len(shown) == len(members):  # every member shown: positions stay as stored
         slot = range(len(members))
+        best, agreed = hit.best_score, hit.agreed_fields
     else:
         slot = {member.position: index for index, member in enumerate(shown)}
+        best, agreed = _contributed(hit, slot)
     links = [
-        {"left": slot[int(left)], "right": slot[int(right)], "score": round(score, _SCORE_DIGITS)}
-        for left, right, score in hit.links
-        if int(left) in slot and int(right) in slot
+        {
+            "left": slot[int(link[0])],
+            "right": slot[int(link[1])],
+            "score": round(link[2], _SCORE_DIGITS),
+        }
+        for link in hit.links
+        if int(link[0]) in slot and int(link[1]) in slot
     ]
     return {
         "id": hit.id,
-        "number": hit.number,
+        "number": hit.number if number is None else number,
         "agencies": sorted({member.agency for member in members}),
         "members": [{"agency": m.agency, "reference": m.reference} for m in shown],
         "links": links,
-        "best_score": round(hit.best_score, _SCORE_DIGITS),
-        "agreed_fields": hit.agreed_fields,
+        "best_score": round(best, _SCORE_DIGITS),
+        "agreed_fields": agreed,
     }
+
+
+def _contributed(hit: HitRow, shown: Mapping[int, int]) -> tuple[float, list[str] | None]:
+    """The best score and the agreed comparisons of the links touching a shown member.
+
+    A stored link is [left, right, score] or, for field-scored hits, [left, right, score,
+    mask]: bit i of mask set when `agreed_fields[i]` agreed on that link.
+    """
+    touching = [link for link in hit.links if int(link[0]) in shown or int(link[1]) in shown]
+    best = max((float(link[2]) for link in touching), default=0.0)
+    if hit.agreed_fields is None:
+        return best, None
+    mask = 0
+    for link in touching:
+        mask |= int(link[3]) if len(link) > 3 else 0
+    return best, [name for bit, name in enumerate(hit.agreed_fields) if mask >> bit & 1]
 
 
 def hit_views(hits: Sequence[HitRow], members: Iterable[MemberRow]) -> list[dict[str, Any]]:
@@ -69,25 +100,45 @@ def rendered_views(
 ) -> Iterator[tuple[str, int, str]]:
     """Every view of a run's hits, rendered for storage: (audience, hit number, JSON).
 
-    Each hit has the analysts' view (audience EVERY_AGENCY) and one view for each agency
-    holding a member, addressed by the agency's id (`agency_names` maps ids to the names
-    members carry), in which only its own members appear.
+    Each hit has the analysts' view (audience EVERY_AGENCY, under the run's hit number)
+    and one view for each agency holding a member, addressed by the agency's id
+    (`agency_names` maps ids to the names members carry), in which only its own members
+    appear, under the hit's number among that agency's own hits.
     """
     agency_ids = {name: agency for agency, name in agency_names.items()}
+    counts: dict[str, int] = {}  # own hits so far, by agency name: officers' dense numbers
     for hits, members in pages:
         by_number = _by_number(hits, members)
         for hit in hits:
             shown = by_number[hit.number]
             yield EVERY_AGENCY, hit.number, to_json(hit_view(hit, shown)).decode()
             for agency in sorted({member.agency for member in shown}):
+                counts[agency] = number = counts.get(agency, 0) + 1
                 own = [_only(member, agency) for member in shown]
-                yield agency_ids[agency], hit.number, to_json(hit_view(hit, own)).decode()
+                view = hit_view(hit, own, number=number)
+                yield agency_ids[agency], number, to_json(view).decode()
 
 
 def _only(member: MemberRow, agency: str) -> MemberRow:
     if member.agency == agency:
         return member
     return MemberRow(member.number, member.position, member.agency, None)
+
+
+def own_numbered(
+    pages: Iterable[tuple[Sequence[HitRow], Sequence[MemberRow]]],
+) -> Iterator[tuple[list[HitRow], list[MemberRow]]]:
+    """Pages of one agency's hits (in run order), renumbered 1..n as its officers see them."""
+    count = 0
+    for hits, members in pages:
+        numbers: dict[int, int] = {}
+        for hit in hits:
+            count += 1
+            numbers[hit.number] = count
+        yield (
+            [replace(hit, number=numbers[hit.number]) for hit in hits],
+            [replace(member, number=numbers[member.number]) for member in members],
+        )
 
 
 def hit_list_json(views: Sequence[str], next_after: int | None) -> bytes:

@@ -76,9 +76,13 @@ def approve_disclosure(
     session: SessionDep,
     response: Response,
 ) -> ApprovalPublic:
-    """Approve releasing the own agency's envelopes of one hit (answered 200 if done before)."""
+    """Approve releasing the own agency's envelopes of one hit (answered 200 if done before).
+
+    `number` is the hit's number among the agency's own hits, as the officer's pages show it.
+    """
     run = _finished_run(session, project, run_id)
-    hit = store.hits_with_members(session, run.id, [number]).get(number)
+    in_run = store.run_hit_number(session, run.id, officer.agency_id, number)
+    hit = None if in_run is None else store.hits_with_members(session, run.id, [in_run])[in_run]
     if hit is None or officer.agency_id not in hit.agency_ids:
         raise NotFound("hit")  # a hit without the own agency answers like an absent one
     approval, created = store.add_approval(
@@ -110,21 +114,30 @@ def list_approvals(
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ApprovalList:
-    """Per hit and agency, whether it approved disclosure (data officers: own agency only)."""
+    """Per hit and agency, whether it approved disclosure.
+
+    Data officers see their own agency only, with hits numbered among its own hits.
+    """
     run = _finished_run(session, project, run_id)
     agency = own_agency(principal)
-    numbers = store.approval_page(session, run.id, agency_id=agency, after=after, limit=limit)
-    hits = store.hits_with_members(session, run.id, numbers)
+    if agency is None:
+        numbers = store.approval_page(session, run.id, agency_id=None, after=after, limit=limit)
+        shown = {number: number for number in numbers}  # run number -> number shown
+    else:
+        shown = store.own_hit_numbers(session, run.id, agency, after=after, limit=limit)
+    hits = store.hits_with_members(session, run.id, list(shown))
     approvals = store.approvals_of(session, [hit.id for hit in hits.values()])
     items = [
-        _approval(hit.id, number, member.agency, approvals.get(hit.id, {}).get(member.agency_id))
+        _approval(
+            hit.id, shown[number], member.agency, approvals.get(hit.id, {}).get(member.agency_id)
+        )
         for number, hit in sorted(hits.items())
         for member in _one_per_agency(hit, agency)
     ]
     session.close()  # read only: hand the connection back before the answer goes out
     if pending:  # without required approval nothing waits for one
         items = [i for i in items if not i.approved] if project.disclosure_approval else []
-    next_after = numbers[-1] if len(numbers) == limit else None
+    next_after = max(shown.values()) if len(shown) == limit else None
     return ApprovalList(required=project.disclosure_approval, items=items, next_after=next_after)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.deps import PrincipalDep, SessionDep
 from service.errors import Conflict, NotFound, problem_responses
-from service.hit_views import csv_export, hit_list_json, json_export
+from service.hit_views import csv_export, hit_list_json, json_export, own_numbered
 from service.models import EVERY_AGENCY, Run, RunStatus
 from service.run_access import HitReaderProjectIdDep, own_agency
 from service.schemas import INT32_MAX, HitList
@@ -77,6 +77,8 @@ def export_hits(
     by_agency: dict[str, int] = (run.report or {}).get("hits_by_agency", {})
     request.state.audit_records = run.hit_count if agency is None else by_agency.get(str(agency), 0)
     pages = store.iter_hits(session, run.id, agency_id=agency)
+    if agency is not None:  # a data officer's own hits, numbered as in the officer's pages
+        pages = own_numbered(pages)
     if file_format == "csv":
         body = csv_export(pages)
     else:

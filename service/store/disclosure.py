@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Subquery, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from service.models import Agency, DisclosureApproval, Hit, HitMember
@@ -91,3 +91,35 @@ def approval_page(
         holding = and_(HitMember.hit_id == Hit.id, HitMember.agency_id == agency_id)
         query = query.where(exists().where(holding))
     return list(session.scalars(query.order_by(Hit.number).limit(limit)))
+
+
+def own_hit_numbers(
+    session: Session, run_id: uuid.UUID, agency_id: uuid.UUID, *, after: int, limit: int
+) -> dict[int, int]:
+    """The agency's own hits numbered above `after` (1..n, as its officers see them).
+
+    Returns run hit number -> own number, in order.
+    """
+    ranks = _own_ranks(run_id, agency_id)
+    query = select(ranks.c.number, ranks.c.own).where(ranks.c.own > after)
+    rows = session.execute(query.order_by(ranks.c.own).limit(limit))
+    return {int(number): int(own) for number, own in rows}
+
+
+def run_hit_number(
+    session: Session, run_id: uuid.UUID, agency_id: uuid.UUID, own: int
+) -> int | None:
+    """The run's number of the agency's own hit numbered `own`; None when there is none."""
+    ranks = _own_ranks(run_id, agency_id)
+    found: int | None = session.scalar(select(ranks.c.number).where(ranks.c.own == own))
+    return found
+
+
+def _own_ranks(run_id: uuid.UUID, agency_id: uuid.UUID) -> Subquery:
+    # The hits holding a record of the agency, ranked in run order: the officer's numbers.
+    holding = and_(HitMember.hit_id == Hit.id, HitMember.agency_id == agency_id)
+    return (
+        select(Hit.number, func.row_number().over(order_by=Hit.number).label("own"))
+        .where(Hit.run_id == run_id, exists().where(holding))
+        .subquery()
+    )

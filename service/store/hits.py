@@ -41,12 +41,12 @@ _VIEWS = HitView.__table__
 
 @dataclass(frozen=True, slots=True)
 class HitRow:
-    """A hit as stored: links are [left, right, score] by member position."""
+    """A hit as stored: links are [left, right, score(, agreed mask)] by member position."""
 
     id: uuid.UUID
     number: int
     best_score: float
-    links: list[list[float]]
+    links: list[list[Any]]
     agreed_fields: list[str] | None
 
 
@@ -86,7 +86,7 @@ def hit_rows(run_id: uuid.UUID, groups: Sequence[Group]) -> HitRows:
                 "number": number,
                 "agency_count": len(group.agencies),
                 "best_score": max((link.score for link in group.links), default=0.0),
-                "links": [[link.left, link.right, link.score] for link in group.links],
+                "links": _links(group),
                 # Comparisons that agreed (field scoring); None for runs scored on the CLK.
                 "agreed_fields": list(group.agreed_fields) or None,
             }
@@ -102,6 +102,21 @@ def hit_rows(run_id: uuid.UUID, groups: Sequence[Group]) -> HitRows:
             for position, member in enumerate(group.members)
         )
     return rows
+
+
+def _links(group: Group) -> list[list[Any]]:
+    """[left, right, score] per link; field-scored hits add the mask of agreed comparisons.
+
+    Bit i of the mask stands for `group.agreed_fields[i]`: a data officer's view shows
+    only the comparisons that agreed on links touching an own record (`service.hit_views`).
+    """
+    if not group.agreed_fields:
+        return [[link.left, link.right, link.score] for link in group.links]
+    bit = {name: 1 << index for index, name in enumerate(group.agreed_fields)}
+    return [
+        [link.left, link.right, link.score, sum(bit[name] for name in set(link.agreed))]
+        for link in group.links
+    ]
 
 
 def row_pages(
