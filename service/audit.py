@@ -15,7 +15,6 @@ and readiness must not depend on the log), and everything outside /v1 (/metrics,
 import asyncio
 import json
 import logging
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,15 +28,13 @@ from service.audit_writer import AuditWriter
 from service.auth import Principal
 from service.errors import Unavailable, to_problem
 from service.models import utcnow
+from service.request_ids import REQUEST_ID_HEADER, is_request_id, request_id_of
 from service.store.audit import EntryDraft
 
 logger = logging.getLogger(__name__)
 
-REQUEST_ID_HEADER = "x-request-id"
 _AUDITED_PREFIX = "/v1/"
 _NOT_AUDITED = frozenset({"/v1/health", "/v1/ready"})
-# A client's request id is kept only if it is short and harmless in any log or header.
-_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _ACTION_CHARS, _RESOURCE_CHARS = 120, 200  # the columns' sizes
 
 
@@ -142,12 +139,11 @@ def _is_audited(path: str) -> bool:
 
 
 def _request_id(scope: Scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == REQUEST_ID_HEADER.encode():
-            candidate: str = value.decode("latin-1")
-            if _SAFE_REQUEST_ID.fullmatch(candidate):
-                return candidate
-    return uuid.uuid4().hex
+    # The access log (service.request_log, outside this middleware) has chosen it already.
+    chosen = scope.get("state", {}).get("request_id")
+    if isinstance(chosen, str) and is_request_id(chosen):
+        return chosen
+    return request_id_of(scope.get("headers", []))
 
 
 def _draft(scope: Scope, status: int, request_id: str) -> EntryDraft:

@@ -49,13 +49,14 @@ def make_engine(settings: Settings) -> Engine:
     """Create the engine for settings.database_url.
 
     SQLite gets foreign keys switched on and, for a database file, write-ahead logging:
-    readers then never wait for the audit writer.
+    readers then never wait for the audit writer. SQL parameters are left out of error
+    messages and logs (`hide_parameters`): they hold notes, names and references.
     """
     url = make_url(settings.database_url.get_secret_value())
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS}
-    options: dict[str, Any] = {"connect_args": connect_args}
+    options: dict[str, Any] = {"connect_args": connect_args, "hide_parameters": True}
     in_memory = url.database in (None, "", ":memory:")
     if in_memory:
         options["poolclass"] = StaticPool  # one in-memory database shared by all sessions

@@ -20,6 +20,7 @@ from service.config import Settings
 from service.db import make_engine
 from service.errors import Conflict
 from service.hub_keys import HubKeyError, HubKeys, rotate, settings_keys
+from service.logs import log_config
 
 
 class HubSetupError(LinkageError):
@@ -95,6 +96,8 @@ def serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        log_config=log_config(settings.log_level),  # JSON lines, no exception messages
+        access_log=False,  # service.request_log logs requests without URLs or bodies
     )
     return 0
 

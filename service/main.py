@@ -17,7 +17,10 @@ from service.guard import install_body_gate, install_throttle
 from service.hub_keys import settings_keys
 from service.jobs import run_workers
 from service.metrics import install_metrics
+from service.request_log import install_request_log
 from service.routes import api_router
+from service.security_headers import install_security_headers
+from service.web.docs import install_docs
 
 API_PREFIX = "/v1"
 API_VERSION = "1.0.0"  # bump deliberately when openapi/openapi.json changes meaning
@@ -51,6 +54,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=API_VERSION,
         generate_unique_id_function=operation_id,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load from CDNs; service.web.docs serves our copies
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings)
@@ -62,5 +67,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_audit(app)  # before metrics, so request latency includes the audit append
     install_throttle(app)  # outside it: a flood of 429s does not fill the audit log
     install_metrics(app)
+    install_request_log(app)  # outside the rest: request id first, every answer logged
+    install_security_headers(app)  # outermost: every answer gets them, errors included
     app.include_router(api_router, prefix=API_PREFIX)
+    install_docs(app)
     return app

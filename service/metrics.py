@@ -1,15 +1,23 @@
 """Prometheus metrics at /metrics: request counts and latencies by route, never by caller.
 
 Each app gets its own registry, so several apps in one process (tests) do not collide.
+
+/metrics needs an administrator's or an auditor's bearer token (a scraper is configured
+with one): the counts over time show when envelopes were released, batches uploaded and
+runs started, which is the project's business, not the network's. Like /docs it is not
+part of /v1 and not audited (a scraper calls it every few seconds).
 """
 
 import time
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.auth import Role
+from service.deps import require_role
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0)
 
@@ -55,7 +63,9 @@ def install_metrics(app: FastAPI) -> None:
     registry = CollectorRegistry()
     app.add_middleware(_Measure, registry=registry)
 
-    @app.get("/metrics", include_in_schema=False, tags=["metrics"])
+    reader = Depends(require_role(Role.ADMINISTRATOR, Role.AUDITOR))
+
+    @app.get("/metrics", include_in_schema=False, tags=["metrics"], dependencies=[reader])
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from linkage.audit import ENTRY_FIELDS, GENESIS_HASH, entry_hash, format_time
 from service.models import AuditCheckpoint, AuditEntry
+from service.request_ids import is_request_id
 
 _COLUMNS = (*ENTRY_FIELDS, "entry_hash")
 _ENTRIES = AuditEntry.metadata.tables[AuditEntry.__tablename__]
@@ -37,6 +38,12 @@ class EntryDraft:
     resource: str | None
     outcome: int
     records: int | None
+
+    def __post_init__(self) -> None:
+        # The request id may come from the client (service.request_ids): only its strict
+        # format enters the chain, whoever builds the entry.
+        if not is_request_id(self.request_id):
+            raise ValueError("an audit entry's request id must match the request id format")
 
 
 @dataclass(frozen=True, slots=True)

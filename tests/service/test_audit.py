@@ -79,14 +79,16 @@ def test_entries_name_the_caller_and_the_resource(hub_client: TestClient, hub: H
 
 
 def test_only_a_safe_client_request_id_is_kept(hub_client: TestClient, hub: Hub) -> None:
-    kept = hub_client.get("/v1/audit/keys", headers={"X-Request-ID": "client-req.42"})
-    replaced = hub_client.get("/v1/audit/keys", headers={"X-Request-ID": f"<{MARKER}> x" * 9})
+    kept = hub_client.get("/v1/audit/keys", headers={"X-Request-ID": "client-req-42"})
+    refused = ["client-req.42", "short", "a" * 65, "Jan:de:Vries", f"<{MARKER}> x" * 9]
+    replaced = [hub_client.get("/v1/audit/keys", headers={"X-Request-ID": r}) for r in refused]
 
-    first, second = hub.entries()
+    first, *others = hub.entries()
 
-    assert kept.headers["x-request-id"] == first.request_id == "client-req.42"
-    assert replaced.headers["x-request-id"] == second.request_id
-    assert MARKER not in second.request_id
+    assert kept.headers["x-request-id"] == first.request_id == "client-req-42"
+    for sent, response, entry in zip(refused, replaced, others, strict=True):
+        assert response.headers["x-request-id"] == entry.request_id != sent
+        assert len(entry.request_id) == 32 and MARKER not in entry.request_id
 
 
 def test_no_token_body_or_query_reaches_the_log(hub_client: TestClient, hub: Hub) -> None:
@@ -105,8 +107,9 @@ def test_no_token_body_or_query_reaches_the_log(hub_client: TestClient, hub: Hub
 
 
 def test_health_probes_and_metrics_are_not_audited(hub_client: TestClient, hub: Hub) -> None:
-    for path in ("/v1/health", "/v1/ready", "/metrics"):
+    for path in ("/v1/health", "/v1/ready"):
         assert hub_client.get(path).status_code == 200
+    assert hub_client.get("/metrics", headers=bearer(hub.tokens["auditor"])).status_code == 200
 
     assert hub.entries() == []
 
