@@ -159,10 +159,8 @@ def _check_labels(
     batch: Batch, project: Project, agency: str, earlier_key_checks: Collection[str]
 ) -> None:
     if batch.agency != agency:
-        # Agency names are public; seeing both tells the officer which file they picked.
-        raise AgencyMismatch(
-            f"the batch is labelled {batch.agency!r}, the caller's agency is {agency!r}"
-        )
+        # The label is the uploader's input: never echoed. The own agency's name is the hub's.
+        raise AgencyMismatch(f"the batch is not labelled with the caller's agency, {agency}")
     if batch.schema_fingerprint != project.schema_fingerprint:
         raise SchemaMismatch("the batch's schema fingerprint differs from the project's")
     if batch.key_check != project.key_check and batch.key_check not in earlier_key_checks:

@@ -35,6 +35,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.validation_errors import field_errors
+
 logger = logging.getLogger(__name__)
 
 
@@ -214,9 +216,9 @@ def to_problem(exc: Exception) -> Problem:
     if isinstance(exc, HubError):
         return Problem(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail)
     if isinstance(exc, RequestValidationError):
-        # pydantic puts the offending value in e["input"] (and sometimes e["ctx"]); it may be
-        # PII or a secret, so only the location and the message leave the server.
-        errors = [FieldError(loc=[str(p) for p in e["loc"]], msg=e["msg"]) for e in exc.errors()]
+        # pydantic's messages, e["input"] and e["ctx"] may quote the value (PII, a secret):
+        # only the location and the kind of error leave the server (service.validation_errors).
+        errors = [FieldError(loc=loc, msg=msg) for loc, msg in field_errors(exc.errors())]
         return Problem(
             status=422, code="invalid-request", title="Request failed validation", errors=errors
         )

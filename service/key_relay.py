@@ -74,7 +74,7 @@ def check_binding(
 ) -> None:
     """Refuse a document that is not for this agency, epoch and project (InvalidInput)."""
     if labels.recipient != agency:
-        raise InvalidInput(f"the wrapped key is for {labels.recipient!r}, not for {agency!r}")
+        raise InvalidInput(f"the wrapped key is not for {agency!r}")  # never the input's label
     if epochs.get(labels.epoch) != labels.key_check:
         raise InvalidInput(
             f"the project has no epoch {labels.epoch} with the wrapped key's key check value"

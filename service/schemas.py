@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from service.auth import Role
 from service.models import RunStatus, SuspectStatus
 from service.names import Name
+from service.validation_errors import invalid
 
 # The largest values the database's integer columns hold (PostgreSQL integer and bigint):
 # hit numbers and epochs are integers, audit sequences bigints. Larger ones are a 422.
@@ -102,9 +103,11 @@ class ProjectCreate(BaseModel):
     @model_validator(mode="after")
     def _agencies_suffice(self) -> Self:
         if len(set(self.agency_ids)) != len(self.agency_ids):
-            raise ValueError("agency_ids lists an agency twice")
+            raise invalid("agency_repeated", "agency_ids lists an agency twice")
         if self.min_agencies > len(self.agency_ids):
-            raise ValueError("min_agencies exceeds the number of participating agencies")
+            raise invalid(
+                "too_few_agencies", "min_agencies exceeds the number of participating agencies"
+            )
         return self
 
 
@@ -128,10 +131,10 @@ class ProjectUpdate(BaseModel):
     @model_validator(mode="after")
     def _something_to_change(self) -> Self:
         if not self.model_fields_set:
-            raise ValueError("name at least one setting to change")
+            raise invalid("nothing_to_change", "name at least one setting to change")
         for name in sorted(self.model_fields_set - {"threshold", "upload_budget_records"}):
             if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+                raise invalid("null_setting", f"{name} cannot be null")
         return self
 
     def changes(self) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def deposit_wrapped_key(
     epochs = key_store.key_epochs(session, project.id)
     check_binding(labels, agency=agency, epochs=epochs, project_label=project.key_label)
     if key_store.find_agency_key(session, agency_id, labels.recipient_key_id) is None:
-        raise InvalidInput(f"{labels.recipient_key_id} is not a registered live key of {agency!r}")
+        raise InvalidInput(f"the recipient key is not a registered live key of {agency!r}")
     project.key_label = project.key_label or labels.project
     stored = key_store.put_wrapped(
         session,

@@ -157,16 +157,18 @@ def test_bad_upload_is_refused_and_earlier_upload_stays(
     assert spool_is_empty(settings)
 
 
-def test_other_agency_label_names_both_labels(client: TestClient, team: Team) -> None:
+def test_other_agency_label_is_refused_without_echoing_the_label(
+    client: TestClient, team: Team
+) -> None:
     response = client.post(
         team.url, content=as_file(make_batch(PARTNER)), headers=team.headers("officer", arrow=True)
     )
 
     assert response.json()["code"] == "agency-mismatch"
     assert (
-        response.json()["detail"]
-        == "the batch is labelled 'KMar', the caller's agency is 'Politie'"
+        response.json()["detail"] == "the batch is not labelled with the caller's agency, Politie"
     )
+    assert PARTNER not in response.text
 
 
 def test_duplicate_reference_is_named_by_row_and_upload(client: TestClient, team: Team) -> None:
