@@ -7,6 +7,7 @@ suspect list, auditors export the log. It holds no secret but the caller's beare
         upload = hub.upload(project_id, Path("politie.arrow"))
 """
 
+import ipaddress
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from typing import Any, Self, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from linkage.errors import HubRequestError, HubUnreachable
+from linkage.errors import HubRequestError, HubUnreachable, InsecureTransport
 from linkage.hub_models import (
     Agency,
     Approval,
@@ -40,7 +41,37 @@ UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Progress = Callable[[int], None]  # called with the bytes (upload) or share done
 
-__all__ = ["ARROW_MEDIA_TYPE", "HubClient"]
+__all__ = ["ARROW_MEDIA_TYPE", "HubClient", "check_transport"]
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def check_transport(base_url: str, *, allow_insecure_http: bool = False) -> None:
+    """Refuse a hub address over which a bearer token would cross a network in clear.
+
+    https:// is always accepted; plain http:// only to this machine (localhost,
+    127.0.0.0/8, ::1), where nothing leaves it, or when `allow_insecure_http` says the
+    caller knows (a test network, a TLS-terminating tunnel on the same host).
+    """
+    url = httpx.URL(base_url)
+    if url.scheme == "https" or allow_insecure_http:
+        return
+    if url.scheme == "http" and _is_loopback(url.host):
+        return
+    raise InsecureTransport(
+        f"refusing {url.scheme}://{url.host}: the hub must be reached over https:// "
+        "(plain http:// only to this machine; --insecure-http or FIELDLINK_INSECURE_HTTP=1 "
+        "to allow it anyway)"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.lower().rstrip(".")
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class HubClient:
@@ -50,8 +81,21 @@ class HubClient:
         self.http = http
 
     @classmethod
-    def connect(cls, base_url: str, token: str | None, *, timeout_s: float = 60.0) -> Self:
-        """A client for the hub at `base_url`, authenticated with a bearer token."""
+    def connect(
+        cls,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout_s: float = 60.0,
+        allow_insecure_http: bool = False,
+    ) -> Self:
+        """A client for the hub at `base_url`, authenticated with a bearer token.
+
+        Raises:
+            InsecureTransport: `base_url` is plain http:// to another machine, and
+                `allow_insecure_http` is not set (see `check_transport`).
+        """
+        check_transport(base_url, allow_insecure_http=allow_insecure_http)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return cls(httpx.Client(base_url=base_url, headers=headers, timeout=timeout_s))
 

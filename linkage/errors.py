@@ -7,6 +7,7 @@
   + BatchError         - a batch file is malformed or its metadata is inconsistent
   + HubRequestError    - the hub refused or failed a request (status, problem code, detail)
   + HubUnreachable     - the hub could not be reached (down, unreachable, too slow)
+  + InsecureTransport  - plain http:// to a hub on another machine, without --insecure-http
 """
 
 
@@ -66,3 +67,7 @@ class HubRequestError(LinkageError):
 
 class HubUnreachable(LinkageError):
     """The hub could not be reached: refused, unresolvable, or too slow to answer."""
+
+
+class InsecureTransport(LinkageError):
+    """A hub address on another machine over plain http://: the token would cross in clear."""

@@ -102,6 +102,13 @@ def add_hub_options(parser: argparse.ArgumentParser) -> None:
         help="file holding your bearer token (default: $FIELDLINK_TOKEN_FILE; "
         "$FIELDLINK_TOKEN holds the token itself)",
     )
+    parser.add_argument(
+        "--insecure-http",
+        action="store_true",
+        default=os.environ.get("FIELDLINK_INSECURE_HTTP", "") not in ("", "0"),
+        help="allow plain http:// to a hub on another machine: your token crosses the "
+        "network in clear (default: refused; $FIELDLINK_INSECURE_HTTP=1 allows it)",
+    )
 
 
 def connect(args: argparse.Namespace) -> HubClient:
@@ -114,7 +121,8 @@ def connect(args: argparse.Namespace) -> HubClient:
             raise LinkageError(f"cannot read token file {args.token_file}") from err
     if not token:
         raise LinkageError("no bearer token: set FIELDLINK_TOKEN or use --token-file")
-    return HubClient.connect(args.hub, token)
+    insecure = getattr(args, "insecure_http", False)
+    return HubClient.connect(args.hub, token, allow_insecure_http=insecure)
 
 
 def _upload(args: argparse.Namespace) -> int:
