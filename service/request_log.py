@@ -86,7 +86,7 @@ def route_template(scope: Scope) -> str:
 
     Unmatched paths (a typo, a probe) are logged as "unmatched": the path is the caller's.
     """
-    route: Any = scope.get("route")
+    route: Any = scope.get("route") or _plain_route(scope)
     template = getattr(route, "path_format", None)
     if not isinstance(template, str):
         return "unmatched"
@@ -97,6 +97,18 @@ def route_template(scope: Scope) -> str:
         if regex is not None and regex.match(path[cut:]):
             return path[:cut] + template
     return template
+
+
+def _plain_route(scope: Scope) -> Any:
+    # FastAPI puts its API routes in the scope; a plain route (/docs) or a mount (/static)
+    # leaves only its endpoint there.
+    endpoint = scope.get("endpoint")
+    if endpoint is None:
+        return None
+    for route in getattr(scope.get("app"), "routes", ()):
+        if getattr(route, "endpoint", None) is endpoint or getattr(route, "app", None) is endpoint:
+            return route
+    return None
 
 
 async def _internal_error(send: Send) -> None:

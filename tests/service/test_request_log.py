@@ -81,6 +81,17 @@ def test_an_unmatched_path_is_logged_as_unmatched(
     assert MARKER not in "\n".join(formatted(caplog))
 
 
+def test_pages_and_assets_are_logged_by_their_route_too(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="service")
+
+    client.get("/docs")
+    client.get("/static/docs/swagger-ui.css")
+
+    assert [line["route"] for line in access_lines(caplog)] == ["/docs", "/static/{path}"]
+
+
 def test_an_unhandled_database_error_logs_its_type_and_request_id_only(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
