@@ -7,7 +7,9 @@ contacting outside servers. The assets are vendored in `static/docs/` (Swagger U
 
 Each page carries a Content Security Policy that allows scripts from the hub only, plus
 Swagger UI's one inline start-up script by its hash. Swagger UI's validator badge (an
-image from an outside server) is switched off.
+image from an outside server) is switched off; ReDoc's "API docs by Redocly" logo, an
+image from an outside server it has no option against, is blocked by the policy (checked
+in headless Chromium: both pages render, that logo is the only thing refused).
 """
 
 import base64
