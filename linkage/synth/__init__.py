@@ -21,6 +21,7 @@ from linkage.synth.agencies import (
     choose_agencies,
     visit_count,
 )
+from linkage.synth.difficulty import DEFAULT, Difficulty
 from linkage.synth.people import FAMILY, Person, Relation, make_people
 from linkage.synth.render import render_record
 
@@ -51,21 +52,34 @@ class SynthSummary:
     out_dir: Path | None = None
 
 
-def synthesize(*, persons: int = 2000, seed: int = 0, missing_dob: float = 0.0) -> Population:
+def synthesize(
+    *,
+    persons: int = 2000,
+    seed: int = 0,
+    missing_dob: float = 0.0,
+    difficulty: Difficulty = DEFAULT,
+) -> Population:
     """Generate persons and their agency records in memory; no files are written.
 
     Args:
         persons: How many distinct persons.
         seed: Seed of the random generator; equal seeds give equal populations.
         missing_dob: The least share of each agency's records without a date of birth.
+        difficulty: Error rates and classes beyond the agencies' styles
+            (`linkage.synth.difficulty`); the default leaves the styles as they are.
 
     Returns:
         The persons, each agency's records (with `record_id`) and the truth rows.
     """
     # A seeded generator, not a secret: synthetic test data must be reproducible.
     rng = random.Random(seed)  # noqa: S311
-    people = make_people(persons, rng)
-    styles = agency_styles(missing_dob=missing_dob)
+    people = make_people(
+        persons,
+        rng,
+        relative_share=difficulty.relative_share,
+        namesake_share=difficulty.namesake_share,
+    )
+    styles = agency_styles(missing_dob=missing_dob, difficulty=difficulty)
     held: dict[str, tuple[str, ...]] = {}
     rows: dict[str, list[tuple[str, dict[str, str]]]] = {name: [] for name in AGENCIES}
     for person in people:
@@ -131,7 +145,12 @@ def summarize(population: Population, out_dir: Path | None = None) -> SynthSumma
 
 
 def generate(
-    out_dir: Path, *, persons: int = 2000, seed: int = 0, missing_dob: float = 0.0
+    out_dir: Path,
+    *,
+    persons: int = 2000,
+    seed: int = 0,
+    missing_dob: float = 0.0,
+    difficulty: Difficulty = DEFAULT,
 ) -> SynthSummary:
     """Write one CSV file per agency and `truth.csv` (agency, record_id, person_id).
 
@@ -141,11 +160,14 @@ def generate(
         persons: How many distinct persons.
         seed: Seed of the random generator; equal seeds give byte-identical files.
         missing_dob: The least share of each agency's records without a date of birth.
+        difficulty: Error rates and classes beyond the agencies' styles.
 
     Returns:
         Counts of what was written.
     """
-    population = synthesize(persons=persons, seed=seed, missing_dob=missing_dob)
+    population = synthesize(
+        persons=persons, seed=seed, missing_dob=missing_dob, difficulty=difficulty
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, records in population.records.items():
         style = AGENCIES[name]

@@ -19,6 +19,8 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from linkage.synth.difficulty import DEFAULT, Difficulty
+
 FIELDS = (
     "given_names", "surnames", "date_of_birth", "sex", "nationality", "phone", "postcode",
     "city", "document_number",
@@ -40,6 +42,13 @@ class ErrorRates:
     digit_typo: float  # a mistyped digit in a phone number or postcode
     document_typo: float
     missing: Mapping[str, float]
+    # Error classes only the harder generator settings make (`linkage.synth.difficulty`).
+    merge_given: float = 0.0  # two given names written as one word
+    split_name: float = 0.0  # a space slipped into one name word
+    surname_in_given: float = 0.0  # the first surname word written among the given names
+    compound_cut: float = 0.0  # a compound surname cut to its first part
+    loose_phone: float = 0.0  # the phone written so that strict validation fails
+    dob_gone_distorted: float = 0.0  # a record missing its date gets one more name error
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,13 +206,36 @@ AGENCIES: Mapping[str, AgencyStyle] = {
 AGENCY_COUNT_WEIGHTS = {1: 62.0, 2: 23.0, 3: 10.0, 4: 5.0}
 
 
-def agency_styles(*, missing_dob: float = 0.0) -> dict[str, AgencyStyle]:
-    """The agencies' styles, each missing the date of birth in at least `missing_dob`."""
+SCALED_ERRORS = (
+    "typo", "phonetic", "nickname", "drop_given", "drop_surname", "swap_day_month",
+    "date_error", "digit_typo", "document_typo",
+)  # fmt: skip
+ADDED_ERRORS = (
+    "merge_given", "split_name", "surname_in_given", "compound_cut", "loose_phone",
+    "dob_gone_distorted",
+)  # fmt: skip
+MAX_ERROR_RATE = 0.5
+
+
+def agency_styles(
+    *, missing_dob: float = 0.0, difficulty: Difficulty = DEFAULT
+) -> dict[str, AgencyStyle]:
+    """The agencies' styles at a difficulty (`linkage.synth.difficulty`).
+
+    Each misses the date of birth in at least `missing_dob` and the difficulty's own share.
+    """
     out = {}
     for name, style in AGENCIES.items():
         missing = dict(style.errors.missing)
-        missing["date_of_birth"] = max(missing.get("date_of_birth", 0.0), missing_dob)
-        errors = dataclasses.replace(style.errors, missing=missing)
+        least = max(missing_dob, difficulty.missing_dob)
+        missing["date_of_birth"] = max(missing.get("date_of_birth", 0.0), least)
+        changes: dict[str, float] = {
+            field: min(MAX_ERROR_RATE, getattr(style.errors, field) * difficulty.error_scale)
+            for field in SCALED_ERRORS
+        }
+        changes |= {field: difficulty.rate(name, field) for field in ADDED_ERRORS}
+        changes["swap_names"] = style.errors.swap_names + difficulty.rate(name, "swap_columns")
+        errors = dataclasses.replace(style.errors, missing=missing, **changes)
         out[name] = dataclasses.replace(style, errors=errors)
     return out
 

@@ -169,3 +169,39 @@ def document_error(rng: random.Random, document: str) -> str:
         index = rng.choice(confusable)
         return document[:index] + _OCR_CONFUSIONS[document[index]] + document[index + 1 :]
     return digit_typo(rng, document, keep=0)
+
+
+def split_word(rng: random.Random, word: str) -> str:
+    """A space slipped into a name ("Fernandez" -> "Fer nandez"); short words stay."""
+    if len(word) < 6:
+        return word
+    position = rng.randrange(3, len(word) - 2)
+    return word[:position] + " " + word[position:]
+
+
+def loose_phone(rng: random.Random, written: str) -> str:
+    """A phone number as written by someone in a hurry: it fails strict validation.
+
+    A digit dropped or doubled, the trunk or country prefix lost, a note around it, or a
+    second number in the same cell. Some of these can still be read; some cannot.
+    """
+    digits = [index for index, char in enumerate(written) if char.isdigit()]
+    if len(digits) < 6:
+        return written
+    kind = rng.choice(("drop", "double", "bare", "note", "second"))
+    if kind == "drop":
+        index = rng.choice(digits[3:])
+        return written[:index] + written[index + 1 :]
+    if kind == "double":
+        index = rng.choice(digits[3:])
+        return written[:index] + written[index] + written[index:]
+    if kind == "bare":  # the national number without any prefix
+        bare = "".join(written[i] for i in digits)
+        for prefix in ("0031", "31", "0032", "32", "0"):
+            if bare.startswith(prefix) and len(bare) - len(prefix) >= 8:
+                return bare[len(prefix) :]
+        return bare[1:]
+    if kind == "note":
+        return rng.choice(("tel. {}", "{} (mob)", "GSM {}", "{} whatsapp")).format(written)
+    other = "06" + "".join(rng.choice("0123456789") for _ in range(8))
+    return f"{written} / {other}"

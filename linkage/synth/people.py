@@ -119,12 +119,20 @@ def _zipf_cumulative(size: int) -> tuple[float, ...]:
     return tuple(cumulative)
 
 
-def make_people(count: int, rng: random.Random) -> tuple[Person, ...]:
+def make_people(
+    count: int,
+    rng: random.Random,
+    *,
+    relative_share: float = RELATIVE_SHARE,
+    namesake_share: float = NAMESAKE_SHARE,
+) -> tuple[Person, ...]:
     """Generate `count` persons; about a fifth are relatives or namesakes of earlier ones.
 
     Args:
         count: How many persons.
         rng: The seeded random generator; the same state gives the same persons.
+        relative_share: Share generated as a sibling, twin, parent or child of an earlier one.
+        namesake_share: Share generated with an earlier person's full name.
 
     Returns:
         The persons, with ids P000001, P000002, ...
@@ -133,9 +141,9 @@ def make_people(count: int, rng: random.Random) -> tuple[Person, ...]:
     for index in range(count):
         person_id = f"P{index + 1:06d}"
         draw = rng.random()
-        if people and draw < RELATIVE_SHARE:
+        if people and draw < relative_share:
             person = _relative(rng, rng.choice(people), person_id)
-        elif people and draw < RELATIVE_SHARE + NAMESAKE_SHARE:
+        elif people and draw < relative_share + namesake_share:
             person = _namesake(rng, rng.choice(people), person_id)
         else:
             person = _new_person(rng, person_id)

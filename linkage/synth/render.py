@@ -12,8 +12,10 @@ from linkage.synth.distort import (
     digit_typo,
     distort_one_word,
     document_error,
+    loose_phone,
     nickname,
     phonetic,
+    split_word,
     strip_accents,
     swap_day_month,
     typo,
@@ -56,6 +58,7 @@ def render_record(
     place = person.home if at_home else random_place(rng)
     phone = person.phones[0] if rng.random() < USUAL_PHONE else rng.choice(person.phones)
     given, surnames = _distorted_names(rng, person, errors)
+    given, surnames = _regrouped_names(rng, given, surnames, errors)
     upper = rng.random() < style.upper_names
     plain = rng.random() < style.strip_accents
     record = {
@@ -69,11 +72,21 @@ def render_record(
         "city": _written(_city_name(rng, place, style), upper=upper, plain=plain),
         "document_number": _document(rng, person.document, errors),
     }
+    if errors.loose_phone and rng.random() < errors.loose_phone:
+        record["phone"] = loose_phone(rng, record["phone"])
     if rng.random() < errors.swap_names:
         record["given_names"], record["surnames"] = record["surnames"], record["given_names"]
     for field, share in errors.missing.items():
         if rng.random() < share:
             record[field] = style.missing_marker
+    if (
+        errors.dob_gone_distorted
+        and record["date_of_birth"] == style.missing_marker
+        and rng.random() < errors.dob_gone_distorted
+    ):
+        field = rng.choice(("given_names", "surnames"))
+        change = rng.choice((typo, phonetic))
+        record[field] = distort_one_word(rng, (record[field],), change)[0]
     record[style.extra_column] = rng.choice(style.extra_values)
     return record
 
@@ -99,6 +112,28 @@ def _distorted_names(
             given = distort_one_word(rng, given, change)
         if rng.random() < rate:
             surnames = distort_one_word(rng, surnames, change)
+    return given, surnames
+
+
+def _regrouped_names(
+    rng: random.Random, given: tuple[str, ...], surnames: tuple[str, ...], errors: ErrorRates
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # Word boundaries moved: names merged, split, cut, or a surname among the given names.
+    # Each class draws only when its rate is set, so the default data stay as they were.
+    if errors.compound_cut and len(surnames) > 1 and rng.random() < errors.compound_cut:
+        surnames = surnames[:1]
+    if errors.merge_given and len(given) > 1 and rng.random() < errors.merge_given:
+        given = (given[0] + given[1].lower(), *given[2:])
+    if errors.surname_in_given and rng.random() < errors.surname_in_given:
+        first = surnames[0].split(" ")[-1]  # the main word, not a particle
+        given = (*given, first)
+        if len(surnames) > 1:
+            surnames = surnames[1:]
+    if errors.split_name and rng.random() < errors.split_name:
+        if rng.random() < 0.5:
+            given = distort_one_word(rng, given, split_word)
+        else:
+            surnames = distort_one_word(rng, surnames, split_word)
     return given, surnames
 
 
