@@ -314,7 +314,7 @@ def normalize_phone(text: str, region: str = _DEFAULTS.phone_region) -> str:
         InvalidValue: The text is not a phone number: no digits to read, an unknown country
             code, or fewer than 6 or more than 15 digits after the country code.
     """
-    value = _TRUNK_ZERO.sub("", unicodedata.normalize("NFKC", text)).strip()
+    value = _first_number(_TRUNK_ZERO.sub("", unicodedata.normalize("NFKC", text)))
     if value.startswith("00"):
         value = "+" + value[2:]
     # Loaded with the first phone number: ~30 ms of start-up spared where there is none.
@@ -338,6 +338,20 @@ def normalize_phone(text: str, region: str = _DEFAULTS.phone_region) -> str:
 
 
 _NATIONAL_DIGITS = (6, 14)  # E.164: at most 15 digits with the country code
+# Words around a number ("tel.", "GSM", "(mob)", "whatsapp") and a second number in the
+# same cell ("06-... / 010-..."): clerks write both. Letters would otherwise be read as a
+# keypad's digits (phonenumbers reads "mob" as 662).
+_PHONE_WORDS = re.compile(r"[^\W\d_]+\.?")
+_PHONE_SEPARATORS = re.compile(r"\s*(?:/|,|;|\|)\s*")
+
+
+def _first_number(text: str) -> str:
+    """The first number in a cell, without the words written around it."""
+    for part in _PHONE_SEPARATORS.split(_PHONE_WORDS.sub(" ", text)):
+        cleaned = part.replace("()", " ").strip(" -:()")
+        if sum(char.isdigit() for char in cleaned) >= _NATIONAL_DIGITS[0]:
+            return cleaned
+    return text.strip()
 
 
 # -- places ----------------------------------------------------------------------------------

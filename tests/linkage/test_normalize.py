@@ -638,3 +638,19 @@ def test_every_real_date_round_trips_through_each_format(day: date) -> None:
 
     for date_format, raw in renderings.items():
         assert normalize_date(raw, (date_format,), 30, today=TODAY) == day.isoformat()
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "tel. +31 6 12345678",
+        "+31 6 12345678 (mob)",
+        "GSM 0612345678",
+        "0612345678 whatsapp",
+        "0612345678 / 0698765432",
+        "06-12345678, 010-1234567",
+    ],
+)
+def test_phone_words_and_a_second_number_are_set_aside(written: str) -> None:
+    # Letters are never read as keypad digits ("mob" would be 662).
+    assert normalize_phone(written, "NL") == "+31612345678"
