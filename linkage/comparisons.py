@@ -45,7 +45,13 @@ from keys import LinkageSecret
 from linkage.backend import Backend
 from linkage.codepoints import PackedColumns, pack_columns
 from linkage.match.layout import LAYOUT_FORMAT, METHOD_CODES, ComparisonLayout
-from linkage.schema import ComparisonMethod, ComparisonPart, ComparisonSpec, LinkageSchema
+from linkage.schema import (
+    ComparisonMethod,
+    ComparisonPart,
+    ComparisonSpec,
+    LinkageSchema,
+    split_salt_part,
+)
 from linkage.siphash import key_halves
 
 COMPARISON_PURPOSE = "comparison"  # HKDF purpose; the CLK's field keys use "field-hash"
@@ -91,7 +97,14 @@ def comparison_layout(schema: LinkageSchema) -> ComparisonLayout:
         "comparisons": entries,
     }
     if schema.hardening.salt_families:  # other layouts keep their text (batches their digest)
-        document["families"] = [family.name for family in schema.hardening.salt_families]
+        families = schema.hardening.salt_families
+        document["families"] = [family.name for family in families]
+        # The fields each family's salt reads: lets the hub tell independent evidence apart
+        # (families sharing no field) for its label-free recall estimate.
+        document["family_fields"] = [
+            sorted({f for part in family.parts for f in split_salt_part(part)[0]})
+            for family in families
+        ]
     return ComparisonLayout.parse(json.dumps(document, sort_keys=True, separators=(",", ":")))
 
 

@@ -89,6 +89,16 @@ def _match(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recall_basis(report: MatchReport) -> str:
+    """What the recall counts: all pairs (with its interval) or only the compared ones."""
+    if report.recall_interval is not None:
+        low, high = report.recall_interval
+        return f"[95% {low:.3f}-{high:.3f}] of all pairs"
+    if report.scoring == "fields":
+        return "of the compared pairs only: pairs never compared cannot be estimated here"
+    return ""
+
+
 def _print_report(hits: Hits, report: MatchReport) -> None:
     for agency, count in report.records.items():
         print(f"  {agency:<16} {count:>10,} records")
@@ -100,7 +110,8 @@ def _print_report(hits: Hits, report: MatchReport) -> None:
         what = "posterior" if report.scoring == "fields" else "threshold"
         print(
             f"{what} {report.threshold:.3f}, expected precision "
-            f"{report.estimated_precision:.3f}, recall {report.estimated_recall:.3f} (no labels)"
+            f"{report.estimated_precision:.3f}, recall {report.estimated_recall:.3f} "
+            f"{_recall_basis(report)} (no labels)"
         )
     saved = 1 - report.comparisons / report.all_pairs if report.all_pairs else 0.0
     print(

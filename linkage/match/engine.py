@@ -11,6 +11,7 @@ from linkage.batch import Batch
 from linkage.errors import LinkageError
 from linkage.hits import Hits
 from linkage.match.blocking import BandPlan, Similarities, lsh_pairs, plan_bands
+from linkage.match.coverage import estimate_coverage
 from linkage.match.dice import DicePairs, dice_pairs
 from linkage.match.fields import (
     CANDIDATE_FLOOR,
@@ -20,6 +21,7 @@ from linkage.match.fields import (
     score_pairs,
 )
 from linkage.match.grouping import group_records
+from linkage.match.layout import ComparisonLayout
 from linkage.match.pool import (
     Pool,
     agency_sides,
@@ -71,6 +73,11 @@ class MatchReport:
     # fields: (comparison, level, m, u, weight in bits) per level; statistics, no record
     field_weights: tuple[tuple[str, str, float, float, float], ...] = ()
     prior: float | None = None  # fields: the learned share of matches among candidates
+    # What estimated_recall counts: "all pairs" (salt families' capture-recapture, with
+    # its 95% interval, `linkage.match.coverage`) or "compared pairs" only (no estimate of
+    # the pairs never compared could be made: say so, never a confident number).
+    recall_basis: str = "compared pairs"
+    recall_interval: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +234,14 @@ def _match_fields(
     )
     groups = hit_groups(pool, grouping.group, linked, settings.min_agencies, scored.agreed(keep))
     precision, recall = profile.estimate(threshold)
+    basis, interval = "compared pairs", None
+    if scored.sources is not None:
+        agencies = len(pool.agencies)
+        strata = pool.agency[scored.left] * agencies + pool.agency[scored.right]
+        coverage = estimate_coverage(*scored.sources, scored.posterior, threshold, strata)
+        if coverage is not None:
+            basis, interval = "all pairs", (coverage.low, coverage.high)
+            recall = min(recall, coverage.recall)
     report = MatchReport(
         records=record_counts(pool),
         threshold=threshold,
@@ -241,6 +256,8 @@ def _match_fields(
         candidate_threshold=scored.candidate_threshold,
         field_weights=scored.field_weights,
         prior=scored.prior,
+        recall_basis=basis,
+        recall_interval=interval,
     )
     hits = Hits(threshold=threshold, min_agencies=settings.min_agencies, groups=tuple(groups))
     progress("matched", 1.0)
@@ -265,6 +282,9 @@ class _Scored:
     field_weights: tuple[tuple[str, str, float, float, float], ...]
     prior: float
     families: bool = False  # scored family by family: pairs without a shared salt unknown
+    # Per pair, its best posterior in each of two independent sources of families
+    # (`ComparisonLayout.independent_sources`; -1 where not scored there), or None.
+    sources: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
 
     @classmethod
     def of(cls, scored: "ScoredCandidates") -> "_Scored":
@@ -317,6 +337,8 @@ def _family_scores(
     first[1:] = (left[order][1:] != left[order][:-1]) | (right[order][1:] != right[order][:-1])
     best = order[first]
     weight = np.concatenate([s.weight for _, _, s in parts])
+    family_of = np.array([family for family, _, _ in parts], dtype=np.int64)[source]
+    sources = _source_posteriors(layout, family_of[order], posterior[order], np.flatnonzero(first))
 
     def agreed(indices: npt.NDArray[np.int64]) -> list[tuple[str, ...]]:
         chosen = best[indices]
@@ -348,7 +370,25 @@ def _family_scores(
         ),
         prior=float(np.average([s.prior for _, _, s in parts], weights=counts + 1e-9)),
         families=True,
+        sources=sources,
     )
+
+
+def _source_posteriors(
+    layout: ComparisonLayout,
+    family: npt.NDArray[np.int64],
+    posterior: npt.NDArray[np.float64],
+    starts: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+    """Per pair (runs of entries from `starts`), its best posterior in each source."""
+    split = layout.independent_sources()
+    if split is None or not len(starts):
+        return None
+    out = []
+    for members in split:
+        mine = np.where(np.isin(family, members), posterior, -1.0)
+        out.append(np.maximum.reduceat(mine, starts))
+    return out[0], out[1]
 
 
 def _family_progress(progress: Progress, family: int, names: Sequence[str]) -> Progress:
@@ -430,11 +470,20 @@ def profile_batches(batches: Sequence[Batch]) -> ScoreProfile:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class ScoreSummary:
-    """What threshold tooling shows of a run's field scores: weights, prior, posteriors."""
+    """What threshold tooling shows of a run's field scores: weights, prior, posteriors.
+
+    `left`, `right` and `posterior` are the candidate pairs (record indices into
+    `records`, each an (agency, reference)) with their posteriors: what benchmarks need to
+    measure pair completeness and the label-free estimates against a truth.
+    """
 
     field_weights: tuple[tuple[str, str, float, float, float], ...]
     prior: float
     profile: PosteriorProfile
+    records: tuple[tuple[str, str], ...] = ()
+    left: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    right: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    posterior: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
 
 def score_batches(batches: Sequence[Batch], settings: MatchSettings | None = None) -> ScoreSummary:
@@ -450,7 +499,19 @@ def score_batches(batches: Sequence[Batch], settings: MatchSettings | None = Non
         scored = _family_scores(pool, settings, run_here, _ignore_progress)
     else:
         scored = _Scored.of(_field_scores(pool, settings, run_here, _ignore_progress))
-    return ScoreSummary(scored.field_weights, scored.prior, PosteriorProfile.of(scored.posterior))
+    records = tuple(
+        (pool.agencies[agency], reference)
+        for agency, reference in zip(pool.agency.tolist(), pool.references, strict=True)
+    )
+    return ScoreSummary(
+        scored.field_weights,
+        scored.prior,
+        PosteriorProfile.of(scored.posterior),
+        records,
+        scored.left,
+        scored.right,
+        scored.posterior,
+    )
 
 
 def _profile(pool: Pool) -> ScoreProfile:

@@ -40,6 +40,7 @@ class ComparisonLayout:
     words: int
     entries: tuple[ComparisonEntry, ...]
     family_names: tuple[str, ...] = ()  # salt families, in encoding order; () for one
+    family_fields: tuple[tuple[str, ...], ...] = ()  # fields each family's salt reads
 
     @property
     def families(self) -> int:
@@ -54,6 +55,10 @@ class ComparisonLayout:
             entries = tuple(ComparisonEntry(**entry) for entry in document["comparisons"])
             words = int(document["words"])
             names = tuple(str(name) for name in document.get("families", ()))
+            fields = tuple(
+                tuple(str(field) for field in family)
+                for family in document.get("family_fields", ())
+            )
             valid = document["format"] == LAYOUT_FORMAT
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise BatchError("comparison layout is not readable") from err
@@ -61,12 +66,15 @@ class ComparisonLayout:
             not valid
             or len(names) > MAX_FAMILIES
             or len(set(names)) != len(names)
+            or (fields and len(fields) != len(names))
             or not 1 <= words * max(1, len(names)) <= MAX_WORDS
             or len(entries) > 63
         ):
             raise BatchError("comparison layout is not supported")
         _check_entries(entries, words)
-        return cls(text=text, words=words, entries=entries, family_names=names)
+        return cls(
+            text=text, words=words, entries=entries, family_names=names, family_fields=fields
+        )
 
     @property
     def row_words(self) -> int:
@@ -79,8 +87,36 @@ class ComparisonLayout:
             return self
         document = json.loads(self.text)
         del document["families"]
+        document.pop("family_fields", None)
         text = json.dumps(document, sort_keys=True, separators=(",", ":"))
         return ComparisonLayout(text=text, words=self.words, entries=self.entries)
+
+    def independent_sources(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """Two sets of families whose salts share no field, or None where there are none.
+
+        Families linked by a shared field (directly or through others) form one source;
+        the largest source is the first, every other family the second. Errors in one
+        source's fields do not stop the other from finding a pair, which is what the
+        label-free recall estimate (`linkage.match.coverage`) rests on.
+        """
+        if len(self.family_fields) < 2:
+            return None
+        component = list(range(len(self.family_fields)))
+
+        def root(index: int) -> int:
+            while component[index] != index:
+                index = component[index]
+            return index
+
+        for i, mine in enumerate(self.family_fields):
+            for j in range(i):
+                if set(mine) & set(self.family_fields[j]):
+                    component[root(i)] = root(j)
+        roots = [root(i) for i in range(len(component))]
+        largest = max(set(roots), key=roots.count)
+        first = tuple(i for i, r in enumerate(roots) if r == largest)
+        second = tuple(i for i, r in enumerate(roots) if r != largest)
+        return (first, second) if second else None
 
     @property
     def names(self) -> tuple[str, ...]:
