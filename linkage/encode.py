@@ -71,6 +71,7 @@ class Encoders:
 
     clk: "BloomEncoder"
     comparisons: "ComparisonEncoder | None"  # None when the schema has no comparisons
+    group_keys: Mapping[str, bytes] = field(default_factory=dict)  # family -> group filter key
 
     @classmethod
     def of(
@@ -83,7 +84,18 @@ class Encoders:
         comparisons = (
             ComparisonEncoder(schema, secret, backend=backend) if schema.comparisons else None
         )
-        return cls(clk=BloomEncoder(schema, secret, backend=backend), comparisons=comparisons)
+        from linkage.salting.group_filter import group_key
+
+        group_keys = (
+            {f.name: group_key(secret, f.name) for f in schema.hardening.salt_families}
+            if schema.hardening.group_filters
+            else {}
+        )
+        return cls(
+            clk=BloomEncoder(schema, secret, backend=backend),
+            comparisons=comparisons,
+            group_keys=group_keys,
+        )
 
     @property
     def backend(self) -> Backend | None:
@@ -112,6 +124,7 @@ class Encoders:
                 return filters, None
             return filters, self.comparisons.encode_packed(packed, threads=threads)
         from linkage.salting import family_salts
+        from linkage.salting.group_filter import group_filters
 
         filter_blocks, comparison_blocks = [], []
         parts: dict[str, list[str | None]] = {}  # families share most salt parts
@@ -120,7 +133,11 @@ class Encoders:
             salts = family_salts(schema, family, columns, parts)
             packed = with_column(values, salts)
             absent = np.fromiter((salt is None for salt in salts), dtype=bool, count=len(salts))
-            block = self.clk.encode_packed(packed, threads=threads, salted=True)
+            if schema.hardening.group_filters:
+                key = self.group_keys[family.name]
+                block = group_filters(key, salts, schema.family_bits)
+            else:
+                block = self.clk.encode_packed(packed, threads=threads, salted=True)
             block[absent] = 0
             filter_blocks.append(block)
             if self.comparisons is not None:

@@ -206,6 +206,11 @@ class Hardening(_Frozen):
     flip_probability: float = Field(default=0.0, ge=0.0, lt=0.5)  # permanent random bit flips
     # Each record encoded once per family, each salted by its own values (`linkage.salting`)
     salt_families: tuple[SaltFamily, ...] = Field(default=(), max_length=MAX_SALT_FAMILIES)
+    # With salt families: each family's record-level filter encodes its salt alone, equal
+    # for every record of a salt group and unrelated between groups, instead of the
+    # record's values (`linkage.salting.group_filter`). It finds every pair of a group as
+    # a candidate and tells the hub nothing about who in a group resembles whom.
+    group_filters: bool = False
 
 
 class LinkageSchema(_Frozen):
@@ -281,6 +286,8 @@ class LinkageSchema(_Frozen):
             del document["comparisons"]
         if not self.hardening.salt_families:  # nor do schemas without salt families
             del document["hardening"]["salt_families"]
+        if not self.hardening.group_filters:  # nor salted ones with value filters
+            del document["hardening"]["group_filters"]
         return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
     def fingerprint(self) -> str:
@@ -291,9 +298,16 @@ class LinkageSchema(_Frozen):
 def _check_salt_families(schema: LinkageSchema) -> None:
     families = schema.hardening.salt_families
     if not families:
+        if schema.hardening.group_filters:
+            raise ValueError("group_filters need salt_families")
         return
     if schema.hardening.salt_field is not None:
         raise ValueError("salt_field and salt_families exclude each other")
+    hardening = schema.hardening
+    if hardening.group_filters and (
+        hardening.balance or hardening.xor_fold or hardening.flip_probability
+    ):
+        raise ValueError("group_filters encode the salt alone: no balance, folding or flips")
     if len({family.name for family in families}) != len(families):
         raise ValueError("salt family names must be unique")
     kinds = {spec.name: spec.kind for spec in schema.fields}

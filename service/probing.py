@@ -134,11 +134,20 @@ def is_salted(batch: Batch) -> bool:
 
 
 def family_blocks(batch: Batch) -> npt.NDArray[np.uint8]:
-    """The record filters as records x families x bytes (one family: the whole filter).
+    """What carries the records' values, as records x families x bytes.
 
-    A salted batch's filter row is one equal block per salt family; an all-zero block is a
-    record without a salt in that family. A filter that does not split evenly is one block.
+    A salted batch's comparison encodings: one block per salt family, an all-zero block a
+    record without a salt in that family. Its record filters may encode the salt alone
+    (`hardening.group_filters`: equal for a whole salt group, so they say nothing about
+    near-duplicates or thin records); the comparison encodings always hold the values.
+    Otherwise the record filters (one family: the whole filter; a filter that does not
+    split evenly is one block).
     """
+    if batch.comparisons is not None:
+        layout = ComparisonLayout.parse(batch.comparisons.layout)
+        if layout.family_names:
+            values = np.ascontiguousarray(batch.comparisons.values)
+            return values.reshape(len(batch), layout.families, 8 * layout.words)
     families = 1
     if batch.comparisons is not None:
         families = ComparisonLayout.parse(batch.comparisons.layout).families

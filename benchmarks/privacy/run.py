@@ -151,10 +151,15 @@ def gma_variants(
     return rows
 
 
-def attacker_filters(schema: LinkageSchema, held: Sequence[Any], seed: int) -> np.ndarray:
+def attacker_encoded(schema: LinkageSchema, held: Sequence[Any], seed: int) -> Any:
     """The register encoded with the attacker's own random key and the public schema."""
     own = LinkageSecret(project="attacker", value=np.random.default_rng([seed, 7]).bytes(32))
-    return encode(held, schema, own).filters
+    return encode(held, schema, own)
+
+
+def attacker_filters(schema: LinkageSchema, held: Sequence[Any], seed: int) -> np.ndarray:
+    """The register's record-level filters under the attacker's own key."""
+    return np.asarray(attacker_encoded(schema, held, seed).filters)
 
 
 def probing(available: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -265,7 +265,7 @@ def attack_group(
     schema: LinkageSchema, family_index: int, group: Group, seed: int
 ) -> list[dict[str, Any]]:
     """Comparison attack and graph matching on one family's block of the in-group victims."""
-    from benchmarks.privacy.run import attacker_filters, gma_variants  # run imports this module
+    from benchmarks.privacy.run import attacker_encoded, gma_variants  # run imports this module
 
     layout = comparison_layout(schema)
     rows = np.flatnonzero(group.victim_in_group)
@@ -284,11 +284,18 @@ def attack_group(
     results[0]["seconds"] = time.perf_counter() - start
     claims = results[0].pop("claims_by_record", {})
     victim_filters = np.ascontiguousarray(filter_blocks(encoded.filters, layout)[family_index])
-    held_filters = filter_blocks(attacker_filters(schema, group.held, seed), layout)[family_index]
+    attacker = attacker_encoded(schema, group.held, seed)
+    held_filters = filter_blocks(attacker.filters, layout)[family_index]
     truth = truth_indices(victim, group.held)
     results += gma_variants(
         victim_filters, np.ascontiguousarray(held_filters), truth, claims, families=1, seed=seed
     )
+    # The same graph matching on the family's comparison encodings (presence mask, name
+    # slots, tags): what a hub would attack if the record-level filter told it nothing.
+    held_comparisons = np.ascontiguousarray(attacker.comparisons[:, block])
+    for row in gma_variants(comparisons, held_comparisons, truth, claims, families=1, seed=seed):
+        rows_name = "comparisons_" + str(row["attack"])
+        results.append({**row, "attack": rows_name})
     return results
 
 

@@ -96,7 +96,9 @@ def test_encode_loads_nothing_a_small_file_does_not_need(project_key: Path, work
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=workdir
     ).stdout
 
-    assert "'linkage.vectorized.bloom'" in loaded  # it did encode
+    # It did encode: the default schema's record filters are salt group filters (numpy
+    # alone), its comparison encodings the numpy encoder's.
+    assert "'linkage.salting.group_filter'" in loaded
     assert "'linkage.vectorized.comparisons'" in loaded
     unneeded = ("pandas", "phonenumbers", "numba", "linkage.compiled", "pyarrow.compute")
     for heavy in (*unneeded, "tqdm", "cryptography", "keys.envelope"):
@@ -271,9 +273,9 @@ def test_batch_risk_passes_the_default_and_refuses_unsalted_encodings(
     assert main(["batch", "risk", "politie.arrow", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
 
-    assert "salted, 7 encoding(s) per record" in salted and "within the policy" in salted
+    assert "salted, 8 encoding(s) per record" in salted and "within the policy" in salted
     assert "refused: the encodings are not salted" in unsalted
-    assert len(document["families"]) == 7 and document["refused"] == []
+    assert len(document["families"]) == 8 and document["refused"] == []
     assert document["records"] == 400
 
 

@@ -36,7 +36,7 @@ def test_a_salted_run_names_the_family_it_is_working_on(tmp_path: Path) -> None:
     match_batches(synth_batches(tmp_path).batches, progress=lambda *event: seen.append(event))
 
     stages = [stage for stage, _ in seen]
-    assert "choosing threshold (salt family 1 of 7: born_surname)" in stages
-    assert "comparing (salt family 7 of 7: phone)" in stages
+    assert "choosing threshold (salt family 1 of 8: born_surname)" in stages
+    assert "comparing (salt family 8 of 8: document)" in stages
     assert [fraction for _, fraction in seen] == sorted(fraction for _, fraction in seen)
     assert stages[-2:] == ["grouping", "matched"]
