@@ -152,7 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'hub.db'}"
-        settings = Settings(database_url=SecretStr(url), data_dir=Path(folder) / "hub-data")
+        settings = Settings(
+            database_url=SecretStr(url),
+            data_dir=Path(folder) / "hub-data",
+            rate_per_address=0,  # load from one machine: the hub is measured, not its limits
+            rate_per_principal=0,
+        )
         args.seeded = seed(settings)
         results = measure(settings, args, audit=False) + measure(settings, args, audit=True)
         for result in results:

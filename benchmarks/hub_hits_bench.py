@@ -289,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(
             database_url=SecretStr(f"sqlite:///{Path(folder) / 'hub.db'}"),
             data_dir=Path(folder) / "hub-data",
+            rate_per_address=0,  # load from one machine: the hub is measured, not its limits
+            rate_per_principal=0,
         )
         project_id, tokens = seed(settings)
         started = time.perf_counter()

@@ -51,6 +51,8 @@ def running_hub(
         "FIELDLINK_DATABASE_URL": settings.database_url.get_secret_value(),
         "FIELDLINK_DATA_DIR": str(settings.data_dir),
         "FIELDLINK_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
+        "FIELDLINK_RATE_PER_ADDRESS": str(settings.rate_per_address),
+        "FIELDLINK_RATE_PER_PRINCIPAL": str(settings.rate_per_principal),
         "FIELDLINK_LOG_LEVEL": "WARNING",
     }
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1"]
