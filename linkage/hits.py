@@ -1,7 +1,10 @@
-"""Hits: groups of records from several agencies that belong to one person (JSON file)."""
+"""Hits: groups of records from several agencies that belong to one person (JSON file).
+
+Also what changed between two runs' hits (`compare_hits`), judged by the records they hold.
+"""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,3 +160,41 @@ def _group(document: dict[str, Any]) -> Group:
         best_score=None if best is None else float(best),
         number=None if document.get("group") is None else int(document["group"]),
     )
+
+
+HitRecords = Mapping[int, frozenset[Member]]  # hit number -> the records it holds
+
+
+@dataclass(frozen=True, slots=True)
+class HitChanges:
+    """What changed from one run's hits to another's, by the records each hit holds.
+
+    Numbers are the new run's hits except in `gone`. A record is in at most one hit per
+    run, so each new hit shares records with no, one or several old hits.
+    """
+
+    new: list[int]  # sharing no record with any old hit
+    gone: list[int]  # old hits sharing no record with any new hit
+    grown: dict[int, int]  # -> the one old hit whose records it holds, and more
+    changed: dict[int, list[int]]  # -> the old hits it shares records with (split, merged, shrunk)
+    unchanged: dict[int, int]  # -> the old hit holding exactly its records
+
+
+def compare_hits(old: HitRecords, new: HitRecords) -> HitChanges:
+    """Compare two runs' hits (reproducible references make the records comparable)."""
+    holder = {record: number for number, records in old.items() for record in records}
+    changes = HitChanges(new=[], gone=[], grown={}, changed={}, unchanged={})
+    touched: set[int] = set()
+    for number, records in sorted(new.items()):
+        before = sorted({holder[record] for record in records if record in holder})
+        touched.update(before)
+        if not before:
+            changes.new.append(number)
+        elif len(before) > 1 or not old[before[0]] <= records:
+            changes.changed[number] = before
+        elif old[before[0]] == records:
+            changes.unchanged[number] = before[0]
+        else:
+            changes.grown[number] = before[0]
+    changes.gone.extend(sorted(set(old) - touched))
+    return changes
