@@ -16,11 +16,11 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 _AUDITED_PREFIX = "/v1/"
 _NOT_AUDITED = frozenset({"/v1/health", "/v1/ready"})
 _ACTION_CHARS, _RESOURCE_CHARS = 120, 200  # the columns' sizes
+_SUBJECT = "audit_subject"  # request.state: the run and hits a request acted on (note_subject)
 
 
 class AuditMiddleware:
@@ -190,7 +191,40 @@ def _resource(scope: Scope, route: APIRoute, params: dict[str, Any]) -> str:
         identifier = _as_uuid(value) or (value if _is_number(value) else None)
         if identifier is not None:
             resource = resource.replace("{" + name + "}", str(identifier))
-    return resource[:_RESOURCE_CHARS]
+    return _with_subject(resource, scope.get("state", {}).get(_SUBJECT))
+
+
+def note_subject(request: Request, *, run_id: uuid.UUID | None, hits: Iterable[int]) -> None:
+    """Name in the request's audit entry the run and hits it acted on, where the path does not.
+
+    Shortlisting a hit or releasing envelopes names them in the body; the entry's resource
+    then ends in `?run=<id>&hit=12` or (the run in the path) `?hits=1-3,7`: ids and
+    integers, never text from the request.
+    """
+    numbers = sorted(set(hits))
+    key = "hit" if len(numbers) == 1 else "hits"
+    run = f"run={run_id}&" if run_id is not None else ""
+    request.state.audit_subject = f"{run}{key}={_ranges(numbers)}"
+
+
+def _with_subject(resource: str, subject: Any) -> str:
+    if not isinstance(subject, str) or not subject:
+        return resource[:_RESOURCE_CHARS]
+    full = f"{resource}?{subject}"
+    if len(full) <= _RESOURCE_CHARS:
+        return full
+    cut = full[: _RESOURCE_CHARS - 4]  # a long list of hits: whole numbers, then ",..."
+    return cut[: cut.rfind(",")] + ",..." if "," in cut else cut
+
+
+def _ranges(numbers: list[int]) -> str:
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ",".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
 
 
 def _template(path: str, route: APIRoute) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from service.audit import note_subject
 from service.auth import Role
 from service.deps import DataOfficerDep, PrincipalDep, ProjectAccessDep, SessionDep, require_role
 from service.disclosure import Release, Withheld, release
@@ -144,6 +145,7 @@ def list_approvals(
 def _release(
     request: Request, session: Session, project: Project, run_id: uuid.UUID, numbers: list[int]
 ) -> list[EnvelopeRelease]:
+    note_subject(request, run_id=None, hits=numbers)  # the run is in the path
     run = _finished_run(session, project, run_id)
     hits = store.hits_with_members(session, run.id, numbers)
     missing = [number for number in numbers if number not in hits]
