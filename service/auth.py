@@ -1,5 +1,11 @@
-"""Roles, the authenticated principal, and bearer-token helpers."""
+"""Roles, the authenticated principal, bearer tokens and one-time enrolment codes.
 
+A principal's tokens are issued to that principal only: the first through an enrolment
+code that an administrator creates and delivers out of band (by phone, on paper), which
+the principal redeems once for its own token; later ones by the principal itself.
+"""
+
+import base64
 import hashlib
 import secrets
 import uuid
@@ -8,6 +14,9 @@ from datetime import timedelta
 from enum import StrEnum
 
 TOKEN_LIFETIME = timedelta(days=100)  # one Field Lab cycle; issue a new token after it
+ENROLMENT_LIFETIME = timedelta(hours=24)  # an enrolment code is redeemed the same day
+_CODE_BYTES = 15  # 120 bits: 24 base32 characters, read out in groups of four
+_CODE_LABEL = b"fieldlink-enrolment/1\n"
 
 
 class Role(StrEnum):
@@ -17,6 +26,9 @@ class Role(StrEnum):
     DATA_OFFICER = "data_officer"
     ANALYST = "analyst"
     AUDITOR = "auditor"
+    # Deposits the project secret wrapped for each agency (DESIGN.md, the flow, step 2);
+    # holds no data rights, like an administrator.
+    KEY_CUSTODIAN = "key_custodian"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +38,7 @@ class Principal:
     principal_id: uuid.UUID
     agency_id: uuid.UUID
     role: Role
+    token_id: uuid.UUID | None = None  # the token that authenticated it (for the audit log)
 
 
 def new_token() -> str:
@@ -39,3 +52,15 @@ def hash_token(token: str) -> str:
     # password hashes (argon2, bcrypt) exist for low-entropy secrets. We store only this
     # digest, never the token (anonlink-entity-service stored and compared them in plaintext).
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_enrolment_code() -> str:
+    """A fresh one-time enrolment code, e.g. `K7QF-2M4D-...`: 120 random bits in base32."""
+    text = base64.b32encode(secrets.token_bytes(_CODE_BYTES)).decode("ascii")
+    return "-".join(text[start : start + 4] for start in range(0, len(text), 4))
+
+
+def hash_enrolment_code(code: str) -> str:
+    """The digest under which an enrolment code is stored; dashes, spaces and case ignored."""
+    normalised = "".join(code.split()).replace("-", "").upper()
+    return hashlib.sha256(_CODE_LABEL + normalised.encode("utf-8")).hexdigest()

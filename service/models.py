@@ -48,6 +48,8 @@ class Principal(Base):
             values_callable=lambda roles: [r.value for r in roles],
         )
     )
+    # Disabled principals' tokens stop working at once; the row stays for the audit log.
+    disabled_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):
@@ -63,6 +65,26 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class EnrolmentCode(Base):
+    """A one-time code a principal redeems for its own first token; stored as its digest.
+
+    An administrator creates it and delivers it out of band; it is short-lived and used once.
+    """
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    principal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    redeemed_at: Mapped[datetime | None]  # also set when a newer code replaces this one
+    token_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_tokens.id"))
 
 
 class Project(Base):
@@ -92,6 +114,8 @@ class Project(Base):
     max_near_duplicate_share: Mapped[float] = mapped_column(default=0.15)
     min_fill_share: Mapped[float] = mapped_column(default=0.05)
     require_salted_encodings: Mapped[bool] = mapped_column(default=True)
+    # Set when the purge (service.purge) deleted the project's data after its expiry.
+    purged_at: Mapped[datetime | None]
 
     agencies: Mapped[list[Agency]] = relationship(
         secondary="project_agencies", lazy="selectin", order_by=Agency.name
@@ -115,7 +139,11 @@ class ProjectAgency(Base):
 
 
 class ProjectMember(Base):
-    """A principal on the project's team (analyst, auditor, or named data officer)."""
+    """A principal on the project's team (analyst, auditor, or named data officer).
+
+    Dual control: an administrator proposes a member, a second person confirms it; until
+    `confirmed_at` is set the membership grants nothing (service.store.members).
+    """
 
     __tablename__ = "project_members"
 
@@ -125,6 +153,11 @@ class ProjectMember(Base):
     principal_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("principals.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    # Principal ids (principals are disabled, never deleted); None: before dual control.
+    added_by: Mapped[uuid.UUID | None]
+    added_at: Mapped[datetime | None]
+    confirmed_by: Mapped[uuid.UUID | None]
+    confirmed_at: Mapped[datetime | None]
 
 
 def _enum(kind: type[StrEnum], name: str) -> Enum:
@@ -311,6 +344,8 @@ class AuditEntry(Base):
     records: Mapped[int | None]  # records uploaded, hits returned, ...
     previous_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    # The bearer token that acted (its id, never the token); None before tokens were recorded.
+    token_id: Mapped[uuid.UUID | None]
 
 
 class AuditCheckpoint(Base):
@@ -393,3 +428,15 @@ class DisclosureApproval(Base):
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     approved_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("principals.id"))
     approved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PurgeReceipt(Base):
+    """The hub's signed receipt for purging an expired project's data (service.purge)."""
+
+    __tablename__ = "purge_receipts"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    purged_at: Mapped[datetime]
+    document: Mapped[str] = mapped_column(Text)  # fieldlink-purge-receipt/1 JSON, signed
