@@ -6,8 +6,10 @@ entry breaks the chain at that point. Anyone can recompute hashes, so the hub al
 chain head with Ed25519 (RFC 8032) every N entries and on every export: a checkpoint pins
 everything up to it, and a rewritten chain or a cut-off tail no longer matches the signatures.
 
-Entries hold ids, never data: who (principal, agency, role), what (action, method, resource
-path with ids), which project, the answer's status and a record count.
+Entries hold ids, never data: who (principal, agency, role, and the id of the token that
+acted), what (action, method, resource path with ids), which project, the answer's status
+and a record count. The token id came later: an entry's hash covers it only where it is
+set, so entries written before it verify as they were.
 """
 
 import hashlib
@@ -37,10 +39,13 @@ ENTRY_FIELDS = (
     "records",
     "previous_hash",
 )
+# Covered by the hash when not null; absent or null in entries written before they existed.
+OPTIONAL_ENTRY_FIELDS = ("token_id",)
 # Domain separation: an entry hash can never be mistaken for another fieldlink digest.
 _ENTRY_LABEL = b"fieldlink-audit/1 entry\n"
 _CHECKPOINT_LABEL = "fieldlink-audit/1 checkpoint"
 _EXPORTED_FIELDS = frozenset((*ENTRY_FIELDS, "entry_hash"))
+_EXPORTED_WITH_OPTIONAL = _EXPORTED_FIELDS | frozenset(OPTIONAL_ENTRY_FIELDS)
 
 
 def format_time(moment: datetime) -> str:
@@ -49,12 +54,15 @@ def format_time(moment: datetime) -> str:
 
 
 def canonical_entry(entry: Mapping[str, Any]) -> bytes:
-    """The bytes an entry hash covers: the fixed field set as compact JSON with sorted keys.
+    """The bytes an entry hash covers: compact JSON with sorted keys.
+
+    The fixed field set, plus those of the optional fields that are set.
 
     Raises:
         KeyError: a field of ENTRY_FIELDS is missing.
     """
     fields = {name: entry[name] for name in ENTRY_FIELDS}
+    fields |= {name: entry[name] for name in OPTIONAL_ENTRY_FIELDS if entry.get(name) is not None}
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return text.encode("ascii")
 
@@ -300,7 +308,10 @@ def verify_export(
 
 
 def _sequence_of(entry: Any) -> int | None:
-    if not isinstance(entry, Mapping) or set(entry) != _EXPORTED_FIELDS:
+    if not isinstance(entry, Mapping) or set(entry) not in (
+        _EXPORTED_FIELDS,
+        _EXPORTED_WITH_OPTIONAL,
+    ):
         return None
     sequence = entry["sequence"]
     hashes_are_text = isinstance(entry["previous_hash"], str) and isinstance(
@@ -317,3 +328,62 @@ def _is_str_map(value: Any) -> bool:
     return isinstance(value, Mapping) and all(
         isinstance(key, str) and isinstance(item, str) for key, item in value.items()
     )
+
+
+# Purge receipts -----------------------------------------------------------------------
+
+RECEIPT_FORMAT = "fieldlink-purge-receipt/1"
+_RECEIPT_LABEL = b"fieldlink-purge-receipt/1\n"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptVerification:
+    """The outcome of checking a purge receipt; `problem` says what is wrong, in words."""
+
+    ok: bool
+    problem: str | None = None
+
+
+def receipt_message(receipt: Mapping[str, Any]) -> bytes:
+    """What a receipt's signature covers: a label and every field but the signature."""
+    body = {name: value for name, value in receipt.items() if name != "signature"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return _RECEIPT_LABEL + text.encode("ascii")
+
+
+def signing_key_id(public_key_hex: str) -> str:
+    """The hub's 16-hex id of an audit signing key, from its raw public key (hex)."""
+    return hashlib.sha256(b"signing\0" + bytes.fromhex(public_key_hex)).hexdigest()[:16]
+
+
+def sign_receipt(key: Ed25519PrivateKey, body: Mapping[str, Any]) -> str:
+    """The hex Ed25519 signature of a receipt (its `signature` field, if any, is ignored)."""
+    return key.sign(receipt_message(body)).hex()
+
+
+def verify_receipt(
+    document: Any, trusted_keys: Collection[str] | None = None
+) -> ReceiptVerification:
+    """Check a purge receipt's signature, offline.
+
+    Args:
+        document: The parsed receipt.
+        trusted_keys: Hex Ed25519 public keys pinned (GET /v1/audit/keys); without them the
+            key inside the receipt is used, which proves only that the receipt is intact.
+    """
+    if not isinstance(document, Mapping) or document.get("format") != RECEIPT_FORMAT:
+        return ReceiptVerification(False, f"not a {RECEIPT_FORMAT} document")
+    public_key, signature = document.get("public_key"), document.get("signature")
+    if not isinstance(public_key, str) or not isinstance(signature, str):
+        return ReceiptVerification(False, "the receipt lacks its public key or signature")
+    try:
+        key_id = signing_key_id(public_key)
+        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key))
+        key.verify(bytes.fromhex(signature), receipt_message(document))
+    except (InvalidSignature, ValueError):
+        return ReceiptVerification(False, "the signature does not match the receipt")
+    if document.get("key_id") != key_id:
+        return ReceiptVerification(False, "the receipt's key id does not match its key")
+    if trusted_keys is not None and public_key.lower() not in {k.lower() for k in trusted_keys}:
+        return ReceiptVerification(False, f"signed by key {key_id}, which is not pinned")
+    return ReceiptVerification(True)

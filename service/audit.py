@@ -165,6 +165,7 @@ def _draft(scope: Scope, status: int, request_id: str) -> EntryDraft:
         resource=_resource(scope, route, params) if route else None,
         outcome=status,
         records=_records(state.get("audit_records")),
+        token_id=caller.token_id if caller else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from service import store
 from service.auth import Principal, Role, hash_token
 from service.config import Settings
-from service.errors import AccessDenied, NotFound, RateLimited, Unauthenticated
+from service.errors import AccessDenied, NotFound, ProjectExpired, RateLimited, Unauthenticated
 from service.limits import Limits, retry_after
 from service.models import Project, utcnow
 
@@ -48,7 +49,10 @@ def get_principal(
     )
     if found is None:
         raise Unauthenticated()
-    principal = Principal(principal_id=found.id, agency_id=found.agency_id, role=found.role)
+    owner, token_id = found
+    principal = Principal(
+        principal_id=owner.id, agency_id=owner.agency_id, role=owner.role, token_id=token_id
+    )
     request.state.principal = principal  # for the audit entry (service.audit), denied or not
     charge_principal(request, principal)
     return principal
@@ -82,11 +86,18 @@ AdminDep = Annotated[Principal, Depends(require_role(Role.ADMINISTRATOR))]
 DataOfficerDep = Annotated[Principal, Depends(require_role(Role.DATA_OFFICER))]
 AnalystDep = Annotated[Principal, Depends(require_role(Role.ANALYST))]
 AuditorDep = Annotated[Principal, Depends(require_role(Role.AUDITOR))]
+KeyCustodianDep = Annotated[Principal, Depends(require_role(Role.KEY_CUSTODIAN))]
+# The agency and principal directories: administrators keep them, auditors read them to
+# tell who is who in the audit log (whose entries name principals and agencies by id).
+DirectoryReaderDep = Annotated[Principal, Depends(require_role(Role.ADMINISTRATOR, Role.AUDITOR))]
+
+
+NO_DATA_RIGHTS = frozenset({Role.ADMINISTRATOR, Role.KEY_CUSTODIAN})
 
 
 def forbid_administrators(principal: PrincipalDep) -> Principal:
-    """Admit every data role; administrators hold no data rights (403 before any lookup)."""
-    if principal.role is Role.ADMINISTRATOR:
+    """Admit every data role; administrators and key custodians hold no data rights (403)."""
+    if principal.role in NO_DATA_RIGHTS:
         raise AccessDenied()
     return principal
 
@@ -101,7 +112,15 @@ def get_accessible_project(
     project = store.find_accessible_project(session, project_id, principal)
     if project is None:
         raise NotFound("project")  # the same answer for "absent" and "not yours"
+    if principal.role is not Role.AUDITOR:
+        refuse_expired(project.expires_at)  # after expiry: read-only, for auditors only
     return project
+
+
+def refuse_expired(expires_at: datetime) -> None:
+    """ProjectExpired once the project's expiry has passed."""
+    if expires_at <= utcnow():
+        raise ProjectExpired("the project expired; its data is no longer served or changed")
 
 
 def get_visible_project(
@@ -119,8 +138,10 @@ def get_visible_project(
 def get_administered_project(
     project_id: uuid.UUID, session: SessionDep, admin: AdminDep
 ) -> Project:
-    """A project an administrator changes; 403 for other roles before any lookup."""
-    return get_visible_project(project_id, session, admin)
+    """A project an administrator changes; 403 for other roles, 410 once it has expired."""
+    project = get_visible_project(project_id, session, admin)
+    refuse_expired(project.expires_at)
+    return project
 
 
 ProjectAccessDep = Annotated[Project, Depends(get_accessible_project)]

@@ -2,10 +2,12 @@
 
 * HubError            500 internal-error
   + Unauthenticated   401 unauthenticated  - missing, unknown, revoked or expired token
+  + InvalidEnrolmentCode 401 invalid-enrolment-code - unknown, used or expired enrolment code
   + AccessDenied      403 access-denied    - authenticated, but the role may not do this
   + NotFound          404 not-found        - absent, or not visible to the caller (same answer)
   + Conflict          409 conflict         - the request clashes with existing state
     + MixedKeyEpochs  409 mixed-key-epochs - a run over uploads encoded under different secrets
+  + ProjectExpired    410 project-expired  - past its expiry: read-only, for auditors only
   + PayloadTooLarge   413 payload-too-large      - the upload exceeds max_upload_bytes
   + UnsupportedMediaType 415 unsupported-media-type - the body is not of an accepted type
   + RateLimited       429 rate-limited     - too many requests (Retry-After says when to retry)
@@ -58,6 +60,14 @@ class Unauthenticated(HubError):
     title = "Missing or invalid bearer token"
 
 
+class InvalidEnrolmentCode(HubError):
+    """The same answer for an unknown, used or expired code, and a disabled principal's."""
+
+    status = 401
+    code = "invalid-enrolment-code"
+    title = "The enrolment code is not valid"
+
+
 class AccessDenied(HubError):
     status = 403
     code = "access-denied"
@@ -84,6 +94,17 @@ class MixedKeyEpochs(Conflict):
 
     code = "mixed-key-epochs"
     title = "The uploads were encoded with different epochs' secrets"
+
+
+class ProjectExpired(HubError):
+    """The project's expiry has passed: no data is served or changed any more.
+
+    Auditors may still read what is left; the purge (service.purge) then deletes the data.
+    """
+
+    status = 410
+    code = "project-expired"
+    title = "The project has expired"
 
 
 class InvalidInput(HubError):

@@ -4,6 +4,7 @@ Each dependency checks the caller's role first (403, before any lookup), then ac
 the project (404, the same answer as for a missing project):
 
 - starting runs and the suspect list: analysts on the project's team;
+- reading the suspect list: those analysts and the auditors on the team;
 - reading runs: any data role (analysts and auditors on the team, data officers of a
   participating agency); administrators hold no data rights;
 - reading hits: analysts on the team (every hit, in full) and data officers of a
@@ -18,7 +19,7 @@ from fastapi import Depends
 
 from service import store
 from service.auth import Principal, Role
-from service.deps import SessionDep, get_accessible_project, require_role
+from service.deps import SessionDep, get_accessible_project, refuse_expired, require_role
 from service.errors import NotFound
 from service.models import Project
 
@@ -46,8 +47,11 @@ def project_id_for(guard: Guard) -> Callable[..., uuid.UUID]:
         session: SessionDep,
         principal: Annotated[Principal, Depends(guard)],
     ) -> uuid.UUID:
-        if not store.can_access_project(session, project_id, principal):
+        expires_at = store.accessible_project_expiry(session, project_id, principal)
+        if expires_at is None:
             raise NotFound("project")  # the same answer for "absent" and "not yours"
+        if principal.role is not Role.AUDITOR:
+            refuse_expired(expires_at)  # the rule of get_accessible_project
         return project_id
 
     return dependency
@@ -59,6 +63,9 @@ def own_agency(principal: Principal) -> uuid.UUID | None:
 
 
 AnalystProjectDep = Annotated[Project, Depends(project_for(require_role(Role.ANALYST)))]
+SuspectReaderProjectDep = Annotated[
+    Project, Depends(project_for(require_role(Role.ANALYST, Role.AUDITOR)))
+]
 RunReaderProjectDep = Annotated[
     Project, Depends(project_for(require_role(Role.ANALYST, Role.AUDITOR, Role.DATA_OFFICER)))
 ]

@@ -56,6 +56,7 @@ class PrincipalPublic(PublicModel):
     agency_id: uuid.UUID
     name: str
     role: Role
+    disabled_at: datetime | None = None  # set: its tokens no longer work
 
 
 class PrincipalList(BaseModel):
@@ -76,11 +77,28 @@ class TokenCreated(TokenPublic):
     token: str
 
 
+class EnrolmentCreated(BaseModel):
+    """A one-time enrolment code, shown this once: deliver it to the principal out of band.
+
+    The principal redeems it (POST /v1/enrolment) for its own token before `expires_at`.
+    """
+
+    principal_id: uuid.UUID
+    code: str
+    expires_at: datetime
+
+
 class PrincipalCreated(BaseModel):
-    """A new principal with its first token (shown this once)."""
+    """A new principal with its enrolment code (shown this once); it holds no token yet."""
 
     principal: PrincipalPublic
-    token: TokenCreated
+    enrolment: EnrolmentCreated
+
+
+class EnrolmentRedeem(BaseModel):
+    """An enrolment code, as delivered (dashes, spaces and case do not matter)."""
+
+    code: Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class ProjectCreate(BaseModel):
@@ -162,6 +180,7 @@ class ProjectPublic(PublicModel):
     max_near_duplicate_share: float
     min_fill_share: float
     require_salted_encodings: bool
+    purged_at: datetime | None = None  # its data was deleted after expiry (service.purge)
 
 
 class ProjectList(BaseModel):
@@ -172,8 +191,38 @@ class MemberCreate(BaseModel):
     principal_id: uuid.UUID
 
 
+class MemberPublic(PrincipalPublic):
+    """A principal on a project's team; `pending` until a second person confirmed it."""
+
+    status: Literal["pending", "confirmed"]
+    added_by: uuid.UUID | None
+    added_at: datetime | None
+    confirmed_by: uuid.UUID | None
+    confirmed_at: datetime | None
+
+
 class MemberList(BaseModel):
-    items: list[PrincipalPublic]
+    items: list[MemberPublic]  # pending members included
+
+
+class PurgeReceiptPublic(BaseModel):
+    """The hub's signed "fieldlink-purge-receipt/1"; `fieldlink audit verify-receipt` checks it.
+
+    Every field is signed exactly as it is here (texts, not parsed values), so save the
+    answer as it is.
+    """
+
+    format: Literal["fieldlink-purge-receipt/1"]
+    project_id: str
+    project: str
+    agencies: list[str]
+    expired_at: str  # ISO 8601 UTC, as linkage.audit.format_time writes it
+    purged_at: str
+    counts: dict[str, int]  # deleted, by kind: batches, encoded_records, envelopes, hits, ...
+    audit_sequences: list[int]  # the audit entries (purge-<kind>) that logged the counts
+    key_id: str  # the hub's audit signing key
+    public_key: str  # its raw Ed25519 public key, hex; pin it from GET /v1/audit/keys
+    signature: str
 
 
 # Uploads
@@ -336,6 +385,7 @@ class AuditEntryPublic(PublicModel):
     records: int | None
     previous_hash: str
     entry_hash: str
+    token_id: uuid.UUID | None = None  # the token that acted; None before tokens were recorded
 
 
 class AuditEntryList(BaseModel):

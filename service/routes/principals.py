@@ -1,4 +1,10 @@
-"""Principals (people or systems acting for an agency) and their bearer tokens."""
+"""Principals (people or systems acting for an agency), their enrolment codes and tokens.
+
+Administrators register principals but never hold their tokens: registering one answers a
+one-time enrolment code, which the administrator delivers out of band and the principal
+redeems for its own token (`service.routes.enrolment`). Later tokens a principal issues
+itself. Administrators can still cut access: revoke a token, disable a principal.
+"""
 
 import uuid
 
@@ -6,11 +12,12 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from service import store
-from service.auth import hash_token, new_token
-from service.deps import AdminDep, PrincipalDep, SessionDep
-from service.errors import InvalidInput, NotFound, problem_responses
+from service.auth import hash_enrolment_code, hash_token, new_enrolment_code, new_token
+from service.deps import AdminDep, DirectoryReaderDep, PrincipalDep, SessionDep
+from service.errors import Conflict, InvalidInput, NotFound, problem_responses
 from service.models import Agency, Principal, utcnow
 from service.schemas import (
+    EnrolmentCreated,
     PrincipalCreate,
     PrincipalCreated,
     PrincipalList,
@@ -18,6 +25,7 @@ from service.schemas import (
     TokenCreated,
     TokenPublic,
 )
+from service.store import enrolment as enrolment_store
 
 router = APIRouter(prefix="/principals", tags=["principals"])
 
@@ -31,24 +39,39 @@ def issue_token(session: Session, principal_id: uuid.UUID) -> TokenCreated:
     return TokenCreated(**TokenPublic.model_validate(token).model_dump(), token=raw)
 
 
+def issue_code(session: Session, principal_id: uuid.UUID, admin_id: uuid.UUID) -> EnrolmentCreated:
+    """Add an enrolment code for the principal; the raw code exists only in the answer."""
+    raw = new_enrolment_code()
+    code = enrolment_store.add_code(
+        session,
+        principal_id=principal_id,
+        code_hash=hash_enrolment_code(raw),
+        created_by=admin_id,
+        now=utcnow(),
+    )
+    return EnrolmentCreated(principal_id=principal_id, code=raw, expires_at=code.expires_at)
+
+
 @router.post("", status_code=201, responses=problem_responses(401, 403, 422))
 def create_principal(
     body: PrincipalCreate, admin: AdminDep, session: SessionDep
 ) -> PrincipalCreated:
-    """Register a principal in an agency and issue its first token, shown this once."""
+    """Register a principal in an agency; its one-time enrolment code is shown this once."""
     if session.get(Agency, body.agency_id) is None:
         raise InvalidInput("agency does not exist")
     principal = store.add_principal(
         session, agency_id=body.agency_id, name=body.name, role=body.role
     )
-    token = issue_token(session, principal.id)
+    enrolment = issue_code(session, principal.id, admin.principal_id)
     session.commit()
-    return PrincipalCreated(principal=PrincipalPublic.model_validate(principal), token=token)
+    return PrincipalCreated(
+        principal=PrincipalPublic.model_validate(principal), enrolment=enrolment
+    )
 
 
 @router.get("", responses=problem_responses(401, 403))
-def list_principals(admin: AdminDep, session: SessionDep) -> PrincipalList:
-    """List all principals."""
+def list_principals(reader: DirectoryReaderDep, session: SessionDep) -> PrincipalList:
+    """List all principals (administrators; auditors, to name them in the log)."""
     principals = store.list_principals(session)
     return PrincipalList(items=[PrincipalPublic.model_validate(item) for item in principals])
 
@@ -59,16 +82,48 @@ def get_own_principal(caller: PrincipalDep, session: SessionDep) -> PrincipalPub
     return PrincipalPublic.model_validate(session.get_one(Principal, caller.principal_id))
 
 
-@router.post(
-    "/{principal_id}/tokens", status_code=201, responses=problem_responses(401, 403, 404, 422)
-)
-def create_token(principal_id: uuid.UUID, admin: AdminDep, session: SessionDep) -> TokenCreated:
-    """Issue another token for a principal, shown this once."""
-    if session.get(Principal, principal_id) is None:
-        raise NotFound("principal")
-    token = issue_token(session, principal_id)
+@router.post("/me/tokens", status_code=201, responses=problem_responses(401))
+def create_own_token(caller: PrincipalDep, session: SessionDep) -> TokenCreated:
+    """Issue the caller another token of its own (a second machine, a renewal), shown once."""
+    token = issue_token(session, caller.principal_id)
     session.commit()
     return token
+
+
+@router.post(
+    "/{principal_id}/enrolment",
+    status_code=201,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def create_enrolment_code(
+    principal_id: uuid.UUID, admin: AdminDep, session: SessionDep
+) -> EnrolmentCreated:
+    """A new enrolment code for a principal that lost its token, shown this once.
+
+    The principal's tokens and earlier codes stop working at once, so that a code used by
+    someone else shows: the principal's own token fails.
+    """
+    principal = _find(session, principal_id)
+    if principal.disabled_at is not None:
+        raise Conflict("the principal is disabled")
+    now = utcnow()
+    enrolment_store.revoke_tokens(session, principal.id, now=now)
+    enrolment = issue_code(session, principal.id, admin.principal_id)
+    session.commit()
+    return enrolment
+
+
+@router.post("/{principal_id}/disable", responses=problem_responses(401, 403, 404, 409, 422))
+def disable_principal(
+    principal_id: uuid.UUID, admin: AdminDep, session: SessionDep
+) -> PrincipalPublic:
+    """Disable a principal: its tokens and codes stop working at once. Twice keeps the first."""
+    principal = _find(session, principal_id)
+    if principal.id == admin.principal_id:
+        raise Conflict("an administrator cannot disable itself")
+    enrolment_store.disable(session, principal, now=utcnow())
+    session.commit()
+    return PrincipalPublic.model_validate(principal)
 
 
 @router.post(
@@ -85,3 +140,10 @@ def revoke_token(
         token.revoked_at = utcnow()
         session.commit()
     return TokenPublic.model_validate(token)
+
+
+def _find(session: Session, principal_id: uuid.UUID) -> Principal:
+    principal = session.get(Principal, principal_id)
+    if principal is None:
+        raise NotFound("principal")
+    return principal

@@ -1,22 +1,16 @@
-"""Matching projects: administrators register and adjust them; teams and agencies read them."""
+"""Matching projects: administrators register and adjust them; teams and agencies read them.
+
+Their teams are in `service.routes.members`; their purge after expiry in `service.routes.retention`.
+"""
 
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from service import store
-from service.auth import Role
 from service.deps import AdminDep, AdminProjectDep, PrincipalDep, SessionDep, VisibleProjectDep
 from service.errors import Conflict, InvalidInput, problem_responses
-from service.models import PROJECT_LIFETIME, Agency, Principal, utcnow
-from service.schemas import (
-    MemberCreate,
-    MemberList,
-    PrincipalPublic,
-    ProjectCreate,
-    ProjectList,
-    ProjectPublic,
-    ProjectUpdate,
-)
+from service.models import PROJECT_LIFETIME, Agency, utcnow
+from service.schemas import ProjectCreate, ProjectList, ProjectPublic, ProjectUpdate
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -53,13 +47,13 @@ def list_projects(principal: PrincipalDep, session: SessionDep) -> ProjectList:
     return ProjectList(items=[ProjectPublic.model_validate(item) for item in projects])
 
 
-@router.get("/{project_id}", responses=problem_responses(401, 404, 422))
+@router.get("/{project_id}", responses=problem_responses(401, 404, 410, 422))
 def get_project(project: VisibleProjectDep) -> ProjectPublic:
     """Read one project."""
     return ProjectPublic.model_validate(project)
 
 
-@router.patch("/{project_id}", responses=problem_responses(401, 403, 404, 422))
+@router.patch("/{project_id}", responses=problem_responses(401, 403, 404, 410, 422))
 def update_project(
     body: ProjectUpdate, project: AdminProjectDep, session: SessionDep
 ) -> ProjectPublic:
@@ -77,29 +71,3 @@ def update_project(
         setattr(project, name, value)
     session.commit()
     return ProjectPublic.model_validate(project)
-
-
-@router.post(
-    "/{project_id}/members", status_code=201, responses=problem_responses(401, 403, 404, 409, 422)
-)
-def add_member(
-    body: MemberCreate, project: AdminProjectDep, session: SessionDep
-) -> PrincipalPublic:
-    """Put a principal on the project's team."""
-    principal = session.get(Principal, body.principal_id)
-    if principal is None:
-        raise InvalidInput("principal does not exist")
-    if principal.role is Role.ADMINISTRATOR:
-        raise InvalidInput("administrators hold no data rights and cannot be members")
-    if store.is_member(session, project_id=project.id, principal_id=principal.id):
-        raise Conflict("already a member")
-    store.add_member(session, project_id=project.id, principal_id=principal.id)
-    session.commit()
-    return PrincipalPublic.model_validate(principal)
-
-
-@router.get("/{project_id}/members", responses=problem_responses(401, 404, 422))
-def list_members(project: VisibleProjectDep, session: SessionDep) -> MemberList:
-    """List the project's team."""
-    members = store.list_members(session, project.id)
-    return MemberList(items=[PrincipalPublic.model_validate(item) for item in members])

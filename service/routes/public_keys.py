@@ -18,6 +18,7 @@ from service.deps import (
     SessionDep,
     VisibleProjectDep,
     get_visible_project,
+    refuse_expired,
     require_role,
 )
 from service.errors import InvalidInput, NotFound, problem_responses
@@ -29,8 +30,8 @@ from service.store.uploads import agency_name
 
 router = APIRouter(tags=["keys"])
 
-_WRITE = problem_responses(401, 403, 404, 422)
-_READ = problem_responses(401, 404, 422)
+_WRITE = problem_responses(401, 403, 404, 410, 422)
+_READ = problem_responses(401, 404, 410, 422)
 _REGISTERED: dict[int | str, dict[str, Any]] = {
     200: {"model": PublicKeyPublic, "description": "The same key was registered already"}
 }
@@ -43,7 +44,9 @@ def get_team_key_project(
     principal: TeamKeySetterDep,
 ) -> Project:
     """The project whose team key an analyst on its team, or an administrator, sets."""
-    return get_visible_project(project_id, session, principal)
+    project = get_visible_project(project_id, session, principal)
+    refuse_expired(project.expires_at)
+    return project
 
 
 TeamKeyProjectDep = Annotated[Project, Depends(get_team_key_project)]

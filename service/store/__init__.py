@@ -1,12 +1,13 @@
 """Database reads and writes for the hub. Flushes at most; the calling route commits.
 
 Core resources (agencies, principals, projects) live here; the others have a module each:
-`store.uploads`, `store.runs`, `store.audit`.
+`store.uploads`, `store.runs`, `store.audit`, `store.members` (dual-control membership),
+`store.enrolment` (enrolment codes, disabling principals).
 """
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -75,18 +76,20 @@ def find_token(
 
 def find_principal_by_token_hash(
     session: Session, token_hash: str, *, now: datetime
-) -> Principal | None:
-    """The principal owning a live (unrevoked, unexpired) token with this digest."""
+) -> tuple[Principal, uuid.UUID] | None:
+    """The enabled principal owning a live (unrevoked, unexpired) token, and the token's id."""
     query = (
-        select(Principal)
+        select(Principal, ApiToken.id)
         .join(ApiToken, ApiToken.principal_id == Principal.id)
         .where(
             ApiToken.token_hash == token_hash,
             ApiToken.revoked_at.is_(None),
             ApiToken.expires_at > now,
+            Principal.disabled_at.is_(None),
         )
     )
-    return session.scalars(query).one_or_none()
+    row = session.execute(query).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 def add_project(
@@ -147,13 +150,15 @@ def find_accessible_project(
     return session.scalars(query).one_or_none()
 
 
-def can_access_project(session: Session, project_id: uuid.UUID, caller: auth.Principal) -> bool:
-    """Whether the caller has data rights in the project, without loading it.
+def accessible_project_expiry(
+    session: Session, project_id: uuid.UUID, caller: auth.Principal
+) -> datetime | None:
+    """The project's expiry if the caller has data rights in it (None: no access).
 
     The rule of `find_accessible_project`, for hot read paths that need only the id.
     """
-    query = select(Project.id).where(Project.id == project_id, _access_rule(caller))
-    return session.scalars(query).first() is not None
+    query = select(Project.expires_at).where(Project.id == project_id, _access_rule(caller))
+    return session.scalars(query).first()
 
 
 def list_visible_projects(session: Session, caller: auth.Principal) -> Sequence[Project]:
@@ -165,10 +170,12 @@ def list_visible_projects(session: Session, caller: auth.Principal) -> Sequence[
 
 
 def _access_rule(caller: auth.Principal) -> ColumnElement[bool]:
+    # A membership counts once a second person confirmed it (store.members).
     member = select(ProjectMember.project_id).where(
-        ProjectMember.principal_id == caller.principal_id
+        ProjectMember.principal_id == caller.principal_id,
+        ProjectMember.confirmed_at.is_not(None),
     )
-    if caller.role is not Role.DATA_OFFICER:
+    if caller.role not in (Role.DATA_OFFICER, Role.KEY_CUSTODIAN):
         return Project.id.in_(member)
     participating = select(ProjectAgency.project_id).where(
         ProjectAgency.agency_id == caller.agency_id
@@ -176,20 +183,28 @@ def _access_rule(caller: auth.Principal) -> ColumnElement[bool]:
     return or_(Project.id.in_(member), Project.id.in_(participating))
 
 
-def is_member(session: Session, *, project_id: uuid.UUID, principal_id: uuid.UUID) -> bool:
-    return session.get(ProjectMember, (project_id, principal_id)) is not None
+def add_member(
+    session: Session,
+    *,
+    project_id: uuid.UUID,
+    principal_id: uuid.UUID,
+    added_by: uuid.UUID | None = None,
+    confirmed_by: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> ProjectMember:
+    """Add a membership that is confirmed already (set-up and tests).
 
-
-def add_member(session: Session, *, project_id: uuid.UUID, principal_id: uuid.UUID) -> None:
-    session.add(ProjectMember(project_id=project_id, principal_id=principal_id))
-    session.flush()
-
-
-def list_members(session: Session, project_id: uuid.UUID) -> Sequence[Principal]:
-    query = (
-        select(Principal)
-        .join(ProjectMember, ProjectMember.principal_id == Principal.id)
-        .where(ProjectMember.project_id == project_id)
-        .order_by(Principal.name, Principal.id)
+    The API proposes members and has a second person confirm them: `store.members`.
+    """
+    moment = now or datetime.now(UTC)
+    member = ProjectMember(
+        project_id=project_id,
+        principal_id=principal_id,
+        added_by=added_by,
+        added_at=moment,
+        confirmed_by=confirmed_by,
+        confirmed_at=moment,
     )
-    return session.scalars(query).all()
+    session.add(member)
+    session.flush()
+    return member

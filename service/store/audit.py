@@ -12,11 +12,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, insert, select, text
 from sqlalchemy.orm import Session
 
-from linkage.audit import ENTRY_FIELDS, GENESIS_HASH, entry_hash, format_time
+from linkage.audit import (
+    ENTRY_FIELDS,
+    GENESIS_HASH,
+    OPTIONAL_ENTRY_FIELDS,
+    entry_hash,
+    format_time,
+)
 from service.models import AuditCheckpoint, AuditEntry
 from service.request_ids import is_request_id
 
-_COLUMNS = (*ENTRY_FIELDS, "entry_hash")
+_COLUMNS = (*ENTRY_FIELDS, *OPTIONAL_ENTRY_FIELDS, "entry_hash")
 _ENTRIES = AuditEntry.metadata.tables[AuditEntry.__tablename__]
 # pg_advisory_xact_lock(class, object): the class is ours ("fl" + "au"), the object the schema,
 # so hubs sharing one PostgreSQL database in different schemas do not wait for each other.
@@ -38,6 +44,7 @@ class EntryDraft:
     resource: str | None
     outcome: int
     records: int | None
+    token_id: uuid.UUID | None = None  # the bearer token that acted, by id
 
     def __post_init__(self) -> None:
         # The request id may come from the client (service.request_ids): only its strict
@@ -199,8 +206,8 @@ def _conditions(where: EntryFilter) -> list[ColumnElement[bool]]:
 def _record(row: dict[str, Any]) -> dict[str, Any]:
     record = {name: row[name] for name in _COLUMNS if name in row}
     record["at"] = format_time(row["at"])
-    for name in ("principal_id", "agency_id", "project_id"):
-        record[name] = _text(row[name])
+    for name in ("principal_id", "agency_id", "project_id", "token_id"):
+        record[name] = _text(row.get(name))
     return record
 
 

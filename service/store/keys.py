@@ -74,7 +74,10 @@ def add_epoch(session: Session, project: Project, *, epoch: int, key_check: str)
 
 
 def put_wrapped(session: Session, wrapped: WrappedKey) -> WrappedKey:
-    """Store a wrapped key, replacing the agency's earlier one for the same epoch."""
+    """Store a wrapped key, replacing the agency's earlier one for the same epoch.
+
+    The route decides whether a replacement is allowed (service.routes.wrapped_keys).
+    """
     stored = session.get(WrappedKey, (wrapped.project_id, wrapped.agency_id, wrapped.epoch))
     if stored is not None:
         session.delete(stored)

@@ -11,11 +11,15 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from linkage.audit import (
     AUDIT_FORMAT,
     GENESIS_HASH,
+    RECEIPT_FORMAT,
     canonical_entry,
     entry_hash,
     format_time,
     sign_checkpoint,
+    sign_receipt,
+    signing_key_id,
     verify_export,
+    verify_receipt,
 )
 from linkage.cli import main
 
@@ -348,3 +352,43 @@ def test_the_cli_refuses_a_malformed_public_key(tmp_path: Path) -> None:
         main(["audit", "verify", str(tmp_path / "x.json"), "--public-key", "xyz"])
 
     assert exit_info.value.code == 2
+
+
+def test_token_ids_are_covered_where_set_and_older_entries_verify_as_they_were(
+    key: Ed25519PrivateKey,
+) -> None:
+    document = export(key)
+    old, new = document["entries"][:10], document["entries"][10:]
+    for entry in old:
+        entry["token_id"] = None  # exported by a hub that records tokens, from before it did
+    for entry in new:
+        entry["token_id"] = "1d6e3a0e-4c1f-4b8e-9f57-3a9f0c1b2d44"
+    rehash_from(document["entries"], 10)
+    resigned = sorted({cp["sequence"] for cp in document["checkpoints"]})
+    document["checkpoints"] = [checkpoint(key, document["entries"][s - 1]) for s in resigned]
+    altered = copy.deepcopy(document)
+    altered["entries"][12]["token_id"] = "00000000-0000-0000-0000-000000000000"
+
+    assert verify_export(document, trusted_keys=[public_hex(key)]).ok
+    assert verify_export(altered).problem == "entry 13 was altered"
+
+
+def test_a_purge_receipt_verifies_offline_and_names_what_is_wrong(
+    key: Ed25519PrivateKey,
+) -> None:
+    body = {
+        "format": RECEIPT_FORMAT,
+        "project_id": "9a3b1c3e-0f4e-4d7a-8f1e-2b6c5d4e3f21",
+        "project": "Carousel",
+        "counts": {"batches": 4, "hits": 120},
+        "key_id": signing_key_id(public_hex(key)),
+        "public_key": public_hex(key),
+    }
+    receipt = body | {"signature": sign_receipt(key, body)}
+    other = Ed25519PrivateKey.generate()
+
+    assert verify_receipt(receipt, trusted_keys=[public_hex(key)]).ok
+    assert not verify_receipt(receipt | {"counts": {"batches": 0, "hits": 0}}).ok
+    assert "not pinned" in str(verify_receipt(receipt, [public_hex(other)]).problem)
+    assert not verify_receipt(receipt | {"key_id": "0" * 16}).ok
+    assert not verify_receipt({"format": "something else"}).ok

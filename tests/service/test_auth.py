@@ -7,7 +7,14 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.orm import Session
 
 from service.auth import Principal, Role, hash_token, new_token
-from service.deps import AdminDep, AnalystDep, AuditorDep, DataOfficerDep, PrincipalDep
+from service.deps import (
+    AdminDep,
+    AnalystDep,
+    AuditorDep,
+    DataOfficerDep,
+    KeyCustodianDep,
+    PrincipalDep,
+)
 from service.models import utcnow
 from tests.service.factories import bearer, make_agency, make_principal, token_of
 
@@ -85,6 +92,10 @@ def _probe_routes(app: FastAPI) -> None:
     def auditor(principal: AuditorDep) -> str:
         return principal.role
 
+    @app.get("/probe/key_custodian", tags=["probe"])
+    def key_custodian(principal: KeyCustodianDep) -> str:
+        return principal.role
+
     @app.get("/probe/any", tags=["probe"])
     def anyone(principal: PrincipalDep) -> str:
         return str(principal.principal_id)
@@ -122,12 +133,14 @@ def test_raw_tokens_are_nowhere_in_the_database(
         json={"agency_id": agency["id"], "name": "Analyst", "role": "analyst"},
         headers=bearer(admin_token),
     ).json()
-    raw_tokens = [admin_token, created["token"]["token"]]
+    code = created["enrolment"]["code"]
+    token = client.post("/v1/enrolment", json={"code": code}).json()["token"]
+    raw_secrets = [admin_token, token, code, code.replace("-", "")]
 
     stored = _every_stored_value(session)
 
-    assert hash_token(created["token"]["token"]) in stored
-    assert not [value for value in stored for raw in raw_tokens if raw in value]
+    assert hash_token(token) in stored
+    assert not [value for value in stored for raw in raw_secrets if raw in value]
 
 
 def _every_stored_value(session: Session) -> list[str]:

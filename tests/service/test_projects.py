@@ -132,30 +132,37 @@ def test_foreign_and_absent_projects_get_the_same_answer(
     assert foreign.json() == absent.json()
 
 
-def test_admin_adds_members_who_then_see_the_project(
+def test_members_see_the_project_once_a_second_person_confirmed_them(
     client: TestClient, session: Session, agencies: list[Agency], admin_token: str
 ) -> None:
     project = make_project(session, agencies[:2])
     analyst, token = make_principal(session, agencies[2], role=Role.ANALYST, name="Analyst")
+    _, officer = make_principal(session, agencies[1], role=Role.DATA_OFFICER, name="Officer")
     path = f"/v1/projects/{project.id}/members"
 
     added = client.post(path, json={"principal_id": str(analyst.id)}, headers=bearer(admin_token))
     again = client.post(path, json={"principal_id": str(analyst.id)}, headers=bearer(admin_token))
+    pending = client.get(f"/v1/projects/{project.id}", headers=bearer(token))
+    confirmed = client.post(f"{path}/{analyst.id}/confirm", headers=bearer(officer))
     members = client.get(path, headers=bearer(token))
 
-    assert added.status_code == 201
+    assert (added.status_code, added.json()["status"]) == (202, "pending")
     assert again.status_code == 409
+    assert pending.status_code == 404
+    assert (confirmed.status_code, confirmed.json()["status"]) == (200, "confirmed")
     assert client.get(f"/v1/projects/{project.id}", headers=bearer(token)).status_code == 200
     assert [item["id"] for item in members.json()["items"]] == [str(analyst.id)]
 
 
-@pytest.mark.parametrize("who", ["unknown", "administrator"])
+@pytest.mark.parametrize("who", ["unknown", "administrator", "key_custodian"])
 def test_members_must_exist_and_hold_data_rights(
     client: TestClient, session: Session, agencies: list[Agency], admin_token: str, who: str
 ) -> None:
     project = make_project(session, agencies[:2])
-    admin, _ = make_principal(session, agencies[0], role=Role.ADMINISTRATOR)
-    principal_id = uuid.uuid4() if who == "unknown" else admin.id
+    holder, _ = make_principal(
+        session, agencies[0], role=Role(who) if who != "unknown" else Role.ANALYST
+    )
+    principal_id = uuid.uuid4() if who == "unknown" else holder.id
 
     response = client.post(
         f"/v1/projects/{project.id}/members",

@@ -54,6 +54,8 @@ def scene(client: TestClient, session: Session, admin_token: str) -> Scene:
     session.execute(update(ProjectKeyEpoch).values(key_check=project.key_check))
     session.commit()
     tokens = {"admin": admin_token, "analyst": analyst_token}
+    for name, agency in (("custodian", agencies[0]), ("outside custodian", agencies[2])):
+        _, tokens[name] = make_principal(session, agency, role=Role.KEY_CUSTODIAN, name=name)
     pairs = {}
     for agency in agencies:
         _, tokens[agency.name] = make_principal(session, agency, role=Role.DATA_OFFICER)
@@ -71,10 +73,17 @@ def scene(client: TestClient, session: Session, admin_token: str) -> Scene:
 
 
 def deposit(
-    client: TestClient, scene: Scene, agency: str, document: dict[str, object], *, by: str = "admin"
+    client: TestClient,
+    scene: Scene,
+    agency: str,
+    document: dict[str, object],
+    *,
+    by: str = "custodian",
+    replace: bool = False,
 ) -> dict[str, object]:
     url = f"/v1/projects/{scene.project_id}/wrapped-keys/{scene.agency_ids[agency]}"
-    response = client.put(url, json=document, headers=bearer(scene.tokens[by]))
+    params = {"replace": "true"} if replace else {}
+    response = client.put(url, json=document, params=params, headers=bearer(scene.tokens[by]))
     answer: dict[str, object] = response.json()
     answer["status"] = response.status_code
     return answer
@@ -114,17 +123,53 @@ def test_a_deposited_key_reaches_its_agency_and_unwraps_there(
     assert secret.value == scene.secret.value
 
 
-def test_a_data_officer_may_be_the_custodian_and_the_project_learns_its_label(
+def test_only_a_key_custodian_of_a_participating_agency_deposits(
     client: TestClient, scene: Scene
 ) -> None:
-    stored = deposit(client, scene, "FIU", wrapped_for(scene, "FIU"), by="Politie")
+    document = wrapped_for(scene, "FIU")
 
+    refused = {
+        by: deposit(client, scene, "FIU", document, by=by)["status"]
+        for by in ("admin", "Politie", "FIU", "analyst", "outside custodian")
+    }
+    stored = deposit(client, scene, "FIU", document)
     project = client.get(
         f"/v1/projects/{scene.project_id}", headers=bearer(scene.tokens["analyst"])
     ).json()
 
+    # A data officer of one agency overwrote another agency's wrapped key (answered 200).
+    assert refused == {
+        "admin": 403,
+        "Politie": 403,
+        "FIU": 403,
+        "analyst": 403,
+        "outside custodian": 404,
+    }
     assert stored["status"] == 200
     assert project["key_label"] == LABEL
+
+
+def test_a_wrapped_key_is_never_replaced_silently(
+    client: TestClient, scene: Scene, session: Session
+) -> None:
+    first = deposit(client, scene, "FIU", wrapped_for(scene, "FIU"))
+    again = deposit(client, scene, "FIU", wrapped_for(scene, "FIU"))
+    still_live = deposit(client, scene, "FIU", wrapped_for(scene, "FIU"), replace=True)
+    # FIU registers a new key pair: re-wrapping for it is the explicit replacement.
+    scene.pairs["FIU"] = generate_keypair("FIU", KeyKind.AGENCY)
+    body = {"owner": "FIU", "public_key": base64.b64encode(scene.pairs["FIU"].public.key).decode()}
+    client.post(
+        f"/v1/agencies/{scene.agency_ids['FIU']}/keys",
+        json=body,
+        headers=bearer(scene.tokens["FIU"]),
+    )
+    rewrapped = deposit(client, scene, "FIU", wrapped_for(scene, "FIU"), replace=True)
+
+    assert first["status"] == 200
+    assert (again["status"], again["code"]) == (409, "conflict")
+    assert still_live["status"] == 409
+    assert rewrapped["status"] == 200
+    assert fetch_own(client, scene, "FIU")["recipient_key_id"] == scene.pairs["FIU"].public.key_id
 
 
 def test_an_agency_gets_its_own_wrapped_key_only(client: TestClient, scene: Scene) -> None:
