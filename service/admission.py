@@ -73,7 +73,7 @@ def probing_settings(project: Project) -> ProbingSettings:
 
 
 def admit(
-    source: Path,
+    source: Path | bytes,
     *,
     project: Project,
     agency: str,
@@ -92,7 +92,7 @@ def admit(
     reference the agency already uploaded to the project.
 
     Args:
-        source: The spooled batch file.
+        source: The batch file, or its bytes (the upload spool holds it sealed).
         project: The project uploaded to.
         agency: The uploading agency's name, which the batch's label must equal.
         filter_bits_in_use: Filter lengths of the project's other uploads (empty: any).
@@ -130,11 +130,13 @@ def admit(
     )
 
 
-def _reference_column(source: Path) -> pa.Array:
+def _reference_column(source: Path | bytes) -> pa.Array:
     # Memory-mapped and zero-copy: the record count is known before anything is decoded.
     # A compressed file is refused before pyarrow could inflate it (a decompression bomb).
     try:
-        mapped = pa.memory_map(str(source))
+        mapped = (
+            pa.BufferReader(source) if isinstance(source, bytes) else pa.memory_map(str(source))
+        )
         refuse_compressed(memoryview(mapped.read_buffer()))
         table = pa.ipc.open_file(mapped).read_all()
     except BatchError as err:
@@ -148,7 +150,7 @@ def _reference_column(source: Path) -> pa.Array:
     return table.column("ref").combine_chunks()
 
 
-def _read(source: Path) -> Batch:
+def _read(source: Path | bytes) -> Batch:
     try:
         return read_batch(source)
     except BatchError as err:

@@ -14,7 +14,7 @@ from linkage.batch import Batch, read_batch
 from service.hub_keys import Keyring
 from service.models import Upload
 from service.store import uploads as store
-from service.vault import CHUNK_BYTES, open_blob, reseal, seal
+from service.vault import open_blob, reseal, seal
 
 
 def blob_path(data_dir: Path, upload: Upload) -> Path:
@@ -36,11 +36,13 @@ def read_references(upload: Upload, *, data_dir: Path, keyring: Keyring) -> pa.A
     return pa.ipc.open_file(pa.py_buffer(data)).read_all().column("ref").combine_chunks()
 
 
-def seal_upload(source: Path, upload: Upload, *, data_dir: Path, keyring: Keyring) -> Path:
-    """Encrypt the batch file at `source` into the vault as `upload`'s blob.
+def seal_upload(
+    source: Iterator[bytes], upload: Upload, *, data_dir: Path, keyring: Keyring
+) -> Path:
+    """Encrypt the batch file's bytes into the vault as `upload`'s blob.
 
     Args:
-        source: The checked batch file (the spooled upload).
+        source: The checked batch file's bytes, in chunks (`service.spool.Spooled.chunks`).
         upload: The row the blob belongs to; its id and digest name the blob.
         data_dir: The hub's data folder.
         keyring: The storage keyring; its active key seals the blob.
@@ -49,7 +51,7 @@ def seal_upload(source: Path, upload: Upload, *, data_dir: Path, keyring: Keyrin
         The path of the new blob, to be removed if the row cannot be committed.
     """
     target = blob_path(data_dir, upload)
-    seal(_file_chunks(source), target, keyring=keyring, name=str(upload.id))
+    seal(source, target, keyring=keyring, name=str(upload.id))
     return target
 
 
@@ -74,9 +76,3 @@ def reseal_uploads(session: Session, *, data_dir: Path, keyring: Keyring) -> int
         moved += 1
     session.flush()
     return moved
-
-
-def _file_chunks(source: Path) -> Iterator[bytes]:
-    with open(source, "rb") as stream:
-        while chunk := stream.read(CHUNK_BYTES):
-            yield chunk

@@ -1,6 +1,8 @@
 """ORM base, a UTC timestamp column type, and the engine factory."""
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event, make_url
@@ -63,6 +65,30 @@ def make_engine(settings: Settings) -> Engine:
     engine = create_engine(url, **options)
     event.listen(engine, "connect", _sqlite_pragmas(wal=not in_memory))
     return engine
+
+
+def prepare_database_file(settings: Settings) -> None:
+    """Make a SQLite database file owner-only before the hub first connects (start-up)."""
+    url = make_url(settings.database_url.get_secret_value())
+    if url.get_backend_name() == "sqlite":
+        private_sqlite_file(url.database)
+
+
+def private_sqlite_file(database: str | None) -> None:
+    """Create a SQLite database file owner-only (0600), or take others' access off it.
+
+    SQLite creates its -wal and -shm files with the database file's permissions.
+    """
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        elif path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        return  # no such folder, not ours: connecting fails, and /v1/ready says so
 
 
 def _sqlite_pragmas(*, wal: bool) -> Any:

@@ -4,7 +4,8 @@ Both are keyrings: every key has a short id, one key is active, and retired keys
 that what they protected stays readable (storage) or verifiable (signatures). Rotation adds
 a key and makes it active; `service.vault.reseal` then moves stored batches to it.
 
-On disk, under `<data_dir>/keys/` (owner-only permissions, like the agencies' secrets):
+On disk, under `<data_dir>/keys/` (owner-only permissions, like the agencies' secrets; the
+data folder itself is made owner-only too, since it holds the sealed batches):
 
     storage/<id>.key   32 random bytes, hex       storage/active   the active id
     signing/<id>.key   Ed25519 private key, hex   signing/active   the active id
@@ -99,6 +100,7 @@ def load_hub_keys(
     `storage_key` and `signing_key` (hex, from the environment) become the active key of
     their ring; the ring's folder then only adds retired keys and is never created.
     """
+    private_folder(data_dir)
     root = data_dir / "keys"
     return HubKeys(
         storage=_ring(root / "storage", "storage", create=create, given=storage_key),
@@ -127,6 +129,13 @@ def _ring(folder: Path, kind: str, *, create: bool, given: str | None) -> Keyrin
     retired = {key_id(kind, old): old for old in map(_read_key, paths)}
     active_id = key_id(kind, key)
     return Keyring(keys=retired | {active_id: key}, active_id=active_id)
+
+
+def private_folder(folder: Path) -> None:
+    """Create the folder owner-only (0700), or take group and others' access off it."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if folder.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        folder.chmod(0o700)
 
 
 def rotate(data_dir: Path, kind: str) -> str:

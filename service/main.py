@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from service.audit import audit_writer, install_audit
 from service.config import Settings
-from service.db import make_engine
+from service.db import make_engine, prepare_database_file
 from service.errors import install_error_handlers
 from service.guard import install_body_gate, install_throttle
 from service.hub_keys import settings_keys
@@ -20,6 +20,7 @@ from service.metrics import install_metrics
 from service.request_log import install_request_log
 from service.routes import api_router
 from service.security_headers import install_security_headers
+from service.spool import remove_leftovers
 from service.web.docs import install_docs
 
 API_PREFIX = "/v1"
@@ -33,12 +34,15 @@ def operation_id(route: APIRoute) -> str:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start-up: load (or create) the hub's keys, start the audit writer and run workers.
+    """Start-up: load (or create) the hub's keys, clean up, start the audit writer and workers.
 
     Shutdown: stop the run workers, flush and stop the audit writer, dispose the engine.
     """
     settings: Settings = app.state.settings
-    app.state.hub_keys = settings_keys(settings, create=True)
+    app.state.hub_keys = settings_keys(settings, create=True)  # the data folder, owner-only
+    if app.state.owns_engine:
+        prepare_database_file(settings)  # hub.db owner-only, created so if it is new
+    remove_leftovers(settings.data_dir)  # of killed processes: sealed spool files, partials
     with audit_writer(app), run_workers(app):
         yield
     if app.state.owns_engine:  # an engine passed to create_app is its caller's to dispose

@@ -5,11 +5,11 @@ order.
 """
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 
 from service import models  # noqa: F401 - registers the tables on Base.metadata
 from service.config import Settings
-from service.db import Base
+from service.db import Base, private_sqlite_file
 
 target_metadata = Base.metadata
 
@@ -30,7 +30,10 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    engine = create_engine(database_url())
+    url = make_url(database_url())
+    if url.get_backend_name() == "sqlite":
+        private_sqlite_file(url.database)  # `fieldlink hub init` creates hub.db here: 0600
+    engine = create_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():

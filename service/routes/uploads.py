@@ -1,6 +1,6 @@
 """Agencies' encoded batches: data officers upload, replace and delete their own; teams list them.
 
-An upload is streamed to a spool file (hashed on the way, size-limited), checked
+An upload is streamed to a spool file (hashed and sealed on the way, size-limited), checked
 (`service.admission`), sealed into the vault, and only then recorded. The blob is written
 before the row and removed again when the row cannot be committed; the spool file is always
 removed. The body is read in the event loop, everything else runs in the threadpool.
@@ -51,8 +51,8 @@ _BATCH_BODY: dict[str, Any] = {
         "content": {BATCH_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
     }
 }
-_WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 413, 415, 422)
-_READ_PROBLEMS = problem_responses(401, 403, 404, 422)
+_WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 413, 415, 410, 422)
+_READ_PROBLEMS = problem_responses(401, 403, 404, 410, 422)
 _STORED_ALREADY: dict[int | str, dict[str, Any]] = {
     200: {"model": UploadPublic, "description": "The identical file was stored already"}
 }
@@ -162,7 +162,7 @@ async def _received(request: Request) -> AsyncIterator[Spooled]:
     try:
         yield spooled
     finally:
-        spooled.path.unlink(missing_ok=True)
+        spooled.discard()
 
 
 @asynccontextmanager
@@ -192,7 +192,7 @@ def _create(intake: _Intake, spooled: Spooled) -> tuple[UploadPublic, bool]:
     upload = Upload(id=uuid.uuid4(), project_id=intake.project.id, agency_id=officer.agency_id)
     _describe(upload, intake, spooled, _admit(intake, spooled, replacing=None))
     blob = batches.seal_upload(
-        spooled.path, upload, data_dir=intake.data_dir, keyring=intake.keyring
+        spooled.chunks(), upload, data_dir=intake.data_dir, keyring=intake.keyring
     )
     try:
         _commit_or_remove(session, blob, pending=upload)
@@ -214,7 +214,7 @@ def _replace(intake: _Intake, upload: Upload, spooled: Spooled) -> UploadPublic:
         old_blob = batches.blob_path(intake.data_dir, upload)
         _describe(upload, intake, spooled, admitted)
         new_blob = batches.seal_upload(
-            spooled.path, upload, data_dir=intake.data_dir, keyring=intake.keyring
+            spooled.chunks(), upload, data_dir=intake.data_dir, keyring=intake.keyring
         )
         _commit_or_remove(session, new_blob, pending=None)
         old_blob.unlink(missing_ok=True)
@@ -237,7 +237,7 @@ def _admit(intake: _Intake, spooled: Spooled, *, replacing: uuid.UUID | None) ->
     )
     records, contents = store.accepted_contents(session, project_id=project.id, agency_id=agency_id)
     return admit(
-        spooled.path,
+        spooled.read(),
         project=project,
         agency=store.agency_name(session, agency_id),
         filter_bits_in_use=store.filter_bits_in_use(
