@@ -17,13 +17,21 @@ CSV_COLUMNS = ("suspect", "status", "note", "run", "hit", "agencies", "agency", 
 
 
 def suspect_views(
-    rows: Sequence[SuspectRow], members: Mapping[uuid.UUID, list[MemberRow]]
+    rows: Sequence[SuspectRow],
+    members: Mapping[uuid.UUID, list[MemberRow]],
+    notes: Mapping[uuid.UUID, str],
 ) -> list[SuspectPublic]:
-    """Suspects with their hits' members, by hit id (analysts see every member in full)."""
-    return [_suspect_public(row, members.get(row.suspect.hit_id, [])) for row in rows]
+    """Suspects with their hits' members, by hit id (the team sees every member in full).
+
+    `notes` holds each suspect's note, opened (service.notes), by suspect id.
+    """
+    return [
+        _suspect_public(row, members.get(row.suspect.hit_id, []), notes[row.suspect.id])
+        for row in rows
+    ]
 
 
-def _suspect_public(row: SuspectRow, members: list[MemberRow]) -> SuspectPublic:
+def _suspect_public(row: SuspectRow, members: list[MemberRow], note: str) -> SuspectPublic:
     suspect = row.suspect
     return SuspectPublic(
         id=suspect.id,
@@ -36,7 +44,7 @@ def _suspect_public(row: SuspectRow, members: list[MemberRow]) -> SuspectPublic:
             for member in members
         ],
         status=suspect.status,
-        note=suspect.note,
+        note=note,
         created_by=suspect.created_by,
         created_at=suspect.created_at,
         updated_at=suspect.updated_at,
