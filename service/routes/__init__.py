@@ -6,12 +6,15 @@ from service.routes import (
     agencies,
     audit,
     disclosure,
+    enrolment,
     health,
     hits,
     key_epochs,
+    members,
     principals,
     projects,
     public_keys,
+    retention,
     runs,
     suspects,
     uploads,
@@ -19,7 +22,9 @@ from service.routes import (
 )
 
 api_router = APIRouter()
-for module in (health, agencies, principals, projects, uploads, runs, hits, suspects, audit):
+for module in (health, agencies, principals, enrolment, projects, members, retention):
+    api_router.include_router(module.router)
+for module in (uploads, runs, hits, suspects, audit):
     api_router.include_router(module.router)
 for module in (public_keys, key_epochs, wrapped_keys, disclosure):  # keys and disclosure
     api_router.include_router(module.router)

@@ -38,7 +38,7 @@ HitNumber = Annotated[int, Path(ge=1, le=INT32_MAX, description="the hit's numbe
 ApprovalReaderDep = Annotated[
     Project, Depends(project_for(require_role(Role.ANALYST, Role.DATA_OFFICER)))
 ]
-_PROBLEMS = problem_responses(401, 403, 404, 409, 422)
+_PROBLEMS = problem_responses(401, 403, 404, 409, 410, 422)
 _APPROVED: dict[int | str, dict[str, Any]] = {
     200: {"model": ApprovalPublic, "description": "The agency had approved this hit already"}
 }

@@ -19,7 +19,7 @@ from service.store.runs import find_run
 router = APIRouter(prefix="/projects/{project_id}/runs/{run_id}/hits", tags=["hits"])
 
 _EXPORT_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
-_EXPORT_RESPONSES = problem_responses(401, 403, 404, 409, 422) | {
+_EXPORT_RESPONSES = problem_responses(401, 403, 404, 409, 410, 422) | {
     200: {
         "description": "The hits as a fieldlink-hits/1 JSON document, or CSV (one row per member)",
         "content": {"application/json": {}, "text/csv": {}},
@@ -36,7 +36,7 @@ def _finished_run(session: Session, project_id: uuid.UUID, run_id: uuid.UUID) ->
     return run
 
 
-@router.get("", response_model=HitList, responses=problem_responses(401, 403, 404, 409, 422))
+@router.get("", response_model=HitList, responses=problem_responses(401, 403, 404, 409, 410, 422))
 def list_hits(
     project_id: HitReaderProjectIdDep,
     run_id: uuid.UUID,

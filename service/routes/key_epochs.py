@@ -15,7 +15,7 @@ from service.store import keys as key_store
 router = APIRouter(prefix="/projects/{project_id}/key-check", tags=["keys"])
 
 
-@router.put("", responses=problem_responses(401, 403, 404, 409, 422))
+@router.put("", responses=problem_responses(401, 403, 404, 409, 410, 422))
 def rotate_key_check(
     body: KeyCheckUpdate, project: AdminProjectDep, session: SessionDep
 ) -> ProjectPublic:

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/projects/{project_id}/runs", tags=["runs"])
 RUN_QUEUE_RETRY_S = 60
 
 
-@router.post("", status_code=202, responses=problem_responses(401, 403, 404, 409, 422, 429))
+@router.post("", status_code=202, responses=problem_responses(401, 403, 404, 409, 410, 422, 429))
 def start_run(
     body: RunCreate,
     project: AnalystProjectDep,
@@ -60,7 +60,7 @@ def _check_queue(session: Session, project_id: uuid.UUID, most: int) -> None:
         )
 
 
-@router.get("", responses=problem_responses(401, 403, 404, 422))
+@router.get("", responses=problem_responses(401, 403, 404, 410, 422))
 def list_runs(
     project: RunReaderProjectDep, principal: PrincipalDep, session: SessionDep
 ) -> RunList:
@@ -69,7 +69,7 @@ def list_runs(
     return RunList(items=[run_public(run, project, own_agency(principal)) for run in runs])
 
 
-@router.get("/{run_id}", responses=problem_responses(401, 403, 404, 422))
+@router.get("/{run_id}", responses=problem_responses(401, 403, 404, 410, 422))
 def get_run(
     run_id: uuid.UUID, project: RunReaderProjectDep, principal: PrincipalDep, session: SessionDep
 ) -> RunPublic:
