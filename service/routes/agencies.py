@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from service import store
-from service.deps import AdminDep, SessionDep
+from service.deps import AdminDep, DirectoryReaderDep, SessionDep
 from service.errors import Conflict, problem_responses
 from service.schemas import AgencyCreate, AgencyList, AgencyPublic
 
@@ -21,7 +21,7 @@ def create_agency(body: AgencyCreate, admin: AdminDep, session: SessionDep) -> A
 
 
 @router.get("", responses=problem_responses(401, 403))
-def list_agencies(admin: AdminDep, session: SessionDep) -> AgencyList:
-    """List all agencies by name."""
+def list_agencies(reader: DirectoryReaderDep, session: SessionDep) -> AgencyList:
+    """List all agencies by name (administrators; auditors, to name them in the log)."""
     agencies = store.list_agencies(session)
     return AgencyList(items=[AgencyPublic.model_validate(agency) for agency in agencies])

@@ -52,6 +52,8 @@ AUDITOR = "auditor"
 # TEAM_KEY: analysts on the team and administrators. CUSTODIAN: administrators and data
 # officers of a participating agency (who deposit wrapped keys).
 TEAM_KEY, CUSTODIAN = "team_key", "custodian"
+# DIRECTORY: administrators, and every auditor (to name who is who in the log).
+DIRECTORY = "directory"
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,9 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/health", PUBLIC),
     Endpoint("GET", "/v1/ready", PUBLIC),
     Endpoint("POST", "/v1/agencies", ADMIN, 201, "agency"),
-    Endpoint("GET", "/v1/agencies", ADMIN),
+    Endpoint("GET", "/v1/agencies", DIRECTORY),
     Endpoint("POST", "/v1/principals", ADMIN, 201, "principal"),
-    Endpoint("GET", "/v1/principals", ADMIN),
+    Endpoint("GET", "/v1/principals", DIRECTORY),
     Endpoint("POST", "/v1/principals/{principal_id}/tokens", ADMIN, 201),
     Endpoint("POST", "/v1/principals/{principal_id}/tokens/{token_id}/revoke", ADMIN),
     Endpoint("POST", "/v1/projects", ADMIN, 201, "project"),
@@ -262,6 +264,7 @@ ADMITTED = {
     AUDITOR: ("auditor",),
     TEAM_KEY: ("analyst", "administrator"),
     CUSTODIAN: ("data_officer", "administrator"),
+    DIRECTORY: ("administrator", "auditor"),
 }
 # Policies that depend on the project: a caller outside it gets 404, as for an absent one.
 SCOPED = (VISIBLE, OFFICER, DATA, ANALYST, HITS, TEAM_KEY, CUSTODIAN)
