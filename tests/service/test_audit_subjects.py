@@ -25,6 +25,24 @@ def finished_run(hub: Hub) -> tuple[uuid.UUID, list[uuid.UUID]]:
         return run.id, [hit.id for hit in hits]
 
 
+def test_suspect_entries_name_the_run_and_hit(hub_client: TestClient, hub: Hub) -> None:
+    run_id, hit_ids = finished_run(hub)
+    analyst = bearer(hub.tokens["analyst"])
+    url = f"/v1/projects/{hub.ids['project']}/suspects"
+
+    created = hub_client.post(url, json={"hit_id": str(hit_ids[1])}, headers=analyst)
+    suspect = created.json()["id"]
+    hub_client.patch(f"{url}/{suspect}", json={"status": "confirmed"}, headers=analyst)
+    hub_client.delete(f"{url}/{suspect}", headers=analyst)
+
+    resources = [entry.resource for entry in hub.entries()]
+    assert resources == [
+        f"{url}?run={run_id}&hit=2",
+        f"{url}/{suspect}?run={run_id}&hit=2",
+        f"{url}/{suspect}?run={run_id}&hit=2",
+    ]
+
+
 def test_envelope_releases_name_the_hits_asked_for_even_when_refused(
     hub_client: TestClient, hub: Hub
 ) -> None:
