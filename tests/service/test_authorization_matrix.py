@@ -1,25 +1,31 @@
 """Every endpoint x every caller: who is let in, and what the others are told.
 
-Callers are anonymous, the administrator, and each data role twice: "own" (a member of
-the project, or for a data officer an officer of a participating agency) and "foreign"
-(neither). Denials: 401 without a token, 403 for a wrong role, 404 for a project the
-caller may not see, which is the same answer an absent project gets.
+Callers are anonymous, the administrator, and each data role and the key custodian twice:
+"own" (a member of the project, or for a data officer or key custodian one of a
+participating agency) and "foreign" (neither). Denials: 401 without a token, 403 for a
+wrong role, 404 for a project the caller may not see, which is the same answer an absent
+project gets. Administrators mint no tokens: there is no route that would let them.
 """
 
 import base64
+import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keys import KeyKind, WrappedKey, generate_keypair
-from service.auth import Role
+from service import store
+from service.auth import Role, hash_enrolment_code, new_enrolment_code
 from service.config import Settings
 from service.main import create_app
 from service.models import Agency, Principal, Project, SuspectStatus, utcnow
+from service.store import enrolment, members, retention
 from service.store.suspects import add_suspect
 from tests.service.batch_files import ARROW, as_file, make_batch
 from tests.service.factories import (
@@ -41,6 +47,8 @@ CALLERS = [
     "analyst:foreign",
     "auditor:own",
     "auditor:foreign",
+    "key_custodian:own",
+    "key_custodian:foreign",
 ]
 PUBLIC, AUTHENTICATED, ADMIN, VISIBLE = "public", "authenticated", "admin", "visible"
 # OFFICER: data officers of a participating agency only. DATA: every role but administrator.
@@ -49,9 +57,13 @@ OFFICER, DATA = "officer", "data"
 ANALYST, HITS = "analyst", "hits"
 # AUDITOR: every auditor, on the team or not: the audit log is the whole hub's.
 AUDITOR = "auditor"
-# TEAM_KEY: analysts on the team and administrators. CUSTODIAN: administrators and data
-# officers of a participating agency (who deposit wrapped keys).
+# TEAM_KEY: analysts on the team and administrators. CUSTODIAN: key custodians of a
+# participating agency (who deposit wrapped keys); administrators and data officers not.
 TEAM_KEY, CUSTODIAN = "team_key", "custodian"
+# CONFIRM: the second person of dual control, a data officer of a participating agency.
+# RECEIPT: purge receipts, for officers of a participating agency, auditors, administrators.
+# SUSPECT_READ: analysts and auditors on the team.
+CONFIRM, RECEIPT, SUSPECT_READ = "confirm", "receipt", "suspect_read"
 # DIRECTORY: administrators, and every auditor (to name who is who in the log).
 DIRECTORY = "directory"
 
@@ -64,6 +76,7 @@ class Endpoint:
     success: int = 200
     body: str | None = None  # name of a body builder below
     content: str | None = None  # name of a batch file below, sent as the raw body
+    ids: str | None = None  # name of a set of path ids in place of the world's (World.scoped)
 
 
 ENDPOINTS = [
@@ -73,14 +86,25 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/agencies", DIRECTORY),
     Endpoint("POST", "/v1/principals", ADMIN, 201, "principal"),
     Endpoint("GET", "/v1/principals", DIRECTORY),
-    Endpoint("POST", "/v1/principals/{principal_id}/tokens", ADMIN, 201),
+    Endpoint("POST", "/v1/principals/me/tokens", AUTHENTICATED, 201),
+    Endpoint("POST", "/v1/principals/{principal_id}/enrolment", ADMIN, 201),
+    Endpoint("POST", "/v1/principals/{principal_id}/disable", ADMIN),
     Endpoint("POST", "/v1/principals/{principal_id}/tokens/{token_id}/revoke", ADMIN),
+    Endpoint("POST", "/v1/enrolment", PUBLIC, 201, "enrolment"),
     Endpoint("POST", "/v1/projects", ADMIN, 201, "project"),
     Endpoint("GET", "/v1/projects", AUTHENTICATED),
     Endpoint("GET", "/v1/projects/{project_id}", VISIBLE),
     Endpoint("PATCH", "/v1/projects/{project_id}", ADMIN, 200, "settings"),
-    Endpoint("POST", "/v1/projects/{project_id}/members", ADMIN, 201, "member"),
+    Endpoint("POST", "/v1/projects/{project_id}/members", ADMIN, 202, "member"),
     Endpoint("GET", "/v1/projects/{project_id}/members", VISIBLE),
+    Endpoint(
+        "POST", "/v1/projects/{project_id}/members/{principal_id}/confirm", CONFIRM, ids="pending"
+    ),
+    Endpoint(
+        "DELETE", "/v1/projects/{project_id}/members/{principal_id}", ADMIN, 204, ids="member"
+    ),
+    Endpoint("POST", "/v1/projects/{project_id}/purge", ADMIN, ids="expired"),
+    Endpoint("GET", "/v1/projects/{project_id}/purge-receipt", RECEIPT, ids="purged"),
     # uploads
     Endpoint("POST", "/v1/projects/{project_id}/uploads", OFFICER, 201, content="new"),
     Endpoint("GET", "/v1/projects/{project_id}/uploads", DATA),
@@ -94,8 +118,8 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/projects/{project_id}/runs/{run_id}/hits", HITS),
     Endpoint("GET", "/v1/projects/{project_id}/runs/{run_id}/hits/export", HITS),
     Endpoint("POST", "/v1/projects/{project_id}/suspects", ANALYST, 201, "suspect"),
-    Endpoint("GET", "/v1/projects/{project_id}/suspects", ANALYST),
-    Endpoint("GET", "/v1/projects/{project_id}/suspects/export", ANALYST),
+    Endpoint("GET", "/v1/projects/{project_id}/suspects", SUSPECT_READ),
+    Endpoint("GET", "/v1/projects/{project_id}/suspects/export", SUSPECT_READ),
     Endpoint("PATCH", "/v1/projects/{project_id}/suspects/{suspect_id}", ANALYST, 200, "note"),
     Endpoint("DELETE", "/v1/projects/{project_id}/suspects/{suspect_id}", ANALYST, 204),
     # audit log
@@ -111,7 +135,12 @@ ENDPOINTS = [
     Endpoint("GET", "/v1/projects/{project_id}/team-key", VISIBLE),
     Endpoint("PUT", "/v1/projects/{project_id}/key-check", ADMIN, 200, "key_check"),
     Endpoint(
-        "PUT", "/v1/projects/{project_id}/wrapped-keys/{agency_id}", CUSTODIAN, 200, "wrapped"
+        "PUT",
+        "/v1/projects/{project_id}/wrapped-keys/{agency_id}",
+        CUSTODIAN,
+        200,
+        "wrapped",
+        ids="partner",
     ),
     Endpoint("GET", "/v1/projects/{project_id}/wrapped-keys/mine", OFFICER),
     Endpoint("POST", "/v1/projects/{project_id}/runs/{run_id}/hits/{number}/envelopes", ANALYST),
@@ -129,6 +158,7 @@ class World:
     ids: dict[str, str]
     bodies: dict[str, dict[str, Any]]
     files: dict[str, bytes] = field(default_factory=dict)
+    scoped: dict[str, dict[str, str]] = field(default_factory=dict)  # Endpoint.ids
 
 
 @pytest.fixture
@@ -137,6 +167,8 @@ def world(client: TestClient, session: Session, settings: Settings, admin_token:
     officers = {
         "data_officer:own": make_principal(session, own, role=Role.DATA_OFFICER),
         "data_officer:foreign": make_principal(session, foreign, role=Role.DATA_OFFICER),
+        "key_custodian:own": make_principal(session, own, role=Role.KEY_CUSTODIAN),
+        "key_custodian:foreign": make_principal(session, foreign, role=Role.KEY_CUSTODIAN),
     }
     team = {
         f"{role}:{side}": make_principal(session, own, role=role, name=f"{role} {side}")
@@ -173,7 +205,76 @@ def world(client: TestClient, session: Session, settings: Settings, admin_token:
     _add_upload(client, world, own.name)
     _add_run(session, settings, world, [own, partner], target)
     _add_keys(client, world, own.name, str(own.id))
+    _add_partner_key(client, session, world, partner)
+    _add_team_changes(session, world, project, partner)
+    _add_retention(session, world, [own, partner])
     return world
+
+
+def _add_partner_key(client: TestClient, session: Session, world: World, partner: Agency) -> None:
+    # The partner agency's registered key: a custodian deposits the partner's wrapped key.
+    _, officer = make_principal(session, partner, role=Role.DATA_OFFICER, name="Partner officer")
+    public = generate_keypair(partner.name, KeyKind.AGENCY).public
+    body = {"owner": partner.name, "public_key": base64.b64encode(public.key).decode()}
+    key_id = client.post(f"/v1/agencies/{partner.id}/keys", json=body, headers=bearer(officer))
+    world.bodies["wrapped"] = _wrapped_document(partner.name, key_id.json()["key_id"])
+    world.scoped["partner"] = {"agency_id": str(partner.id)}
+
+
+def _add_team_changes(session: Session, world: World, project: Project, agency: Agency) -> None:
+    # A member proposed and awaiting confirmation, a confirmed one to remove, a fresh
+    # principal's enrolment code, and another principal to propose.
+    pending, _ = make_principal(session, agency, name="Proposed")
+    member, _ = make_principal(session, agency, name="Member")
+    fresh, _ = make_principal(session, agency, name="Enrolling")
+    newcomer, _ = make_principal(session, agency, name="Second newcomer")
+    admin = session.scalars(select(Principal).where(Principal.role == Role.ADMINISTRATOR)).first()
+    assert admin is not None
+    members.propose(
+        session, project_id=project.id, principal_id=pending.id, added_by=admin.id, now=utcnow()
+    )
+    store.add_member(session, project_id=project.id, principal_id=member.id)
+    code = new_enrolment_code()
+    enrolment.add_code(
+        session,
+        principal_id=fresh.id,
+        code_hash=hash_enrolment_code(code),
+        created_by=admin.id,
+        now=utcnow(),
+    )
+    session.commit()
+    world.scoped |= {
+        "pending": {"principal_id": str(pending.id)},
+        "member": {"principal_id": str(member.id)},
+    }
+    world.bodies |= {"enrolment": {"code": code}, "member": {"principal_id": str(newcomer.id)}}
+
+
+def _add_retention(session: Session, world: World, agencies: list[Agency]) -> None:
+    # An expired project to purge, and a purged one with its receipt.
+    past = utcnow() - timedelta(days=1)
+    expired, purged = (make_project(session, agencies, name=name) for name in ("Expired", "Purged"))
+    for project in (expired, purged):
+        project.expires_at = past
+    receipt = {
+        "format": "fieldlink-purge-receipt/1",
+        "project_id": str(purged.id),
+        "project": purged.name,
+        "agencies": sorted(agency.name for agency in agencies),
+        "expired_at": past.isoformat(),
+        "purged_at": past.isoformat(),
+        "counts": {"batches": 0},
+        "audit_sequences": [],
+        "key_id": "0" * 16,
+        "public_key": "0" * 64,
+        "signature": "0" * 128,
+    }
+    retention.add_receipt(session, purged.id, document=json.dumps(receipt), now=past)
+    session.commit()
+    world.scoped |= {
+        "expired": {"project_id": str(expired.id)},
+        "purged": {"project_id": str(purged.id)},
+    }
 
 
 def _add_keys(client: TestClient, world: World, agency: str, agency_id: str) -> None:
@@ -191,13 +292,13 @@ def _add_keys(client: TestClient, world: World, agency: str, agency_id: str) -> 
     )
     wrapped = _wrapped_document(agency, key_id.json()["key_id"])
     url = "/v1/projects/{project_id}/wrapped-keys/{agency_id}".format(**ids)
-    client.put(url, json=wrapped, headers=bearer(world.tokens["administrator"]))
+    deposited = client.put(url, json=wrapped, headers=bearer(world.tokens["key_custodian:own"]))
+    assert deposited.status_code == 200, deposited.text
     world.ids = ids | {"number": "1"}
     world.bodies |= {
         "agency_key": key_body(agency),
         "team_key": key_body("Field Lab team"),
         "key_check": {"epoch": 2, "key_check": "fedcba9876543210"},
-        "wrapped": wrapped,
         "release": {"hits": [1, 2]},
     }
 
@@ -263,11 +364,14 @@ ADMITTED = {
     HITS: ("analyst", "data_officer"),
     AUDITOR: ("auditor",),
     TEAM_KEY: ("analyst", "administrator"),
-    CUSTODIAN: ("data_officer", "administrator"),
+    CUSTODIAN: ("key_custodian",),
+    CONFIRM: ("data_officer",),
+    RECEIPT: ("data_officer", "auditor", "administrator"),
+    SUSPECT_READ: ("analyst", "auditor"),
     DIRECTORY: ("administrator", "auditor"),
 }
 # Policies that depend on the project: a caller outside it gets 404, as for an absent one.
-SCOPED = (VISIBLE, OFFICER, DATA, ANALYST, HITS, TEAM_KEY, CUSTODIAN)
+SCOPED = (VISIBLE, OFFICER, DATA, ANALYST, HITS, TEAM_KEY, CUSTODIAN, CONFIRM, SUSPECT_READ)
 
 
 def expected_status(endpoint: Endpoint, caller: str) -> int:
@@ -280,6 +384,8 @@ def expected_status(endpoint: Endpoint, caller: str) -> int:
         return 403
     if endpoint.policy in SCOPED and caller.endswith(":foreign"):
         return 404
+    if endpoint.policy == RECEIPT and caller == "data_officer:foreign":
+        return 404  # auditors read every receipt, as they read the whole log
     return endpoint.success
 
 
@@ -295,9 +401,10 @@ def test_authorization_matrix(
     if content is not None:
         headers |= ARROW
 
+    ids = world.ids | world.scoped.get(endpoint.ids or "", {})
     response = client.request(
         endpoint.method,
-        endpoint.path.format(**world.ids),
+        endpoint.path.format(**ids),
         json=body,
         content=content,
         headers=headers,
