@@ -135,7 +135,10 @@ def private_folder(folder: Path) -> None:
     """Create the folder owner-only (0700), or take group and others' access off it."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     if folder.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        folder.chmod(0o700)
+        try:
+            folder.chmod(0o700)
+        except OSError:
+            raise HubKeyError(f"{folder}: open to others; run `chmod 700 {folder}`") from None
 
 
 def rotate(data_dir: Path, kind: str) -> str:
