@@ -74,7 +74,8 @@ def candidate_truth(
 
 def run_one(data: Path, schema_name: str) -> dict[str, Any]:
     """Encode, match with the defaults, and measure against the truth."""
-    batches, refmaps = encode_agencies(data, load_schema(schema_name), label=schema_name)
+    label = Path(schema_name).stem  # a shipped name, or a schema file's name
+    batches, refmaps = encode_agencies(data, load_schema(schema_name), label=label)
     start = time.perf_counter()
     hits, report = match_batches(batches)
     matched = time.perf_counter() - start

@@ -8,6 +8,10 @@ sex. Field-aware scoring (`linkage.match.scoring`) needs each part on its own, s
   known as missing and never counts as a disagreement;
 * `bloom` parts: a small keyed q-gram Bloom filter (Schnell et al. 2009, field-level), for
   Dice levels that tolerate typos;
+* `bands` parts: the same levels from keyed MinHash bands of the q-grams
+  (`linkage.vectorized.bands`): a bit stands for a key-chosen combination of q-grams, so
+  the bits of names a hub has guessed tell it nothing about other names (the shipped
+  person schema's names);
 * `exact` parts: one 64-bit SipHash tag of the whole value (equality only);
 * `date` parts: tags of year-month-day and of year-day-month (so a date whose day and
   month were swapped still meets its original), and one 8-bit tag each of year-month,
@@ -78,6 +82,7 @@ def comparison_layout(schema: LinkageSchema) -> ComparisonLayout:
     for spec in schema.comparisons:
         words = {
             ComparisonMethod.BLOOM: spec.bits // 64,
+            ComparisonMethod.BANDS: spec.bits // 64,
             ComparisonMethod.EXACT: _EXACT_WORDS,
             ComparisonMethod.DATE: _DATE_WORDS,
         }[spec.method]
@@ -148,6 +153,7 @@ class ComparisonEncoder:
         self.schema = schema
         self.backend = backend
         self.layout = comparison_layout(schema)
+        self._bands = any(spec.method is ComparisonMethod.BANDS for spec in schema.comparisons)
         fields = schema.field_names
         salt = schema.hardening.salt_field
         self._params = ComparisonParams(
@@ -218,4 +224,8 @@ class ComparisonEncoder:
             from linkage.compiled.comparisons import encode_comparisons as compiled_comparisons
 
             compiled_comparisons(packed, params, out, threads=threads)
+        if self._bands:
+            from linkage.vectorized.comparisons import band_slots
+
+            band_slots(packed, params, out)
         return out.view(np.uint8).reshape(rows, 8 * self.layout.words)

@@ -123,6 +123,9 @@ class ComparisonMethod(StrEnum):
     """How a comparison encodes its part, and so which agreement levels it can tell."""
 
     BLOOM = "bloom"  # keyed q-gram filter of its own: agree, close, partial, disagree
+    # Keyed MinHash bands of the q-grams (`linkage.bands`): levels like bloom, but a bit
+    # stands for a band of several q-grams chosen by the key, never for one q-gram.
+    BANDS = "bands"
     EXACT = "exact"  # one keyed 64-bit tag: agree or disagree
     DATE = "date"  # keyed tags of the date, of it with day and month swapped, of pairs
 
@@ -143,8 +146,8 @@ class ComparisonSpec(_Frozen):
     field: str
     part: ComparisonPart = ComparisonPart.ALL
     method: ComparisonMethod = ComparisonMethod.BLOOM
-    bits: int = Field(default=128, ge=64, le=512, multiple_of=64)  # bloom filters only
-    bits_per_token: int = Field(default=3, ge=1, le=16)  # bloom filters only
+    bits: int = Field(default=128, ge=64, le=512, multiple_of=64)  # bloom and bands only
+    bits_per_token: int = Field(default=3, ge=1, le=16)  # bloom and bands only
     crosswise: str | None = None
 
 

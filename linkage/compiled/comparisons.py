@@ -75,7 +75,7 @@ def _encode_row(row, inputs, out):
             )
         elif method == 1:
             row_words[offset] = span_hash(key0, key1, buffer, prefix, cps, first, last)
-        elif last - first == 10:  # a normalised date: YYYY-MM-DD
+        elif method == 2 and last - first == 10:  # a normalised date: YYYY-MM-DD
             _date_words(row_words, offset, key0, key1, buffer, prefix, cps, first)
 
 

@@ -12,7 +12,7 @@ from typing import Self
 from linkage.errors import BatchError
 
 LAYOUT_FORMAT = "fieldlink-comparisons/1"
-METHOD_CODES = {"bloom": 0, "exact": 1, "date": 2}
+METHOD_CODES = {"bloom": 0, "exact": 1, "date": 2, "bands": 3}
 MAX_WORDS = 1024
 MAX_FAMILIES = 8
 

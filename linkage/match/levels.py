@@ -26,12 +26,20 @@ from linkage.match.layout import METHOD_CODES, ComparisonLayout
 
 LEVEL_NAMES = {
     "bloom": ("missing", "disagree", "partial", "close", "agree"),
+    "bands": ("missing", "disagree", "partial", "close", "agree"),
     "exact": ("missing", "disagree", "agree"),
     "date": ("missing", "disagree", "partial", "swapped", "agree"),
 }
-AGREED_LEVELS = {"bloom": ("agree",), "exact": ("agree",), "date": ("swapped", "agree")}
+AGREED_LEVELS = {
+    "bloom": ("agree",),
+    "bands": ("agree",),
+    "exact": ("agree",),
+    "date": ("swapped", "agree"),
+}
 MAX_LEVELS = 5
 _DICE_LEVELS = (0.5, 0.7, 0.9)  # partial, close, agree: a typo in a short name is ~0.7
+# Bands agree with about the q-grams' Jaccard squared: a typo in a short name keeps ~0.3.
+_BAND_LEVELS = (0.25, 0.4, 0.8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +78,7 @@ def pair_levels(
 ) -> npt.NDArray[np.int8]:
     """Levels of each pair (rows of `values`) for every comparison: pairs x comparisons."""
     out = np.zeros((len(left), len(plan.layout.entries)), dtype=np.int8)
-    _levels(values, left, right, plan.plan, np.array(_DICE_LEVELS), out)
+    _levels(values, left, right, plan.plan, np.array(_DICE_LEVELS), np.array(_BAND_LEVELS), out)
     return out
 
 
@@ -133,11 +141,12 @@ def _date_level(values, a, b, offset):
 
 
 @njit(cache=True)
-def _level(values, a, b, plan, index, crossed, cuts):
+def _level(values, a, b, plan, index, crossed, cuts, band_cuts):
     method, offset, partner = plan[index, 0], plan[index, 1], plan[index, 3]
-    if method == 0:
+    if method == 0 or method == 3:  # bloom, bands: Dice of the slots
         other = partner if crossed and partner >= 0 else index
-        return _dice_level(_bloom_dice(values, a, b, plan, index, other), cuts)
+        dice = _bloom_dice(values, a, b, plan, index, other)
+        return _dice_level(dice, cuts if method == 0 else band_cuts)
     if not (_present(values, a, index) and _present(values, b, index)):
         return 0
     if method == 1:
@@ -146,9 +155,9 @@ def _level(values, a, b, plan, index, crossed, cuts):
 
 
 @njit(cache=True)
-def _levels(values, left, right, plan, cuts, out):
+def _levels(values, left, right, plan, cuts, band_cuts, out):
     for pair in range(left.shape[0]):
         a, b = left[pair], right[pair]
         crossed = _crosswise_wins(values, a, b, plan)
         for index in range(plan.shape[0]):
-            out[pair, index] = _level(values, a, b, plan, index, crossed, cuts)
+            out[pair, index] = _level(values, a, b, plan, index, crossed, cuts, band_cuts)

@@ -12,6 +12,7 @@ from linkage.comparisons import PART_CODES, ComparisonParams
 from linkage.match.layout import METHOD_CODES
 from linkage.schema import ComparisonPart
 from linkage.siphash import siphash_spans
+from linkage.vectorized.bands import band_tokens
 from linkage.vectorized.tokens import (
     SLICE_ROWS,
     Int64s,
@@ -23,6 +24,7 @@ from linkage.vectorized.tokens import (
 )
 
 _BLOOM, _EXACT = METHOD_CODES["bloom"], METHOD_CODES["exact"]
+_BANDS = METHOD_CODES["bands"]
 _FIRST_PART, _REST_PART = PART_CODES[ComparisonPart.FIRST], PART_CODES[ComparisonPart.REST]
 _DATE_LENGTH = 10  # YYYY-MM-DD; other values get no date tags
 _YEAR, _MONTH, _DAY = (0, 1, 2, 3), (5, 6), (8, 9)
@@ -67,6 +69,8 @@ def _encode_slice(
         keys = int(params.keys[index, 0]), int(params.keys[index, 1])
         salts = None if prefixes is None else prefixes[present]
         spans = first[present], last[present]
+        if method == _BANDS:
+            continue  # `band_slots`, after either encoder
         if method == _BLOOM:
             found = qgram_hashes(keys, packed.codepoints, spans, 2, padded=True, prefixes=salts)
             owned = TokenHashes(owners=present[found.owners], hashes=found.hashes)
@@ -79,6 +83,51 @@ def _encode_slice(
             salted = None if salts is None else salts[dated]
             tags = _date_words(keys, packed.codepoints, spans[0][dated], salted)
             out[present[dated], offset : offset + 3] = tags
+    out |= np.packbits(bits, axis=1, bitorder="little").view(np.uint64)
+
+
+def band_slots(
+    packed: PackedColumns, params: ComparisonParams, out: npt.NDArray[np.uint64]
+) -> None:
+    """Write every record's `bands` slots (`linkage.vectorized.bands`) into `out`.
+
+    Both encoders leave these slots empty and set their presence bits; this fills them,
+    so the words are the same whichever encoded the rest.
+    """
+    if not (params.plan[:, 2] == _BANDS).any():
+        return
+    spaces = np.flatnonzero(packed.codepoints == SPACE)
+    for start in range(0, out.shape[0], SLICE_ROWS):
+        stop = min(start + SLICE_ROWS, out.shape[0])
+        _band_slice(packed, params, spaces, out[start:stop], start)
+
+
+def _band_slice(
+    packed: PackedColumns,
+    params: ComparisonParams,
+    spaces: Int64s,
+    out: npt.NDArray[np.uint64],
+    start: int,
+) -> None:
+    starts = packed.starts[:, start : start + out.shape[0]]
+    ends = packed.ends[:, start : start + out.shape[0]]
+    prefixes = None
+    if params.salt_field >= 0:
+        spans = starts[params.salt_field], ends[params.salt_field]
+        prefixes = salt_prefixes(packed.codepoints, spans, params.salt_keys)
+    bits = np.zeros((out.shape[0], 64 * out.shape[1]), dtype=np.uint8)
+    for index, (field, part, method, offset, words, per_token) in enumerate(params.plan.tolist()):
+        if method != _BANDS:
+            continue
+        first, last = _part_spans(starts[field], ends[field], part, spaces)
+        present = np.flatnonzero(first < last)
+        keys = int(params.keys[index, 0]), int(params.keys[index, 1])
+        salts = None if prefixes is None else prefixes[present]
+        spans = first[present], last[present]
+        found = qgram_hashes(keys, packed.codepoints, spans, 2, padded=True, prefixes=salts)
+        tokens = band_tokens(found)
+        owned = TokenHashes(owners=present[tokens.owners], hashes=tokens.hashes)
+        set_bits(bits, owned, per_token, 64 * words, 64 * offset)
     out |= np.packbits(bits, axis=1, bitorder="little").view(np.uint64)
 
 
