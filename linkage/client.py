@@ -25,8 +25,10 @@ from linkage.hub_models import (
     Agency,
     Approval,
     DepositedKey,
+    EnrolmentCode,
     EnvelopeRelease,
     Hit,
+    Member,
     NewPrincipal,
     PrincipalInfo,
     Project,
@@ -117,14 +119,46 @@ class HubClient:
         return self._call(Agency, "POST", "/v1/agencies", json={"name": name})
 
     def agencies(self) -> list[Agency]:
-        """Every registered agency (administrator)."""
+        """Every registered agency (administrators and auditors)."""
         return self._items(Agency, "/v1/agencies")
 
+    def principals(self) -> list[PrincipalInfo]:
+        """Every registered principal: name, role, agency (administrators and auditors)."""
+        return self._items(PrincipalInfo, "/v1/principals")
+
+    def members(self, project_id: uuid.UUID) -> list[Member]:
+        """A project's team, pending members included."""
+        return self._items(Member, f"/v1/projects/{project_id}/members")
+
     def create_principal(self, agency_id: uuid.UUID, name: str, role: str) -> NewPrincipal:
-        """Register a principal; its first bearer token is in the answer, this once."""
+        """Register a principal (administrator); its one-time enrolment code, shown this once.
+
+        The principal redeems the code for its own token (`redeem_enrolment_code`).
+        """
         body = {"agency_id": str(agency_id), "name": name, "role": role}
         answer = self._json("POST", "/v1/principals", json=body)
-        return NewPrincipal(principal=answer["principal"], token=answer["token"]["token"])
+        enrolment = answer["enrolment"]
+        return NewPrincipal(
+            principal=answer["principal"],
+            code=enrolment["code"],
+            expires_at=enrolment["expires_at"],
+        )
+
+    def create_enrolment_code(self, principal_id: uuid.UUID) -> EnrolmentCode:
+        """A new enrolment code for a principal (administrator); its tokens stop working."""
+        return self._call(EnrolmentCode, "POST", f"/v1/principals/{principal_id}/enrolment")
+
+    def redeem_enrolment_code(self, code: str) -> str:
+        """Exchange a one-time enrolment code for the own bearer token (no token needed)."""
+        return str(self._json("POST", "/v1/enrolment", json={"code": code})["token"])
+
+    def create_own_token(self) -> str:
+        """Another bearer token of the caller's own (a second machine, a renewal)."""
+        return str(self._json("POST", "/v1/principals/me/tokens")["token"])
+
+    def disable_principal(self, principal_id: uuid.UUID) -> PrincipalInfo:
+        """Disable a principal (administrator): its tokens stop working at once."""
+        return self._call(PrincipalInfo, "POST", f"/v1/principals/{principal_id}/disable")
 
     def create_project(self, **fields: Any) -> Project:
         """Register a project (administrator); fields as in the API's ProjectCreate."""
@@ -141,10 +175,31 @@ class HubClient:
         body = _jsonable(settings)
         return self._call(Project, "PATCH", f"/v1/projects/{project_id}", json=body)
 
-    def add_member(self, project_id: uuid.UUID, principal_id: uuid.UUID) -> None:
-        """Put a principal on a project's team (administrator)."""
+    def add_member(self, project_id: uuid.UUID, principal_id: uuid.UUID) -> Member:
+        """Propose a principal for a project's team (administrator); pending until confirmed."""
         body = {"principal_id": str(principal_id)}
-        self._json("POST", f"/v1/projects/{project_id}/members", json=body)
+        return self._call(Member, "POST", f"/v1/projects/{project_id}/members", json=body)
+
+    def confirm_member(self, project_id: uuid.UUID, principal_id: uuid.UUID) -> Member:
+        """Confirm a proposed member: a data officer of one of the project's agencies."""
+        url = f"/v1/projects/{project_id}/members/{principal_id}/confirm"
+        return self._call(Member, "POST", url)
+
+    def remove_member(self, project_id: uuid.UUID, principal_id: uuid.UUID) -> None:
+        """Take a principal off a project's team (administrator); effective at once."""
+        self._send("DELETE", f"/v1/projects/{project_id}/members/{principal_id}")
+
+    def team(self, project_id: uuid.UUID) -> list[Member]:
+        """A project's team with each membership's state (pending or confirmed)."""
+        return self._items(Member, f"/v1/projects/{project_id}/members")
+
+    def purge_project(self, project_id: uuid.UUID, target: Path) -> dict[str, Any]:
+        """Purge an expired project's data (administrator); saves the signed receipt."""
+        return self._save_json("POST", f"/v1/projects/{project_id}/purge", target)
+
+    def purge_receipt(self, project_id: uuid.UUID, target: Path) -> dict[str, Any]:
+        """Save the signed purge receipt of a purged project (data officer, auditor)."""
+        return self._save_json("GET", f"/v1/projects/{project_id}/purge-receipt", target)
 
     def me(self) -> PrincipalInfo:
         """The caller's own principal: name, role and agency."""
@@ -288,11 +343,21 @@ class HubClient:
         return self._call(Project, "PUT", f"/v1/projects/{project_id}/key-check", json=body)
 
     def deposit_wrapped_key(
-        self, project_id: uuid.UUID, agency_id: uuid.UUID, document: dict[str, Any]
+        self,
+        project_id: uuid.UUID,
+        agency_id: uuid.UUID,
+        document: dict[str, Any],
+        *,
+        replace: bool = False,
     ) -> DepositedKey:
-        """Deposit the secret wrapped for one agency (custodian)."""
+        """Deposit the secret wrapped for one agency (key custodian).
+
+        A wrapped key the agency has for the epoch is never replaced (409), unless `replace`
+        re-wraps for an agency that registered a new key pair since.
+        """
         url = f"/v1/projects/{project_id}/wrapped-keys/{agency_id}"
-        return self._call(DepositedKey, "PUT", url, json=document)
+        params = {"replace": "true"} if replace else {}
+        return self._call(DepositedKey, "PUT", url, json=document, params=params)
 
     def own_wrapped_key(self, project_id: uuid.UUID, *, epoch: int | None = None) -> DepositedKey:
         """The own agency's wrapped key (latest epoch unless named), to unwrap locally."""
@@ -346,6 +411,13 @@ class HubClient:
 
     def _json(self, method: str, url: str, **options: Any) -> Any:
         return self._send(method, url, **options).json()
+
+    def _save_json(self, method: str, url: str, target: Path) -> dict[str, Any]:
+        # Saved byte for byte as answered: a signed document stays as it was signed.
+        response = self._send(method, url)
+        target.write_bytes(response.content)
+        answer: dict[str, Any] = response.json()
+        return answer
 
     def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
         with _reaching_the_hub():

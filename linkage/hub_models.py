@@ -26,8 +26,25 @@ class PrincipalInfo(HubModel):
 
 
 class NewPrincipal(HubModel):
+    """A registered principal and its one-time enrolment code (the administrator delivers it)."""
+
     principal: PrincipalInfo
-    token: str
+    code: str
+    expires_at: datetime
+
+
+class EnrolmentCode(HubModel):
+    """A one-time enrolment code for a principal, shown once; it expires at `expires_at`."""
+
+    principal_id: uuid.UUID
+    code: str
+    expires_at: datetime
+
+
+class Member(PrincipalInfo):
+    """A principal on a project's team; `pending` until a second person confirmed it."""
+
+    status: str = "confirmed"
 
 
 class Project(HubModel):

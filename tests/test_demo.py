@@ -43,7 +43,11 @@ def test_the_demo_walks_every_role_through_the_hub(tmp_path: Path) -> None:
     assert re.search(r"shortlisted \d+ hits", done.stdout)
     assert re.search(r"ok: \d+ entries", done.stdout)
     tokens = [path.read_text().strip() for path in (out / "tokens").glob("*.token")]
-    assert len(tokens) == 7
+    codes = [path.read_text().strip() for path in (out / "codes").glob("*.code")]
+    assert (len(tokens), len(codes)) == (8, 7)  # everyone but the first administrator enrolled
     hub_log = (out / "hub.log").read_text()
-    assert not [token for token in tokens if token in hub_log]  # tokens never in the hub's log
-    assert not [token for token in tokens if token in done.stdout + done.stderr]  # nor shown
+    secrets = tokens + codes
+    assert not [secret for secret in secrets if secret in hub_log]  # never in the hub's log
+    assert not [secret for secret in secrets if secret in done.stdout + done.stderr]  # nor shown
+    assert (out / "hub.db").stat().st_mode & 0o777 == 0o600
+    assert (out / "hub-data").stat().st_mode & 0o777 == 0o700

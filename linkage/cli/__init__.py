@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hits": ("remote", "download a run's hits (analyst: all; data officer: own)"),
     "approve": ("remote", "approve disclosure of own envelopes per hit (data officer)"),
     "suspects": ("remote", "the project's suspect list (analyst)"),
+    "enrol": ("team", "redeem an enrolment code for your own bearer token"),
+    "team": ("team", "a project's team: list it, confirm proposed members (data officer)"),
     "admin": ("admin", "register agencies, principals and projects"),
     "audit": ("audit", "export and verify the hub's audit log"),
     "synth": ("synth", "write synthetic agency CSV files and their truth (all made up)"),

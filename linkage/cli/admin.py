@@ -4,23 +4,27 @@ Projects' settings (threshold, k, expiry, disclosure approval, probing controls)
 changed later (`set-project`); runs already made keep the threshold and k they were made with.
 
 Administrators hold no data rights: these commands never see records, hits or the log.
-New bearer tokens go to a file with owner-only permissions, never to the terminal.
+They never hold another principal's token either: a new principal gets a one-time
+enrolment code, written to a file with owner-only permissions (never to the terminal), for
+the administrator to deliver out of band; the principal redeems it with `fieldlink enrol`.
+Team members an administrator adds are pending until a second person confirms them
+(`linkage.cli.admin_access`).
 """
 
 import argparse
-import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from linkage.cli.admin_access import register_access, write_code
 from linkage.cli.remote import add_hub_options, connect
 from linkage.client import HubClient
 from linkage.errors import LinkageError
 from linkage.schema import load_schema
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-ROLES = ("data_officer", "analyst", "auditor", "administrator")
+ROLES = ("data_officer", "analyst", "auditor", "key_custodian", "administrator")
 
 
 def register(commands: Commands) -> None:
@@ -30,12 +34,18 @@ def register(commands: Commands) -> None:
     agency = _add(actions, "add-agency", "register an agency")
     agency.add_argument("name")
     agency.set_defaults(run=_add_agency)
-    principal = _add(actions, "add-principal", "register a principal; its token goes to a file")
+    principal = _add(
+        actions, "add-principal", "register a principal; its enrolment code goes to a file"
+    )
     principal.add_argument("--agency", required=True, help="agency name")
     principal.add_argument("--name", required=True)
     principal.add_argument("--role", required=True, choices=ROLES)
-    principal.add_argument("--token-out", type=Path, required=True, help="new file, mode 0600")
-    principal.add_argument("--project", action="append", default=[], help="also add to team")
+    principal.add_argument(
+        "--code-out", type=Path, required=True, help="new file, mode 0600; deliver out of band"
+    )
+    principal.add_argument(
+        "--project", action="append", default=[], help="also propose for the team (pending)"
+    )
     principal.set_defaults(run=_add_principal)
     project = _add(actions, "add-project", "register a project (Field Lab case)")
     project.add_argument("--name", required=True)
@@ -76,6 +86,7 @@ def register(commands: Commands) -> None:
     epoch.add_argument("--epoch", type=int, required=True, help="the new secret's epoch")
     epoch.add_argument("--key-check", required=True, help="from `fieldlink keys check`")
     epoch.set_defaults(run=_set_key_check)
+    register_access(actions)
 
 
 def _probing_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
@@ -135,16 +146,19 @@ def _add_agency(args: argparse.Namespace) -> int:
 
 
 def _add_principal(args: argparse.Namespace) -> int:
-    if args.token_out.exists():
-        raise LinkageError(f"{args.token_out} exists; tokens are never overwritten")
+    if args.code_out.exists():
+        raise LinkageError(f"{args.code_out} exists; codes are never overwritten")
     with connect(args) as hub:
         agency = _agency_id(hub, args.agency)
         created = hub.create_principal(agency, args.name, args.role)
-        _write_token(args.token_out, created.token)
+        write_code(args.code_out, created.code)
         for name in args.project:
             hub.add_member(hub.find_project(name).id, created.principal.id)
-    teams = f"; on the team of {', '.join(args.project)}" if args.project else ""
-    print(f"{args.role} {args.name} ({args.agency}): token in {args.token_out}{teams}")
+    teams = f"; proposed for the team of {', '.join(args.project)}" if args.project else ""
+    print(
+        f"{args.role} {args.name} ({args.agency}): enrolment code in {args.code_out}, valid "
+        f"until {created.expires_at:%Y-%m-%d %H:%M} UTC; deliver it out of band{teams}"
+    )
     return 0
 
 
@@ -222,9 +236,3 @@ def _agency_id(hub: HubClient, name: str) -> uuid.UUID:
         if agency.name == name:
             return agency.id
     raise LinkageError(f"no agency named {name!r} is registered")
-
-
-def _write_token(path: Path, token: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(token + "\n")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from linkage.audit import AuditVerification, verify_export
+from linkage.cli.receipts import register_receipts
 from linkage.cli.remote import add_hub_options, connect
 from linkage.errors import LinkageError
 
@@ -35,6 +36,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     export.add_argument("--out", type=Path, required=True, help="JSON file to write")
     add_hub_options(export)
     export.set_defaults(run=_export)
+    register_receipts(actions)
 
 
 def _export(args: argparse.Namespace) -> int:

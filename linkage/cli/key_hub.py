@@ -1,8 +1,10 @@
 """`fieldlink keys register|distribute|fetch|team-key`: keys through the hub.
 
-The hub relays: agencies register their public keys, the custodian wraps the secret for
-each participating agency's registered key and deposits the wrapped keys, each agency
-fetches and unwraps its own. Nothing secret travels: the hub sees public keys and
+The hub relays: agencies register their public keys, the key custodian (the role) wraps the
+secret for each participating agency's registered key and deposits the wrapped keys, each
+agency fetches and unwraps its own. A deposited key is never replaced: `distribute` run
+again deposits for the agencies still without one (`--rewrap` for an agency that
+registered a new key pair since). Nothing secret travels: the hub sees public keys and
 ciphertext only. Key ids are compared on both sides, so a hub that swapped a key shows.
 """
 
@@ -31,7 +33,7 @@ from keys import (
 from linkage.cli.common import passphrase_from_env
 from linkage.cli.remote import add_hub_options, connect
 from linkage.client import HubClient
-from linkage.errors import LinkageError
+from linkage.errors import HubRequestError, LinkageError
 from linkage.hub_models import Project, RegisteredKey
 
 
@@ -47,6 +49,13 @@ def register_actions(actions: "argparse._SubParsersAction[argparse.ArgumentParse
     )
     distribute.add_argument("--secret", type=Path, required=True, help="the project secret")
     distribute.add_argument("--project", required=True, help="project name or id")
+    distribute.add_argument(
+        "--rewrap",
+        action="append",
+        default=[],
+        metavar="AGENCY",
+        help="replace this agency's wrapped key: it registered a new key pair since",
+    )
     add_hub_options(distribute)
     distribute.set_defaults(run=_distribute)
     fetch = actions.add_parser("fetch", help="fetch the own agency's wrapped key from the hub")
@@ -92,14 +101,31 @@ def _distribute(args: argparse.Namespace) -> int:
         for agency_id, public in tqdm(
             recipients, desc="wrapping", unit=" agencies", file=sys.stderr
         ):
-            wrapped = wrap_secret(secret, public)
-            hub.deposit_wrapped_key(project.id, agency_id, dict(wrapped.to_document()))
-            print(f"deposited for {public.owner} (key {public.key_id})")
+            _deposit(hub, project, agency_id, wrap_secret(secret, public), public, args.rewrap)
     print(
         f"project {project.name}: epoch {secret.epoch}, key check value "
         f"{secret.key_check_value()}, wrapped for {len(recipients)} agencies"
     )
     return 0
+
+
+def _deposit(
+    hub: HubClient,
+    project: Project,
+    agency_id: uuid.UUID,
+    wrapped: WrappedKey,
+    public: PublicKey,
+    rewrap: list[str],
+) -> None:
+    replace = public.owner in rewrap
+    try:
+        hub.deposit_wrapped_key(project.id, agency_id, dict(wrapped.to_document()), replace=replace)
+    except HubRequestError as err:
+        if err.status != 409 or replace:
+            raise
+        print(f"kept the wrapped key {public.owner} has already (never replaced silently)")
+        return
+    print(f"{'re-wrapped' if replace else 'deposited'} for {public.owner} (key {public.key_id})")
 
 
 def _fetch(args: argparse.Namespace) -> int:

@@ -86,8 +86,10 @@ def journey(
         shell(tokens[agency], f"keys register {folder}/{agency}.pub.json")
     shell(None, f"keys generate-pair --owner carousel-team --kind team --out {folder}/team.key")
     shell(tokens["analyst"], f"keys register {folder}/team.pub.json --project Carousel")
-    # The custodian here is the police's data officer: wraps for every registered agency key.
-    shell(tokens["politie"], f"keys distribute --secret {folder}/custodian.key --project Carousel")
+    # The key custodian (at the police) wraps for every registered agency key.
+    shell(
+        tokens["custodian"], f"keys distribute --secret {folder}/custodian.key --project Carousel"
+    )
     for agency in AGENCIES:
         _fetch_encode_upload(shell, tokens[agency], agency, records, folder)
     shell(tokens["analyst"], "run --project Carousel")
@@ -110,12 +112,19 @@ def _register_everyone(
         schema_fingerprint=load_schema("person").fingerprint(),
         key_check=key_check,
     )
-    tokens = {}
-    for name, agency in agencies.items():
-        tokens[name] = admin.create_principal(agency.id, f"{name} officer", "data_officer").token
-    analyst = admin.create_principal(agencies["politie"].id, "Field Lab analyst", "analyst")
-    admin.add_member(project.id, analyst.principal.id)
-    tokens["analyst"] = analyst.token
+    anonymous = HubClient(TestClient(client.app))
+
+    def enrol(agency: str, name: str, role: str) -> tuple[uuid.UUID, str]:
+        created = admin.create_principal(agencies[agency].id, name, role)
+        return created.principal.id, anonymous.redeem_enrolment_code(created.code)
+
+    tokens = {name: enrol(name, f"{name} officer", "data_officer")[1] for name in agencies}
+    _, tokens["custodian"] = enrol("politie", "Key custodian", "key_custodian")
+    analyst_id, tokens["analyst"] = enrol("politie", "Field Lab analyst", "analyst")
+    admin.add_member(project.id, analyst_id)  # dual control: an officer confirms
+    HubClient(
+        TestClient(client.app, headers={"Authorization": f"Bearer {tokens['kmar']}"})
+    ).confirm_member(project.id, analyst_id)
     return tokens, project.id
 
 

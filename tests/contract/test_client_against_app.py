@@ -55,14 +55,20 @@ def team(client: TestClient, admin_token: str, secret: LinkageSecret) -> Team:
     )
 
     def principal(agency: str, role: str) -> HubClient:
+        # The administrator gets an enrolment code; the principal redeems it for its token.
         created = admin.create_principal(agencies[agency].id, f"{agency} {role}", role)
-        if role != "data_officer":
+        token = HubClient(TestClient(client.app)).redeem_enrolment_code(created.code)
+        if role != "data_officer":  # proposed by the administrator, confirmed by an officer
             admin.add_member(project.id, created.principal.id)
-        return as_caller(client, created.token)
+            officers["politie"].confirm_member(project.id, created.principal.id)
+        return as_caller(client, token)
 
+    officers: dict[str, HubClient] = {}
+    for name in AGENCIES:
+        officers[name] = principal(name, "data_officer")
     return Team(
         admin=admin,
-        officers={name: principal(name, "data_officer") for name in AGENCIES},
+        officers=officers,
         analyst=principal("politie", "analyst"),
         auditor=principal("politie", "auditor"),
         project_id=project.id,
