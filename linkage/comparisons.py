@@ -110,6 +110,8 @@ def comparison_layout(schema: LinkageSchema) -> ComparisonLayout:
             sorted({f for part in family.parts for f in split_salt_part(part)[0]})
             for family in families
         ]
+        if schema.hardening.group_filters:  # candidates: the pairs of equal filters
+            document["group_filters"] = True
     return ComparisonLayout.parse(json.dumps(document, sort_keys=True, separators=(",", ":")))
 
 

@@ -21,6 +21,7 @@ from linkage.match.fields import (
     score_pairs,
 )
 from linkage.match.grouping import group_records
+from linkage.match.groups import pairs_of_equal_filters
 from linkage.match.layout import ComparisonLayout
 from linkage.match.pool import (
     Pool,
@@ -322,7 +323,12 @@ def _family_scores(
             continue  # nobody to compare with in this family
         share = _family_progress(progress, family, layout.family_names)
         share("choosing threshold", 0.0)
-        scored = _Scored.of(_field_scores(sub, settings, runner, share))
+        found = (
+            _group_scores(sub, share)
+            if layout.group_filters
+            else _field_scores(sub, settings, runner, share)
+        )
+        scored = _Scored.of(found)
         parts.append((family, rows, scored))
     if not parts:
         return _no_candidates()
@@ -452,6 +458,27 @@ def _field_scores(
         clk_threshold,
     )
     return ScoredCandidates(pairs, scores, candidates, comparisons, methods)
+
+
+def _group_scores(pool: Pool, progress: Progress) -> ScoredCandidates:
+    """Salt group filters: the candidates are the pairs of equal filters (`groups`)."""
+    layout, values = pool.layout, pool.comparisons
+    if layout is None or values is None:
+        raise LinkageError("field scoring needs comparison encodings in every batch")
+    progress("comparing", _COMPARING)
+    found = pairs_of_equal_filters(pool.filters, pool.agency)
+    progress("comparing", _COMPARED)
+    same = np.ones(len(found.left), dtype=np.float64)  # equal filters: Dice 1
+    scores = score_pairs(layout, values, pool.starts, (found.left, found.right, same), 1.0)
+    method = "salt groups" + (
+        f" ({found.left_out} records in oversized groups)" if found.left_out else ""
+    )
+    methods = {
+        f"{pool.agencies[a]}-{pool.agencies[b]}": method
+        for a, b in combinations(range(len(pool.agencies)), 2)
+    }
+    pairs = DicePairs(found.left, found.right, same)
+    return ScoredCandidates(pairs, scores, 1.0, len(found.left), methods)
 
 
 # Shares of the whole run in `progress`: choosing the threshold, comparing, grouping.

@@ -41,6 +41,7 @@ class ComparisonLayout:
     entries: tuple[ComparisonEntry, ...]
     family_names: tuple[str, ...] = ()  # salt families, in encoding order; () for one
     family_fields: tuple[tuple[str, ...], ...] = ()  # fields each family's salt reads
+    group_filters: bool = False  # record filters encode the salt alone (equal per group)
 
     @property
     def families(self) -> int:
@@ -59,6 +60,7 @@ class ComparisonLayout:
                 tuple(str(field) for field in family)
                 for family in document.get("family_fields", ())
             )
+            grouped = document.get("group_filters", False) is True
             valid = document["format"] == LAYOUT_FORMAT
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise BatchError("comparison layout is not readable") from err
@@ -73,7 +75,12 @@ class ComparisonLayout:
             raise BatchError("comparison layout is not supported")
         _check_entries(entries, words)
         return cls(
-            text=text, words=words, entries=entries, family_names=names, family_fields=fields
+            text=text,
+            words=words,
+            entries=entries,
+            family_names=names,
+            family_fields=fields,
+            group_filters=grouped,
         )
 
     @property
@@ -89,7 +96,12 @@ class ComparisonLayout:
         del document["families"]
         document.pop("family_fields", None)
         text = json.dumps(document, sort_keys=True, separators=(",", ":"))
-        return ComparisonLayout(text=text, words=self.words, entries=self.entries)
+        return ComparisonLayout(
+            text=text,
+            words=self.words,
+            entries=self.entries,
+            group_filters=self.group_filters,
+        )
 
     def independent_sources(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
         """Two sets of families whose salts share no field, or None where there are none.
