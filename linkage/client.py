@@ -24,6 +24,8 @@ from linkage.errors import HubRequestError, HubUnreachable, InsecureTransport
 from linkage.hub_models import (
     Agency,
     Approval,
+    AuditCheck,
+    AuditEntry,
     DepositedKey,
     EnrolmentCode,
     EnvelopeRelease,
@@ -126,10 +128,6 @@ class HubClient:
         """Every registered principal: name, role, agency (administrators and auditors)."""
         return self._items(PrincipalInfo, "/v1/principals")
 
-    def members(self, project_id: uuid.UUID) -> list[Member]:
-        """A project's team, pending members included."""
-        return self._items(Member, f"/v1/projects/{project_id}/members")
-
     def create_principal(self, agency_id: uuid.UUID, name: str, role: str) -> NewPrincipal:
         """Register a principal (administrator); its one-time enrolment code, shown this once.
 
@@ -222,12 +220,23 @@ class HubClient:
         self, project_id: uuid.UUID, path: Path, *, progress: Progress | None = None
     ) -> Upload:
         """Stream a batch file to the project (data officer); idempotent by content."""
-        headers = {"Content-Type": ARROW_MEDIA_TYPE, "Content-Length": str(path.stat().st_size)}
         url = f"/v1/projects/{project_id}/uploads"
-        response = self._send("POST", url, content=_chunks(path, progress), headers=headers)
+        response = self._send_batch("POST", url, path, progress)
         stored = Upload.model_validate(response.json())
         # 200 instead of 201: the identical file was stored already, nothing new
         return stored.model_copy(update={"already_stored": response.status_code == 200})
+
+    def replace_upload(
+        self,
+        project_id: uuid.UUID,
+        upload_id: uuid.UUID,
+        path: Path,
+        *,
+        progress: Progress | None = None,
+    ) -> Upload:
+        """Replace the content of one of the own agency's uploads; it keeps its id."""
+        url = f"/v1/projects/{project_id}/uploads/{upload_id}"
+        return Upload.model_validate(self._send_batch("PUT", url, path, progress).json())
 
     def uploads(self, project_id: uuid.UUID) -> list[Upload]:
         """The project's uploads visible to the caller."""
@@ -307,6 +316,10 @@ class HubClient:
         """Change a suspect's status and/or note."""
         url = f"/v1/projects/{project_id}/suspects/{suspect_id}"
         return self._call(Suspect, "PATCH", url, json=fields)
+
+    def delete_suspect(self, project_id: uuid.UUID, suspect_id: uuid.UUID) -> None:
+        """Take a hit off the suspect list."""
+        self._send("DELETE", f"/v1/projects/{project_id}/suspects/{suspect_id}")
 
     def suspects(self, project_id: uuid.UUID) -> list[Suspect]:
         """The project's suspect list."""
@@ -401,6 +414,25 @@ class HubClient:
         keys: dict[str, Any] = self._json("GET", "/v1/audit/keys")
         return keys
 
+    def audit_entries(self, *, page: int = 1000, **filters: Any) -> Iterator[AuditEntry]:
+        """Audit entries in chain order (auditor), page by page.
+
+        Filters as in GET /v1/audit/entries: `project_id`, `principal_id`, `agency_id`,
+        `action`, `outcome`, `since` (inclusive), `until` (exclusive); None means any.
+        """
+        params = {name: value for name, value in _jsonable(filters).items() if value is not None}
+        after: int | None = 0
+        while after is not None:
+            answer = self._json(
+                "GET", "/v1/audit/entries", params=params | {"after": after, "limit": page}
+            )
+            yield from (AuditEntry.model_validate(item) for item in answer["items"])
+            after = answer.get("next_after")
+
+    def verify_audit(self) -> AuditCheck:
+        """Ask the hub to verify its stored chain: entry hashes, links, signatures (auditor)."""
+        return self._call(AuditCheck, "GET", "/v1/audit/verify")
+
     # plumbing ------------------------------------------------------------------------
 
     def _call(self, model: type[ModelT], method: str, url: str, **options: Any) -> ModelT:
@@ -419,15 +451,26 @@ class HubClient:
         answer: dict[str, Any] = response.json()
         return answer
 
+    @property
+    def address(self) -> str:
+        """The hub's address as errors name it (never a user name or password in it)."""
+        return str(self.http.base_url.copy_with(username=None, password=None)).rstrip("/")
+
     def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
-        with _reaching_the_hub():
+        with _reaching_the_hub(self.address):
             response = self.http.request(method, url, **options)
         _raise_for_problem(response)
         return response
 
+    def _send_batch(
+        self, method: str, url: str, path: Path, progress: Progress | None
+    ) -> httpx.Response:
+        headers = {"Content-Type": ARROW_MEDIA_TYPE, "Content-Length": str(path.stat().st_size)}
+        return self._send(method, url, content=_chunks(path, progress), headers=headers)
+
     def _download(self, url: str, target: Path, **options: Any) -> None:
         partial = target.with_name(target.name + ".partial")
-        with _reaching_the_hub(), self.http.stream("GET", url, **options) as response:
+        with _reaching_the_hub(self.address), self.http.stream("GET", url, **options) as response:
             if response.is_error:
                 response.read()
                 _raise_for_problem(response)
@@ -438,12 +481,12 @@ class HubClient:
 
 
 @contextmanager
-def _reaching_the_hub() -> Iterator[None]:
-    """Transport failures as HubUnreachable: callers handle one error tree, linkage's."""
+def _reaching_the_hub(address: str) -> Iterator[None]:
+    """Transport failures as HubUnreachable naming the address tried: one error tree."""
     try:
         yield
     except httpx.TransportError as err:
-        raise HubUnreachable(f"cannot reach the hub ({type(err).__name__})") from err
+        raise HubUnreachable(f"cannot reach the hub at {address} ({type(err).__name__})") from err
 
 
 def _raise_for_problem(response: httpx.Response) -> None:

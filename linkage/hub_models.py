@@ -75,6 +75,7 @@ class Upload(HubModel):
     digest: str
     created_at: datetime
     key_check: str | None = None
+    size_bytes: int | None = None
     already_stored: bool = False  # set by the client: the hub had this file already (200)
 
 
@@ -87,6 +88,8 @@ class Run(HubModel):
     threshold: float | None
     hit_count: int | None
     error: str | None
+    min_agencies: int | None = None
+    records: dict[str, int] = {}  # records compared, by agency name (data officers: own)
     estimated_precision: float | None = None
     estimated_recall: float | None = None
     created_at: datetime | None = None
@@ -118,6 +121,8 @@ class Suspect(HubModel):
     status: str
     note: str
     agencies: list[str]
+    run_id: uuid.UUID | None = None  # the run and hit it was shortlisted from
+    hit_number: int | None = None
 
 
 class RegisteredKey(HubModel):
@@ -159,3 +164,31 @@ class Approval(HubModel):
     hit_number: int
     agency: str
     approved: bool
+
+
+class AuditEntry(HubModel):
+    """One request the hub answered: who, what, where, the outcome; ids, never data."""
+
+    sequence: int
+    at: datetime
+    request_id: str
+    principal_id: uuid.UUID | None
+    agency_id: uuid.UUID | None
+    role: str | None
+    action: str
+    method: str
+    project_id: uuid.UUID | None
+    resource: str | None
+    outcome: int
+    records: int | None
+    entry_hash: str
+
+
+class AuditCheck(HubModel):
+    """The hub's verification of its own stored chain."""
+
+    ok: bool
+    entries_checked: int
+    checkpoints_checked: int
+    first_bad_sequence: int | None = None
+    problem: str | None = None

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from keys import KeyMaterialError
+from linkage.cli.common import UsageError
 from linkage.errors import LinkageError
 
 DESCRIPTION = "fieldlink: find the persons several agencies hold, without sharing records."
@@ -29,10 +30,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "threshold": ("match", "similarity histogram and expected precision/recall, no labels"),
     "reveal": ("match", "map your own references in a hits file back"),
     "upload": ("remote", "upload batch files to a hub project (data officer)"),
+    "uploads": ("uploads", "list, replace and delete own uploads"),
     "run": ("remote", "start a matching run on the hub and follow it (analyst)"),
-    "hits": ("remote", "download a run's hits (analyst: all; data officer: own)"),
-    "approve": ("remote", "approve disclosure of own envelopes per hit (data officer)"),
-    "suspects": ("remote", "the project's suspect list (analyst)"),
+    "runs": ("runs", "list, follow and compare a project's runs"),
+    "hits": ("hits", "download a run's hits (analyst: all; data officer: own)"),
+    "approve": ("hits", "approve disclosure of own envelopes per hit (data officer)"),
+    "suspects": ("suspects", "the project's suspect list (analyst)"),
     "enrol": ("team", "redeem an enrolment code for your own bearer token"),
     "team": ("team", "a project's team: list it, confirm proposed members (data officer)"),
     "admin": ("admin", "register agencies, principals and projects"),
@@ -44,7 +47,11 @@ _OUR_PACKAGES = ("linkage", "keys", "service")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 failed, 2 usage)."""
+    """Run the command line; returns the exit status.
+
+    0: done. 1: failed, found nothing or did nothing (the message says which). 2: called
+    wrongly (argparse's own errors too). 130: interrupted (Ctrl-C) while following a run.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((word for word in argv if not word.startswith("-")), "")
     args = parser(command).parse_args(argv)
@@ -52,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except (LinkageError, KeyMaterialError) as err:  # HubUnreachable included
         sys.stderr.write(f"fieldlink: error: {err}\n")
-        return 1
+        return 2 if isinstance(err, UsageError) else 1
 
 
 def parser(command: str | None = None) -> argparse.ArgumentParser:

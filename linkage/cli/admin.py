@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from linkage.cli.admin_access import register_access, write_code
+from linkage.cli.admin_lists import register_lists
 from linkage.cli.remote import add_hub_options, connect
 from linkage.client import HubClient
 from linkage.errors import LinkageError
@@ -86,6 +87,7 @@ def register(commands: Commands) -> None:
     epoch.add_argument("--epoch", type=int, required=True, help="the new secret's epoch")
     epoch.add_argument("--key-check", required=True, help="from `fieldlink keys check`")
     epoch.set_defaults(run=_set_key_check)
+    register_lists(actions)
     register_access(actions)
 
 

@@ -1,4 +1,10 @@
-"""`fieldlink audit export` (from the hub, auditor) and `fieldlink audit verify` (offline)."""
+"""`fieldlink audit ...`: an auditor reads, exports and verifies the hub's audit log.
+
+`log` lists entries, filtered, with names beside ids (`linkage.cli.audit_log`); `export`
+downloads the chain with its signed checkpoints; `keys` prints the hub's signing keys to
+pin; `verify EXPORT` checks an export offline, and `verify` without one asks the hub to
+check its stored chain.
+"""
 
 import argparse
 import json
@@ -7,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from linkage.audit import AuditVerification, verify_export
+from linkage.cli.audit_log import TABLE_HEADER, Directory, add_filters, filters, print_entries
 from linkage.cli.receipts import register_receipts
 from linkage.cli.remote import add_hub_options, connect
 from linkage.errors import LinkageError
@@ -18,10 +25,19 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     """Add the `audit` command group."""
     audit = commands.add_parser("audit", help="export and verify the hub's audit log")
     actions = audit.add_subparsers(required=True, metavar="ACTION")
+    log = actions.add_parser("log", help="list the log's entries, filtered (auditor)")
+    add_filters(log)
+    add_hub_options(log)
+    log.set_defaults(run=_log)
     verify = actions.add_parser(
-        "verify", help="check an export: altered, missing or reordered entries, signatures"
+        "verify",
+        help="check an export offline (altered, missing or reordered entries, signatures); "
+        "without one, ask the hub to check its stored chain",
     )
-    verify.add_argument("export", type=Path, help="a fieldlink-audit/1 JSON export")
+    verify.add_argument(
+        "export", type=Path, nargs="?", help="a fieldlink-audit/1 JSON export (none: at the hub)"
+    )
+    add_hub_options(verify)
     verify.add_argument(
         "--public-key",
         action="append",
@@ -36,7 +52,45 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     export.add_argument("--out", type=Path, required=True, help="JSON file to write")
     add_hub_options(export)
     export.set_defaults(run=_export)
+    keys = actions.add_parser("keys", help="print the hub's audit signing keys, to pin")
+    add_hub_options(keys)
+    keys.set_defaults(run=_keys)
     register_receipts(actions)
+
+
+def _log(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        directory = Directory(hub)
+        entries = hub.audit_entries(**filters(directory, args))
+        if args.table:
+            print(TABLE_HEADER)
+        count = print_entries(entries, directory, table=args.table)
+    if count == 0:
+        raise LinkageError("no audit entry matches")
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    with connect(args, token_needed=False) as hub:
+        answer = hub.audit_keys()
+    active = answer.get("active_key_id")
+    for key_id, public_key in sorted(answer.get("public_keys", {}).items()):
+        print(f"{key_id}  {public_key}{'  (active)' if key_id == active else ''}")
+    print("pin them: fieldlink audit verify EXPORT --public-key HEX (repeat for each key)")
+    return 0
+
+
+def _verify_at_hub(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        check = hub.verify_audit()
+    if check.ok:
+        print(
+            f"the hub verified its chain: ok: {check.entries_checked} entries, "
+            f"{check.checkpoints_checked} signed checkpoints"
+        )
+        return 0
+    print(f"the hub's chain does not verify: {check.problem}")
+    return 1
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -47,6 +101,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    if args.export is None:
+        return _verify_at_hub(args)
     pinned: list[str] = args.public_key
     result = verify_export(_read_export(args.export), trusted_keys=pinned or None)
     print(_summary(result))

@@ -1,11 +1,15 @@
-"""Pieces every command module shares: paths from the environment, the agency reference key."""
+"""Pieces command modules share: environment paths, the reference key, usage errors, ids."""
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from keys import generate_reference_key, read_reference_key, write_reference_key
 from keys.secret import ReferenceKey
 from linkage.errors import LinkageError
+
+ItemT = TypeVar("ItemT")
 
 
 def env_path(name: str) -> Path | None:
@@ -33,3 +37,27 @@ def passphrase_from_env(variable: str | None) -> str | None:
     if not value:
         raise LinkageError(f"--passphrase-env: the environment variable {variable} is not set")
     return value
+
+
+class UsageError(LinkageError):
+    """The command was called wrongly (exit status 2, as for argparse's own errors)."""
+
+
+def by_id(
+    items: Sequence[ItemT], spec: str, what: str, id_of: Callable[[ItemT], str], where: str = ""
+) -> ItemT:
+    """The item whose id is `spec` or starts with it (at least 4 characters, as lists print).
+
+    Raises:
+        LinkageError: No item has such an id (exit 1); the message ends with `where`.
+        UsageError: The start is too short or fits several items.
+    """
+    wanted = spec.strip().lower()
+    if len(wanted) < 4:
+        raise UsageError(f"give at least 4 characters of the {what} id")
+    found = [item for item in items if id_of(item).startswith(wanted)]
+    if not found:
+        raise LinkageError(f"no {what} {spec}{where}")
+    if len(found) > 1:
+        raise UsageError(f"{len(found)} {what}s{where} start with {spec}: give more of the id")
+    return found[0]

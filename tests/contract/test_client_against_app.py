@@ -265,9 +265,10 @@ def test_commands_act_on_the_newest_run_and_fail_when_they_did_nothing(
     first, second = finished_run(team), finished_run(team)
     headers = dict(team.analyst.http.headers)  # each command its own connection, closed
     monkeypatch.setattr(
-        "linkage.cli.remote.connect",
-        lambda _: HubClient(TestClient(client.app, headers=headers)),
+        "linkage.client.HubClient.connect",
+        lambda *_, **__: HubClient(TestClient(client.app, headers=headers)),
     )
+    monkeypatch.setenv("FIELDLINK_TOKEN", "set: the client above carries the analyst's")
     project = ["--project", "Carousel"]
 
     assert main(["suspects", "add", *project, "--hit", "1"]) == 0

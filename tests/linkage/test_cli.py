@@ -243,7 +243,7 @@ def test_an_unreachable_hub_is_a_clear_error(
 
     err = capsys.readouterr().err
     assert status == 1
-    assert "cannot reach the hub (ConnectError)" in err
+    assert f"cannot reach the hub at http://127.0.0.1:{port} (ConnectError)" in err
     assert "not-a-real-token" not in err
 
 
