@@ -7,6 +7,9 @@ import pytest
 
 from keys import LinkageSecret, ReferenceKey
 
+# The log scan (tests/log_scan.py): the session fails if any log line holds a secret.
+pytest_plugins = ("tests.log_scan",)
+
 
 @pytest.fixture(autouse=True)
 def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
