@@ -108,7 +108,13 @@ class HubUnderTest:
         # Logged as `fieldlink hub serve` logs: JSON lines, the hub's access log (log scan).
         log_config = self.log_path.with_name("log-config.json")
         log_config.write_text(json.dumps(logs.log_config("INFO")))
-        command = [sys.executable, "-m", "uvicorn", "--factory", f"{__name__}:recovering_hub"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "benchmarks.fault_injection:recovering_hub",
+        ]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
         command += ["--log-config", str(log_config)]
         with open(self.log_path, "ab") as log:
@@ -134,7 +140,8 @@ class HubUnderTest:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the hub exited during start-up (log: {self.log_path})")
+                last = self.log_path.read_text(errors="replace").splitlines()[-5:]
+                raise RuntimeError("the hub exited during start-up:\n" + "\n".join(last))
             try:
                 if httpx.get(f"{self.url}/v1/ready", timeout=2).status_code == 200:
                     return
