@@ -28,6 +28,7 @@ MAX_FILTER_BITS = 65536
 ENVELOPE_COLUMN = "envelope"
 COMPARISON_COLUMN = "comparisons"
 COMPARISON_META_KEY = "comparison_layout"
+ENVELOPE_FIELDS_META_KEY = "envelope_fields"
 RELEASED_ENVELOPE_FORMAT = "fieldlink-envelope/1"
 MAX_ENVELOPE_BYTES = 4096
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -54,11 +55,15 @@ class Envelopes:
         ephemeral_key: The batch's ephemeral X25519 public key, 64 hex digits.
         team_key_id: Id of the team public key the envelopes are sealed to, 16 hex digits.
         sealed: One sealed envelope per record, in the batch's record order.
+        fields: The names of the details sealed in them (schema fields or columns), so a
+            data officer can check what the team could read before sending; empty in
+            batches made before the names were recorded.
     """
 
     ephemeral_key: str
     team_key_id: str
     sealed: tuple[bytes, ...]
+    fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.ephemeral_key) != 64 or not _HEX.match(self.ephemeral_key):
@@ -68,6 +73,8 @@ class Envelopes:
         sizes = [len(envelope) for envelope in self.sealed]
         if sizes and not 0 < min(sizes) <= max(sizes) <= MAX_ENVELOPE_BYTES:
             raise BatchError(f"envelopes must be 1-{MAX_ENVELOPE_BYTES} bytes each")
+        if any(not name or "," in name or len(name) > 80 for name in self.fields):
+            raise BatchError("envelope field names must be 1-80 characters without commas")
 
     def __repr__(self) -> str:
         return f"Envelopes(records={len(self.sealed)}, team_key_id={self.team_key_id})"
@@ -171,6 +178,8 @@ class Batch:
         if self.envelopes is not None:
             meta["envelope_key"] = self.envelopes.ephemeral_key
             meta["team_key_id"] = self.envelopes.team_key_id
+            if self.envelopes.fields:
+                meta[ENVELOPE_FIELDS_META_KEY] = ",".join(self.envelopes.fields)
         if self.comparisons is not None:
             meta[COMPARISON_META_KEY] = self.comparisons.layout
         return meta
@@ -394,6 +403,7 @@ def _envelopes(table: pa.Table, meta: dict[str, str]) -> Envelopes | None:
         ephemeral_key=meta["envelope_key"],
         team_key_id=meta["team_key_id"],
         sealed=tuple(column.to_pylist()),
+        fields=tuple(name for name in meta.get(ENVELOPE_FIELDS_META_KEY, "").split(",") if name),
     )
 
 

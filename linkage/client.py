@@ -39,6 +39,7 @@ from linkage.hub_models import (
     Suspect,
     Upload,
 )
+from linkage.names import same_name
 
 ARROW_MEDIA_TYPE = "application/vnd.apache.arrow.file"
 UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024
@@ -210,10 +211,21 @@ class HubClient:
         return self._items(Project, "/v1/projects")
 
     def find_project(self, name_or_id: str) -> Project:
-        """A visible project by name or id; a HubRequestError 404 when there is none."""
-        for project in self.projects():
+        """A visible project by name (any case) or id; a HubRequestError 404 when there is none.
+
+        A name written exactly as created wins over one that differs only in case (two such
+        projects can exist on an older hub); several of the latter are refused, asking for
+        the id.
+        """
+        projects = self.projects()
+        for project in projects:
             if name_or_id in (project.name, str(project.id)):
                 return project
+        found = [project for project in projects if same_name(project.name, name_or_id)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise HubRequestError(409, "ambiguous", "several projects have that name: give the id")
         raise HubRequestError(404, "not-found", "no visible project with that name or id")
 
     def upload(

@@ -72,6 +72,7 @@ class EnvelopeSealing:
             ephemeral_key=self.keys.ephemeral_key.hex(),
             team_key_id=self.keys.team_key_id,
             sealed=sealed,
+            fields=tuple(self.columns),
         )
 
 

@@ -278,18 +278,24 @@ def normalize_nationality(text: str) -> str:
 
     Accepts alpha-2 and alpha-3 codes of every country, and names and demonyms of the
     countries most seen in our data in English, Dutch, Spanish, Portuguese and French.
-    A spelling we do not know is returned folded rather than rejected: it still encodes
-    the same way every time it occurs.
+    A spelling we do not know ("Deense") is invalid, as a wrong date is: kept as typed it
+    would never agree with another agency's code for the same country, and silently so;
+    reported (row and field), the data officer can map or correct it.
 
     Args:
         text: A code, country name or demonym ("NL", "NLD", "Nederlandse", "holandesa").
 
     Returns:
-        The uppercase alpha-3 code, or the folded text when the spelling is unknown.
+        The uppercase alpha-3 code.
+
+    Raises:
+        InvalidValue: The spelling is not one we know.
     """
     folded = fold(text)
     code = NATIONALITIES.get(folded) or NATIONALITIES.get(folded.replace(" ", ""))
-    return code or folded
+    if code is None:
+        raise InvalidValue("is not a recognised nationality or country (an ISO code or a name)")
+    return code
 
 
 # -- phone numbers ---------------------------------------------------------------------------

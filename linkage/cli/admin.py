@@ -22,6 +22,7 @@ from linkage.cli.admin_lists import register_lists
 from linkage.cli.remote import add_hub_options, connect
 from linkage.client import HubClient
 from linkage.errors import LinkageError
+from linkage.names import agency_name, same_name
 from linkage.schema import load_schema
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -33,7 +34,7 @@ def register(commands: Commands) -> None:
     admin = commands.add_parser("admin", help="register agencies, principals and projects")
     actions = admin.add_subparsers(required=True, metavar="ACTION")
     agency = _add(actions, "add-agency", "register an agency")
-    agency.add_argument("name")
+    agency.add_argument("name", type=agency_name, help="kept in lower case: names ignore case")
     agency.set_defaults(run=_add_agency)
     principal = _add(
         actions, "add-principal", "register a principal; its enrolment code goes to a file"
@@ -49,7 +50,7 @@ def register(commands: Commands) -> None:
     )
     principal.set_defaults(run=_add_principal)
     project = _add(actions, "add-project", "register a project (Field Lab case)")
-    project.add_argument("--name", required=True)
+    project.add_argument("--name", required=True, help="found later whatever its case")
     project.add_argument("--agency", action="append", required=True, help="repeat per agency")
     project.add_argument("--purpose", required=True)
     project.add_argument("--legal-basis", required=True)
@@ -142,6 +143,7 @@ def _add(actions: Commands, name: str, help_text: str) -> argparse.ArgumentParse
 
 def _add_agency(args: argparse.Namespace) -> int:
     with connect(args) as hub:
+        _refuse_existing([agency.name for agency in hub.agencies()], args.name, "agency")
         agency = hub.create_agency(args.name)
     print(f"agency {agency.name}: {agency.id}")
     return 0
@@ -166,6 +168,7 @@ def _add_principal(args: argparse.Namespace) -> int:
 
 def _add_project(args: argparse.Namespace) -> int:
     with connect(args) as hub:
+        _refuse_existing([project.name for project in hub.projects()], args.name, "project")
         agency_ids = [_agency_id(hub, name) for name in args.agency]
         project = hub.create_project(
             name=args.name,
@@ -233,8 +236,18 @@ def _set_key_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_existing(names: list[str], name: str, what: str) -> None:
+    """Refuse a second name that differs from a registered one only in case."""
+    for existing in names:
+        if same_name(existing, name):
+            raise LinkageError(
+                f"{what} {existing!r} is registered already; {what} names ignore case, "
+                f"so {name!r} would be the same {what}"
+            )
+
+
 def _agency_id(hub: HubClient, name: str) -> uuid.UUID:
     for agency in hub.agencies():
-        if agency.name == name:
+        if same_name(agency.name, name):
             return agency.id
     raise LinkageError(f"no agency named {name!r} is registered")

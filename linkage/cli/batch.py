@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linkage.agency import refmap_path_for, write_refmap
-from linkage.batch import import_clkhash, read_batch, write_batch
+from linkage.batch import Batch, import_clkhash, read_batch, write_batch
 from linkage.cli.common import reference_key
 from linkage.errors import LinkageError
+from linkage.names import agency_name
 from linkage.salting.exposure import Policy
 
 if TYPE_CHECKING:
@@ -55,7 +56,9 @@ def _batch_commands(parser: argparse.ArgumentParser) -> None:
     risk.set_defaults(run=_batch_risk)
     imported = commands.add_parser("import-clkhash", help="turn clkhash output into a batch")
     imported.add_argument("clks", type=Path, help='clkhash JSON: {"clks": [...]}')
-    imported.add_argument("--agency", required=True)
+    imported.add_argument(
+        "--agency", type=agency_name, required=True, help="agency name (any case)"
+    )
     imported.add_argument(
         "--key-check", required=True, help="16 hex digits identifying the clkhash secret"
     )
@@ -71,10 +74,25 @@ def _batch_commands(parser: argparse.ArgumentParser) -> None:
 
 def _batch_show(args: argparse.Namespace) -> int:
     batch = read_batch(args.batch)
+    print(f"{args.batch}: {len(batch):,} records of agency {batch.agency}")
+    print(f"  {_sealed_summary(batch)}")
+    print("metadata:")
     for key, value in batch.metadata().items():
         print(f"{key:<20} {value}")
     print(f"{'digest':<20} {batch.digest()}")
     return 0
+
+
+def _sealed_summary(batch: Batch) -> str:
+    """What the team could read from this batch: the one thing to check before sending."""
+    envelopes = batch.envelopes
+    if envelopes is None:
+        return "no envelopes: the batch discloses no details, even for hits"
+    fields = ", ".join(envelopes.fields) or "(not recorded: a batch from before field names)"
+    return (
+        f"sealed in envelopes, per record: {fields}; for team key {envelopes.team_key_id} "
+        "(the team opens them for released hits only)"
+    )
 
 
 def _batch_risk(args: argparse.Namespace) -> int:

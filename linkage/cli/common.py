@@ -8,6 +8,7 @@ from typing import TypeVar
 from keys import generate_reference_key, read_reference_key, write_reference_key
 from keys.secret import ReferenceKey
 from linkage.errors import LinkageError
+from linkage.names import same_name
 
 ItemT = TypeVar("ItemT")
 
@@ -19,14 +20,30 @@ def env_path(name: str) -> Path | None:
 
 
 def reference_key(path: Path, agency: str) -> ReferenceKey:
-    """Load the agency's reference key, creating it (mode 0600) on first use."""
+    """Load the agency's reference key, creating it (mode 0600) on first use.
+
+    Agency names ignore case: a key whose label differs only in case is the agency's own,
+    and a key file beside `path` named like it in another case ("Gemeente.refkey") is
+    refused rather than joined by a second key, whose references would never agree.
+    """
     if not path.exists():
+        _refuse_other_spelling(path)
         write_reference_key(path, generate_reference_key(agency))
         print(f"created reference key for agency {agency} at {path} (mode 0600); keep it")
     key = read_reference_key(path)
-    if key.agency != agency:
+    if not same_name(key.agency, agency):
         raise LinkageError(f"reference key {path} belongs to agency {key.agency}, not {agency}")
     return key
+
+
+def _refuse_other_spelling(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    for other in sorted(folder.glob("*.refkey")) if path.suffix == ".refkey" else ():
+        if other.name != path.name and same_name(other.name, path.name):
+            raise LinkageError(
+                f"reference key {other} exists for this agency (agency names ignore case); "
+                f"pass --ref-key {other} instead of making a second key at {path}"
+            )
 
 
 def passphrase_from_env(variable: str | None) -> str | None:

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from keys import read_secret
 from linkage.agency import EncodeSummary, encode_csv
-from linkage.cli.common import env_path, reference_key
+from linkage.cli.common import UsageError, env_path, reference_key
+from linkage.cli.preview import preview_rows, print_preview
 from linkage.encode import OnInvalid, default_workers
 from linkage.envelopes import EnvelopeRequest
 from linkage.errors import LinkageError
+from linkage.names import agency_name
 from linkage.schema import load_schema
 
 SHOWN_PROBLEMS = 20
@@ -45,7 +47,9 @@ def _encode_command(parser: argparse.ArgumentParser) -> None:
         default=env_path("FIELDLINK_SECRET_FILE"),
         help="project secret file (default: $FIELDLINK_SECRET_FILE)",
     )
-    parser.add_argument("--agency", required=True, help="this agency's name")
+    parser.add_argument(
+        "--agency", type=agency_name, required=True, help="this agency's name (any case)"
+    )
     parser.add_argument(
         "--ref-key",
         type=Path,
@@ -53,7 +57,14 @@ def _encode_command(parser: argparse.ArgumentParser) -> None:
         help="agency reference key (default: AGENCY.refkey beside the secret, "
         "created on first use)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="batch file to write")
+    parser.add_argument("--out", type=Path, help="batch file to write (not with --preview)")
+    parser.add_argument(
+        "--preview",
+        type=int,
+        metavar="N",
+        help="only show how the first N rows normalise (raw -> normalised, with the "
+        "mapping used), on this screen; nothing is written and no key is needed",
+    )
     parser.add_argument("--id-column", default="record_id", help="local record id column")
     parser.add_argument(
         "--map",
@@ -92,6 +103,10 @@ def _encode_command(parser: argparse.ArgumentParser) -> None:
 
 
 def _encode(args: argparse.Namespace) -> int:
+    if args.preview is not None:
+        return _preview(args)
+    if args.out is None:
+        raise UsageError("pass --out (the batch file to write), or --preview N")
     if args.secret is None:
         raise LinkageError("pass --secret (or set FIELDLINK_SECRET_FILE)")
     secret = read_secret(args.secret)
@@ -115,6 +130,21 @@ def _encode(args: argparse.Namespace) -> int:
             envelopes=_envelope_request(args.envelope_fields, args.team_key),
         )
     _print_summary(summary)
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    if args.preview < 1:
+        raise UsageError("--preview needs a number of rows of at least 1")
+    plan, previews = preview_rows(
+        args.csv,
+        load_schema(args.schema),
+        rows=args.preview,
+        id_column=args.id_column,
+        mapping=_mapping(args.map),
+        encoding=args.encoding,
+    )
+    print_preview(args.csv, plan, previews)
     return 0
 
 

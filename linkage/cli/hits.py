@@ -18,6 +18,7 @@ from pathlib import Path
 from keys import KeyKind, read_private_key
 from linkage.cli.common import UsageError, passphrase_from_env
 from linkage.cli.disclosure import open_hits, print_identities, write_identities
+from linkage.cli.excel import add_excel_option, rewrite_for_excel
 from linkage.cli.hub_runs import add_run_option, choose_run
 from linkage.cli.remote import Commands, add_project_command, connect
 from linkage.client import HubClient
@@ -34,6 +35,7 @@ def register(commands: Commands) -> None:
     hits.add_argument("--list", action="store_true", help="print one line per hit")
     hits.add_argument("--out", type=Path, help="file to write (default: print a summary)")
     hits.add_argument("--format", choices=["json", "csv"], default="json")
+    add_excel_option(hits)
     _filter_options(hits)
     _open_options(hits)
     hits.set_defaults(run=_hits)
@@ -90,6 +92,17 @@ def select_hits(hits: Iterable[Hit], args: argparse.Namespace) -> list[Hit]:
 def _hits(args: argparse.Namespace) -> int:
     if args.open and args.team_key is None:
         raise UsageError("--open needs --team-key TEAM.key, the team's private key file")
+    if args.excel:
+        if args.out is None:
+            raise UsageError("--excel shapes the CSV file written by --out: pass --out")
+        args.format = "csv"
+    code = _hits_of_run(args)
+    if args.excel:
+        rewrite_for_excel(args.out)
+    return code
+
+
+def _hits_of_run(args: argparse.Namespace) -> int:
     with connect(args) as hub:
         project = hub.find_project(args.project)
         run = choose_run(hub, project, args.run_spec)

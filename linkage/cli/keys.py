@@ -30,6 +30,7 @@ from keys import (
 from linkage.cli import key_hub
 from linkage.cli.common import env_path, passphrase_from_env
 from linkage.errors import LinkageError
+from linkage.names import agency_name
 
 _UNSAFE_IN_NAMES = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -53,7 +54,7 @@ def _secret_commands(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     rotate.add_argument("--out", type=Path, required=True, help="new secret file (mode 0600)")
     rotate.set_defaults(run=_keys_rotate)
     ref = commands.add_parser("new-ref", help="create the agency-local reference key")
-    ref.add_argument("--agency", required=True)
+    ref.add_argument("--agency", type=agency_name, required=True, help="agency name (any case)")
     ref.add_argument("--out", type=Path, required=True, help="new key file (mode 0600)")
     ref.set_defaults(run=_keys_new_ref)
     check = commands.add_parser("check", help="print a secret's public key check value")

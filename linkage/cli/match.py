@@ -9,6 +9,7 @@ from pathlib import Path
 
 from linkage.agency import read_refmap
 from linkage.batch import Batch, read_batch
+from linkage.cli.excel import add_excel_option, excel_text
 from linkage.errors import LinkageError
 from linkage.hits import Hits, read_hits, write_hits
 from linkage.match.engine import (
@@ -65,6 +66,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     reveal.add_argument("hits", type=Path)
     reveal.add_argument("--refs", type=Path, required=True, help="your NAME.refs.csv")
     reveal.add_argument("--out", type=Path, help="CSV to write (default: standard output)")
+    add_excel_option(reveal)
     reveal.set_defaults(run=_reveal)
 
 
@@ -196,9 +198,10 @@ def _reveal(args: argparse.Namespace) -> int:
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["group", "local_id", "agency", "other_agencies", "best_score"])
     writer.writerows(rows)
+    written = excel_text(text.getvalue()) if args.excel else text.getvalue()
     if args.out is None:
-        sys.stdout.write(text.getvalue())
+        sys.stdout.write(written)
         return 0
-    args.out.write_text(text.getvalue(), encoding="utf-8")
+    args.out.write_text(written, encoding="utf-8", newline="")
     print(f"{len(rows)} of your records are in {len({r[0] for r in rows})} hits; wrote {args.out}")
     return 0

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from linkage.cli.common import UsageError, by_id
+from linkage.cli.excel import add_excel_option, rewrite_for_excel
 from linkage.cli.hub_runs import add_run_option, choose_run
 from linkage.cli.remote import Commands, add_project_command, connect
 from linkage.client import HubClient
@@ -47,6 +48,7 @@ def register(commands: Commands) -> None:
     export = add_project_command(actions, "export", "write the suspect list to a file")
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--format", choices=["csv", "json"], default="csv")
+    add_excel_option(export)
     export.set_defaults(run=_export)
 
 
@@ -155,6 +157,8 @@ def _find(hub: HubClient, project: Project, args: argparse.Namespace) -> Suspect
 def _export(args: argparse.Namespace) -> int:
     with connect(args) as hub:
         project = hub.find_project(args.project)
-        hub.export_suspects(project.id, args.out, fmt=args.format)
+        hub.export_suspects(project.id, args.out, fmt="csv" if args.excel else args.format)
+    if args.excel:
+        rewrite_for_excel(args.out)
     print(f"wrote the suspect list of {project.name} to {args.out}")
     return 0

@@ -315,6 +315,25 @@ def test_an_administrator_lists_agencies_principals_projects_and_members(world: 
     assert "2 members of project Carousel" in members
 
 
+def test_names_ignore_case_and_exports_open_in_dutch_excel(world: World, tmp_path: Path) -> None:
+    hub, carousel = world.hub, ["--project", "carousel"]  # created as "Carousel"
+    hits, suspects = tmp_path / "hits.csv", tmp_path / "suspects.csv"
+
+    twin = hub.as_("admin", "admin", "add-agency", "Gemeente")
+    ok(hub.as_("analyst", "hits", "--out", str(hits), "--excel", *carousel))
+    ok(hub.as_("analyst", "suspects", "export", "--out", str(suspects), "--excel", *carousel))
+
+    assert twin.status == 1 and "agency 'gemeente' is registered already" in twin.err
+    assert "5 agencies" in ok(hub.as_("admin", "admin", "agencies")).out
+    for path in (hits, suspects):
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    lines = hits.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "group;agencies;agency;reference;best_score;agreed_fields"
+    scores = [row["best_score"] for row in csv.DictReader(lines, delimiter=";")]
+    assert scores and all("," in score and "." not in score for score in scores)
+    assert suspects.read_text(encoding="utf-8-sig").startswith("suspect;status;note;")
+
+
 # every command ----------------------------------------------------------------------------
 
 

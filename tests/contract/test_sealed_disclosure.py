@@ -13,15 +13,18 @@ import base64
 import csv
 import io
 import json
+import uuid
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from keys import read_secret
 from linkage.agency import read_refmap
 from linkage.batch import read_batch, write_batch
+from linkage.client import HubClient
 from service.batches import blob_path
 from service.config import Settings
 from service.hub_keys import load_hub_keys
@@ -177,7 +180,11 @@ def test_with_step_up_the_team_opens_what_officers_approved(
     before = capsys.readouterr().out
     assert fieldlink(monkeypatch, fiu, "approve", "--project", "Carousel", "--pending") == 0
     pending = capsys.readouterr().out
-    assert fieldlink(monkeypatch, fiu, "approve", "--project", "Carousel", str(hit.number)) == 0
+    # An officer numbers its own hits 1..n: approve the one holding the same fiu records.
+    own = _officer_number(
+        journey, fiu, run.id, {m.reference for m in hit.members if m.agency == "fiu"}
+    )
+    assert fieldlink(monkeypatch, fiu, "approve", "--project", "Carousel", str(own)) == 0
     assert fieldlink(monkeypatch, analyst, *open_hit, *team_key) == 0
     after = capsys.readouterr().out
 
@@ -187,6 +194,15 @@ def test_with_step_up_the_team_opens_what_officers_approved(
     assert sum(line.startswith("  fiu ") for line in after.splitlines()) == sum(
         member.agency == "fiu" for member in hit.members
     )
+
+
+def _officer_number(journey: Journey, token: str, run_id: uuid.UUID, references: set[str]) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    officer = HubClient(TestClient(journey.analyst.http.app, headers=headers))  # type: ignore[attr-defined]
+    for item in officer.hits(journey.project_id, run_id):
+        if {member.reference for member in item.members if member.agency == "fiu"} == references:
+            return item.number
+    raise AssertionError("the officer does not see the hit")
 
 
 def test_opening_a_hit_the_run_does_not_have_fails_and_opens_nothing(

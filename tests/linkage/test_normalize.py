@@ -371,8 +371,11 @@ def test_nationality_codes_names_and_demonyms_map_to_alpha_3(raw: str, code: str
     assert normalize_nationality(raw) == code
 
 
-def test_unknown_nationality_is_returned_folded() -> None:
-    assert normalize_nationality("Klingon  Empire") == "klingon empire"
+@pytest.mark.parametrize("raw", ["Deense", "Klingon  Empire"])
+def test_unknown_nationality_is_invalid_and_the_reason_never_quotes_it(raw: str) -> None:
+    with pytest.raises(InvalidValue) as caught:
+        normalize_nationality(raw)
+    assert fold(raw) not in caught.value.reason.casefold()
 
 
 def test_every_listed_country_name_maps_to_its_own_code() -> None:
