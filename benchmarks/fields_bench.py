@@ -210,15 +210,15 @@ def scale_figures(records: int, out: Path) -> dict[str, Any]:
     return figures
 
 
-def endtoend_figures(records: int, out: Path) -> dict[str, Any]:
+def endtoend_figures(records: int, out: Path, schema: Path = FIELDS_SCHEMA) -> dict[str, Any]:
     """Encode, match with the defaults and write hits, timing each step."""
     large = write_large_csv(out / "data" / "scale.csv", 2 * records, distinct_values=True)
     side_a, side_b = split_large(large, out / "data")
     figures: dict[str, Any] = {}
     start = time.perf_counter()
-    a, ref_a = encode_side(side_a, "a", out / "scale_a.arrow")
+    a, ref_a = encode_side(side_a, "a", out / "scale_a.arrow", schema)
     figures["encode_a_s"] = time.perf_counter() - start
-    b, ref_b = encode_side(side_b, "b", out / "scale_b.arrow")
+    b, ref_b = encode_side(side_b, "b", out / "scale_b.arrow", schema)
     figures["encode_b_s"] = time.perf_counter() - start - figures["encode_a_s"]
     figures["encode_rss_gib"] = _peak_gib()
     return figures | match_figures(a, b, {"a": ref_a, "b": ref_b}, out)
@@ -287,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--persons", type=int, default=20_000)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument(
+        "--schema", type=Path, default=FIELDS_SCHEMA, help="endtoend: the schema to encode with"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.what == "encode":
@@ -296,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.what == "scale":
         figures = scale_figures(args.records, args.out)
     elif args.what == "endtoend":
-        figures = endtoend_figures(args.records, args.out)
+        figures = endtoend_figures(args.records, args.out, args.schema)
         figures["end_to_end_s"] = (
             sum(figures[k] for k in figures if k.startswith("encode_"))
             + figures["match_and_write_s"]

@@ -131,7 +131,8 @@ def _chosen(every: Sequence[Hit], args: argparse.Namespace, run: Run) -> list[Hi
     unknown = sorted(set(args.hit) - {hit.number for hit in every})
     if unknown:
         listed = ", ".join(str(number) for number in unknown)
-        raise LinkageError(f"run {run.id} has no hit {listed}: nothing was done")
+        nothing = "nothing was opened" if args.open else "nothing was done"
+        raise LinkageError(f"run {run.id} has no hit {listed}: {nothing}")
     chosen = select_hits(every, args)
     if _filtering(args) and not chosen:
         raise LinkageError(f"no hit of run {run.id} matches the filters ({len(every)} hits)")

@@ -11,15 +11,20 @@ missing or mistyped on one side; a salt with few values (a birth year) leaves gr
 enough to attack on their own.
 
 So each record is encoded once per *family*, each family salted with a different
-combination of its values (`linkage.schema.SaltFamily`): full date of birth with the
-initial of the surname, an order-free sound key of the names with the birth year, with
-day and month, with the postcode, and the phone number. A true pair needs to share one
-family's salt to be found; every family's values have many distinct values, so its groups
-stay small. What the hub still learns is stated plainly in the README: which records share
-a family's salt (group structure), and group sizes.
+combination of its values (`linkage.schema.SaltFamily`): in the shipped person schema the
+full date of birth with the sound key of the surname or of the given name, an order-free
+sound key of the names with year and month, year and day, day and month, or the postcode,
+the phone number, and the document number. A true pair needs to share one family's salt to
+be found; every family's values have many distinct values, so its groups stay small. With
+`hardening.group_filters`, a family's record-level filter encodes the salt alone, so the
+hub sees group membership and nothing of who in a group resembles whom. What the hub still
+learns is stated plainly in the README: which records share a family's salt (group
+structure), and group sizes.
 
 * `namekey` turns a name word into a coarse sound key and initial;
-* `families` computes every record's salt value of one family from normalised values.
+* `families` computes every record's salt value of one family from normalised values;
+* `group_filter` writes a family's record filter from the salt alone;
+* `exposure` measures what the hub could count in a batch (`fieldlink batch risk`).
 """
 
 from linkage.salting.families import family_salts, salt_part

@@ -25,15 +25,16 @@ class SynthBatches:
         return self.folder / "truth.csv"
 
 
-def synth_batches(folder: Path) -> SynthBatches:
-    """Generate, then encode each agency's file with the person schema (seeded, fixed key)."""
+def synth_batches(folder: Path, schema: str | None = None) -> SynthBatches:
+    """Generate, then encode each agency's file with a schema (default: person; seeded,
+    fixed key)."""
     generate(folder, persons=PERSONS, seed=SEED)
     secret = LinkageSecret(project="fields", value=bytes(range(32)))
     batches, refmaps = [], {}
     for agency in AGENCIES:
         summary = encode_csv(
             folder / f"{agency}.csv",
-            schema=load_schema(),
+            schema=load_schema(schema),
             secret=secret,
             ref_key=ReferenceKey(agency=agency, value=bytes(32)),
             out=folder / f"{agency}.arrow",

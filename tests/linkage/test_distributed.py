@@ -44,8 +44,9 @@ def test_field_scoring_on_a_cluster_gives_the_in_process_result(
 def test_field_scoring_with_planned_bands_on_a_cluster_gives_the_in_process_result(
     client: object, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # LSH bands planned from the profile's similarities, their pairs gathered in steps.
-    synth = synth_batches(tmp_path_factory.mktemp("synth"))
+    # LSH bands planned from the profile's similarities, their pairs gathered in steps:
+    # value filters (the unsalted schema); salt group filters are paired by sorting.
+    synth = synth_batches(tmp_path_factory.mktemp("synth"), "person-classic")
     settings = MatchSettings(blocking="lsh")
 
     here = match_batches(synth.batches, settings)

@@ -115,6 +115,9 @@ def hub_app(hub: Hub, tmp_path: Path, *, checkpoint_every: int = 1000) -> FastAP
         database_url=SecretStr(hub.url),
         data_dir=tmp_path / "hub-data",
         audit_checkpoint_every=checkpoint_every,
+        # These tests send hundreds of requests without a token to load the chain; the
+        # failed-authentication backoff has its own tests (test_limits.py).
+        auth_failures_allowed=100_000,
     )
     return create_app(settings, engine=hub.engine)
 
