@@ -4,6 +4,9 @@ Writes exactly the words of `linkage.compiled.comparisons`; `linkage.comparisons
 describes the encoding.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -42,25 +45,40 @@ def encode_comparisons(
     packed: PackedColumns, params: ComparisonParams, out: npt.NDArray[np.uint64]
 ) -> None:
     """Write every record's comparison words into `out` (rows x layout words, zeroed)."""
+    _by_slice(packed, params, out, _encode_slice)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _Slice:
+    """One slice of records: where their values are, and their salt prefixes."""
+
+    starts: Int64s  # fields x records
+    ends: Int64s
+    prefixes: npt.NDArray[np.uint32] | None
+    spaces: Int64s  # every space in the code point buffer
+
+
+def _by_slice(
+    packed: PackedColumns,
+    params: ComparisonParams,
+    out: npt.NDArray[np.uint64],
+    encode: Callable[[PackedColumns, ComparisonParams, _Slice, npt.NDArray[np.uint64]], None],
+) -> None:
     spaces = np.flatnonzero(packed.codepoints == SPACE)
     for start in range(0, out.shape[0], SLICE_ROWS):
         stop = min(start + SLICE_ROWS, out.shape[0])
-        _encode_slice(packed, params, spaces, out[start:stop], start)
+        starts, ends = packed.starts[:, start:stop], packed.ends[:, start:stop]
+        prefixes = None
+        if params.salt_field >= 0:
+            spans = starts[params.salt_field], ends[params.salt_field]
+            prefixes = salt_prefixes(packed.codepoints, spans, params.salt_keys)
+        encode(packed, params, _Slice(starts, ends, prefixes, spaces), out[start:stop])
 
 
 def _encode_slice(
-    packed: PackedColumns,
-    params: ComparisonParams,
-    spaces: Int64s,
-    out: npt.NDArray[np.uint64],
-    start: int,
+    packed: PackedColumns, params: ComparisonParams, where: _Slice, out: npt.NDArray[np.uint64]
 ) -> None:
-    starts = packed.starts[:, start : start + out.shape[0]]
-    ends = packed.ends[:, start : start + out.shape[0]]
-    prefixes = None
-    if params.salt_field >= 0:
-        spans = starts[params.salt_field], ends[params.salt_field]
-        prefixes = salt_prefixes(packed.codepoints, spans, params.salt_keys)
+    starts, ends, prefixes, spaces = where.starts, where.ends, where.prefixes, where.spaces
     bits = np.zeros((out.shape[0], 64 * out.shape[1]), dtype=np.uint8)
     for index, (field, part, method, offset, words, per_token) in enumerate(params.plan.tolist()):
         first, last = _part_spans(starts[field], ends[field], part, spaces)
@@ -94,27 +112,14 @@ def band_slots(
     Both encoders leave these slots empty and set their presence bits; this fills them,
     so the words are the same whichever encoded the rest.
     """
-    if not (params.plan[:, 2] == _BANDS).any():
-        return
-    spaces = np.flatnonzero(packed.codepoints == SPACE)
-    for start in range(0, out.shape[0], SLICE_ROWS):
-        stop = min(start + SLICE_ROWS, out.shape[0])
-        _band_slice(packed, params, spaces, out[start:stop], start)
+    if (params.plan[:, 2] == _BANDS).any():
+        _by_slice(packed, params, out, _band_slice)
 
 
 def _band_slice(
-    packed: PackedColumns,
-    params: ComparisonParams,
-    spaces: Int64s,
-    out: npt.NDArray[np.uint64],
-    start: int,
+    packed: PackedColumns, params: ComparisonParams, where: _Slice, out: npt.NDArray[np.uint64]
 ) -> None:
-    starts = packed.starts[:, start : start + out.shape[0]]
-    ends = packed.ends[:, start : start + out.shape[0]]
-    prefixes = None
-    if params.salt_field >= 0:
-        spans = starts[params.salt_field], ends[params.salt_field]
-        prefixes = salt_prefixes(packed.codepoints, spans, params.salt_keys)
+    starts, ends, prefixes, spaces = where.starts, where.ends, where.prefixes, where.spaces
     bits = np.zeros((out.shape[0], 64 * out.shape[1]), dtype=np.uint8)
     for index, (field, part, method, offset, words, per_token) in enumerate(params.plan.tolist()):
         if method != _BANDS:
