@@ -239,7 +239,7 @@ def _match_fields(
     if scored.sources is not None:
         agencies = len(pool.agencies)
         strata = pool.agency[scored.left] * agencies + pool.agency[scored.right]
-        coverage = estimate_coverage(*scored.sources, scored.posterior, threshold, strata)
+        coverage = estimate_coverage(scored.sources, scored.posterior, threshold, strata)
         if coverage is not None:
             basis, interval = "all pairs", (coverage.low, coverage.high)
             recall = min(recall, coverage.recall)
@@ -285,7 +285,7 @@ class _Scored:
     families: bool = False  # scored family by family: pairs without a shared salt unknown
     # Per pair, its best posterior in each of two independent sources of families
     # (`ComparisonLayout.independent_sources`; -1 where not scored there), or None.
-    sources: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
+    sources: tuple[npt.NDArray[np.float64], ...] | None = None
 
     @classmethod
     def of(cls, scored: "ScoredCandidates") -> "_Scored":
@@ -385,16 +385,16 @@ def _source_posteriors(
     family: npt.NDArray[np.int64],
     posterior: npt.NDArray[np.float64],
     starts: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+) -> tuple[npt.NDArray[np.float64], ...] | None:
     """Per pair (runs of entries from `starts`), its best posterior in each source."""
-    split = layout.independent_sources()
-    if split is None or not len(starts):
+    split = layout.evidence_components()
+    if len(split) < 2 or not len(starts):
         return None
     out = []
     for members in split:
         mine = np.where(np.isin(family, members), posterior, -1.0)
         out.append(np.maximum.reduceat(mine, starts))
-    return out[0], out[1]
+    return tuple(out)
 
 
 def _family_progress(progress: Progress, family: int, names: Sequence[str]) -> Progress:

@@ -130,6 +130,23 @@ class ComparisonLayout:
         second = tuple(i for i, r in enumerate(roots) if r != largest)
         return (first, second) if second else None
 
+    def evidence_components(self) -> tuple[tuple[int, ...], ...]:
+        """Families grouped by shared salt fields (directly or through others), largest first."""
+        split = self.independent_sources()
+        if split is None:
+            return ()
+        rest = split[1]
+        groups: list[list[int]] = []
+        for index in rest:
+            mine = set(self.family_fields[index])
+            for group in groups:
+                if any(mine & set(self.family_fields[j]) for j in group):
+                    group.append(index)
+                    break
+            else:
+                groups.append([index])
+        return (split[0], *(tuple(g) for g in groups))
+
     @property
     def names(self) -> tuple[str, ...]:
         """Comparison names in layout order."""
