@@ -92,6 +92,8 @@ class Run(HubModel):
     records: dict[str, int] = {}  # records compared, by agency name (data officers: own)
     estimated_precision: float | None = None
     estimated_recall: float | None = None
+    recall_basis: str | None = None  # "all pairs" (with recall_interval) or "compared pairs"
+    recall_interval: tuple[float, float] | None = None
     created_at: datetime | None = None
     finished_at: datetime | None = None
 

@@ -38,8 +38,17 @@ def run_public(run: Run, project: Project, own_agency: uuid.UUID | None) -> RunP
         hit_count=hit_count,
         estimated_precision=report.get("estimated_precision"),
         estimated_recall=report.get("estimated_recall"),
+        recall_basis=report.get("recall_basis"),
+        recall_interval=_interval(report.get("recall_interval")),
         error=run.error,
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
     )
+
+
+def _interval(value: object) -> tuple[float, float] | None:
+    """The stored [low, high] of a run's recall estimate, if it has one."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return float(value[0]), float(value[1])
+    return None

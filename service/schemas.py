@@ -272,6 +272,9 @@ class RunPublic(BaseModel):
     hit_count: int | None  # hits the caller may see, once the run succeeded
     estimated_precision: float | None
     estimated_recall: float | None
+    # What the recall counts: "all pairs" (with recall_interval) or "compared pairs" only.
+    recall_basis: str | None = None
+    recall_interval: tuple[float, float] | None = None
     error: str | None
     created_at: datetime
     started_at: datetime | None

@@ -96,9 +96,15 @@ def run_summary(run: Run) -> str:
         return f"run {run.id} {run.status}: {detail}"
     estimate = ""
     if run.estimated_precision is not None and run.estimated_recall is not None:
+        basis = ""
+        if run.recall_interval is not None:
+            low, high = run.recall_interval
+            basis = f" [{low:.3f}-{high:.3f}] of all pairs"
+        elif run.recall_basis:
+            basis = f" of the {run.recall_basis} only"
         estimate = (
             f" (estimated without labels: precision {run.estimated_precision:.3f},"
-            f" recall {run.estimated_recall:.3f})"
+            f" recall {run.estimated_recall:.3f}{basis})"
         )
     threshold = f"{run.threshold:.3f}" if run.threshold is not None else "auto"
     return f"run {run.id} succeeded: {run.hit_count} hits at threshold {threshold}{estimate}"

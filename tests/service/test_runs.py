@@ -73,6 +73,8 @@ def test_an_executed_run_reports_counts_by_agency_name(
     assert run["threshold"] == THRESHOLD
     assert run["error"] is None
     assert run["started_at"] <= run["finished_at"]
+    # Record filters without salt families: the recall could count compared pairs only.
+    assert (run["recall_basis"], run["recall_interval"]) == ("compared pairs", None)
 
 
 def test_without_a_threshold_the_run_chooses_one_from_the_data(
