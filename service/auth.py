@@ -20,13 +20,13 @@ _CODE_LABEL = b"fieldlink-enrolment/1\n"
 
 
 class Role(StrEnum):
-    """What a principal may do; DESIGN.md 'Who uses it'."""
+    """What a principal may do (docs/security.md, roles)."""
 
     ADMINISTRATOR = "administrator"
     DATA_OFFICER = "data_officer"
     ANALYST = "analyst"
     AUDITOR = "auditor"
-    # Deposits the project secret wrapped for each agency (DESIGN.md, the flow, step 2);
+    # Deposits the project secret wrapped for each agency (docs/architecture.md, the flow);
     # holds no data rights, like an administrator.
     KEY_CUSTODIAN = "key_custodian"
 

@@ -2,7 +2,7 @@
 
 Why: every agency holds the project secret, so a data officer can encode guesses (a phone
 book, target persons each with spelling variants, single-token "atom" records), upload them
-and learn from the own agency's hits who is in the other agencies' data (DESIGN.md, threat
+and learn from the own agency's hits who is in the other agencies' data (docs/privacy.md, threat
 model). The encoding cannot stop that; the hub can make it costly and visible. Each rule is
 a project setting (`ProbingSettings`), checked in this order:
 
