@@ -21,12 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from keys import LinkageSecret
+from linkage.splitmix import GOLDEN, mix
 
 GROUP_PURPOSE = "salt-group-filter"
 GROUP_BITS = 64  # positions set per filter: chance Dice between groups about 64 / bits
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2 = np.uint64(0x94D049BB133111EB)
 
 
 def group_key(secret: LinkageSecret, family: str) -> bytes:
@@ -49,14 +47,6 @@ def _salt_hashes(key: bytes, salts: Sequence[str | None]) -> npt.NDArray[np.uint
     )
 
 
-def _splitmix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    with np.errstate(over="ignore"):
-        mixed = values + _GOLDEN
-        mixed = (mixed ^ (mixed >> np.uint64(30))) * _MIX_1
-        mixed = (mixed ^ (mixed >> np.uint64(27))) * _MIX_2
-        return mixed ^ (mixed >> np.uint64(31))
-
-
 def group_filters(key: bytes, salts: Sequence[str | None], bits: int) -> npt.NDArray[np.uint8]:
     """Records x (bits / 8) bytes: each record's group filter (zeros without a salt).
 
@@ -68,10 +58,10 @@ def group_filters(key: bytes, salts: Sequence[str | None], bits: int) -> npt.NDA
     hashes = _salt_hashes(key, salts)
     rows = len(salts)
     out = np.zeros((rows, bits), dtype=bool)
-    state = hashes.copy()
+    state = hashes
     row_index = np.arange(rows)
     for _ in range(GROUP_BITS):
-        state = _splitmix(state)
+        state = mix(state + GOLDEN)  # SplitMix64's step, fed back
         out[row_index, (state % np.uint64(bits)).astype(np.int64)] = True
     out[hashes == 0] = False
     return np.packbits(out, axis=1)
