@@ -95,12 +95,14 @@ def estimate_coverage(
     Returns:
         The estimate, or None when too few linked pairs were seen by two sources.
     """
-    first = sources[0]
-    second = np.max(np.stack(sources[1:]), axis=0)
-    two = _two_sources(first, second, posterior, threshold, strata)
-    if two is None or len(sources) != 3:
+    # A source captures a pair when it links it on its own (its best posterior there
+    # reaches the threshold); each linked pair counts as its chance of being a match.
+    weight = np.clip(posterior, 0.0, 1.0) * (posterior >= threshold)
+    seen = [source >= threshold for source in sources]
+    two = _two_sources(seen[0], np.logical_or.reduce(seen[1:]), weight, strata)
+    if two is None or len(seen) != 3:
         return two
-    three = _three_sources(sources, posterior, threshold)
+    three = _three_sources(seen, weight)
     if three is None:
         return two
     # Two models of how the sources depend on each other: where they disagree, the lower
@@ -114,11 +116,9 @@ def estimate_coverage(
 
 
 def _three_sources(
-    sources: Sequence[npt.NDArray[np.float64]], posterior: npt.NDArray[np.float64], threshold: float
+    seen: Sequence[npt.NDArray[np.bool_]], weight: npt.NDArray[np.float64]
 ) -> float | None:
     """Recall from three sources, every two-way dependence allowed (log-linear model)."""
-    weight = np.clip(posterior, 0.0, 1.0) * (posterior >= threshold)
-    seen = [s >= threshold for s in sources]
     cells = {}
     for a in (0, 1):
         for b in (0, 1):
@@ -134,16 +134,12 @@ def _three_sources(
 
 
 def _two_sources(
-    first: npt.NDArray[np.float64],
-    second: npt.NDArray[np.float64],
-    posterior: npt.NDArray[np.float64],
-    threshold: float,
-    strata: npt.NDArray[np.int64] | None = None,
+    in_first: npt.NDArray[np.bool_],
+    in_second: npt.NDArray[np.bool_],
+    weight: npt.NDArray[np.float64],
+    strata: npt.NDArray[np.int64] | None,
 ) -> Coverage | None:
-    # A source captures a pair when it links it on its own (its best posterior there
-    # reaches the threshold); each linked pair counts as its chance of being a match.
-    weight = np.clip(posterior, 0.0, 1.0) * (posterior >= threshold)
-    in_first, in_second = first >= threshold, second >= threshold
+    """Chapman's estimate, stratum by stratum, with its 95% interval."""
     pooled = _counts(in_first, in_second, weight)
     if pooled.both < MIN_OVERLAP:
         return None

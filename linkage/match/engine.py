@@ -213,10 +213,7 @@ def _match_fields(
 ) -> tuple[Hits, MatchReport]:
     """Candidates from the CLK, then Fellegi-Sunter scores, posterior cut and grouping."""
     progress("choosing threshold", 0.0)
-    if pool.layout is not None and pool.layout.families > 1:
-        scored = _family_scores(pool, settings, runner, progress)
-    else:
-        scored = _Scored.of(_field_scores(pool, settings, runner, progress))
+    scored = _scored(pool, settings, runner, progress)
     profile = PosteriorProfile.of(scored.posterior)
     threshold = settings.threshold if settings.threshold is not None else profile.threshold()
     progress("grouping", _COMPARED)
@@ -283,8 +280,8 @@ class _Scored:
     field_weights: tuple[tuple[str, str, float, float, float], ...]
     prior: float
     families: bool = False  # scored family by family: pairs without a shared salt unknown
-    # Per pair, its best posterior in each of two independent sources of families
-    # (`ComparisonLayout.independent_sources`; -1 where not scored there), or None.
+    # Per pair, its best posterior in each independent component of families
+    # (`ComparisonLayout.evidence_components`; -1 where not scored there), or None.
     sources: tuple[npt.NDArray[np.float64], ...] | None = None
 
     @classmethod
@@ -302,6 +299,13 @@ class _Scored:
             field_weights=tuple(model.rows()),
             prior=model.prior,
         )
+
+
+def _scored(pool: Pool, settings: MatchSettings, runner: Runner, progress: Progress) -> _Scored:
+    """The pool's candidates with their field scores: family by family when salted."""
+    if pool.layout is not None and pool.layout.families > 1:
+        return _family_scores(pool, settings, runner, progress)
+    return _Scored.of(_field_scores(pool, settings, runner, progress))
 
 
 def _family_scores(
@@ -522,10 +526,7 @@ def score_batches(batches: Sequence[Batch], settings: MatchSettings | None = Non
     settings = settings or MatchSettings()
     pool = pool_batches(batches)
     _fields_wanted(pool, "fields")
-    if pool.layout is not None and pool.layout.families > 1:
-        scored = _family_scores(pool, settings, run_here, _ignore_progress)
-    else:
-        scored = _Scored.of(_field_scores(pool, settings, run_here, _ignore_progress))
+    scored = _scored(pool, settings, run_here, _ignore_progress)
     records = tuple(
         (pool.agencies[agency], reference)
         for agency, reference in zip(pool.agency.tolist(), pool.references, strict=True)

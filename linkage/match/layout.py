@@ -103,16 +103,13 @@ class ComparisonLayout:
             group_filters=self.group_filters,
         )
 
-    def independent_sources(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-        """Two sets of families whose salts share no field, or None where there are none.
+    def evidence_components(self) -> tuple[tuple[int, ...], ...]:
+        """Families grouped by shared salt fields (directly or through others), largest first.
 
-        Families linked by a shared field (directly or through others) form one source;
-        the largest source is the first, every other family the second. Errors in one
-        source's fields do not stop the other from finding a pair, which is what the
-        label-free recall estimate (`linkage.match.coverage`) rests on.
+        Errors in one component's fields do not stop another from finding a pair, which is
+        what the label-free recall estimate (`linkage.match.coverage`) rests on. () where
+        all families form one component, or there are none.
         """
-        if len(self.family_fields) < 2:
-            return None
         component = list(range(len(self.family_fields)))
 
         def root(index: int) -> int:
@@ -124,28 +121,22 @@ class ComparisonLayout:
             for j in range(i):
                 if set(mine) & set(self.family_fields[j]):
                     component[root(i)] = root(j)
-        roots = [root(i) for i in range(len(component))]
-        largest = max(set(roots), key=roots.count)
-        first = tuple(i for i, r in enumerate(roots) if r == largest)
-        second = tuple(i for i, r in enumerate(roots) if r != largest)
-        return (first, second) if second else None
+        members: dict[int, list[int]] = {}
+        for index in range(len(component)):
+            members.setdefault(root(index), []).append(index)
+        groups = sorted(members.values(), key=lambda group: (-len(group), group[0]))
+        return tuple(tuple(group) for group in groups) if len(groups) > 1 else ()
 
-    def evidence_components(self) -> tuple[tuple[int, ...], ...]:
-        """Families grouped by shared salt fields (directly or through others), largest first."""
-        split = self.independent_sources()
-        if split is None:
-            return ()
-        rest = split[1]
-        groups: list[list[int]] = []
-        for index in rest:
-            mine = set(self.family_fields[index])
-            for group in groups:
-                if any(mine & set(self.family_fields[j]) for j in group):
-                    group.append(index)
-                    break
-            else:
-                groups.append([index])
-        return (split[0], *(tuple(g) for g in groups))
+    def independent_sources(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """Two sets of families whose salts share no field, or None where there are none.
+
+        The largest component (`evidence_components`) is the first, every other family
+        the second.
+        """
+        components = self.evidence_components()
+        if not components:
+            return None
+        return components[0], tuple(sorted(i for group in components[1:] for i in group))
 
     @property
     def names(self) -> tuple[str, ...]:
