@@ -78,15 +78,10 @@ def _by_slice(
 def _encode_slice(
     packed: PackedColumns, params: ComparisonParams, where: _Slice, out: npt.NDArray[np.uint64]
 ) -> None:
-    starts, ends, prefixes, spaces = where.starts, where.ends, where.prefixes, where.spaces
     bits = np.zeros((out.shape[0], 64 * out.shape[1]), dtype=np.uint8)
     for index, (field, part, method, offset, words, per_token) in enumerate(params.plan.tolist()):
-        first, last = _part_spans(starts[field], ends[field], part, spaces)
-        present = np.flatnonzero(first < last)  # missing stays missing: no bit, no tag
+        present, keys, salts, spans = _slot_values(params, where, index, field, part)
         out[present, 0] |= np.uint64(1 << index)
-        keys = int(params.keys[index, 0]), int(params.keys[index, 1])
-        salts = None if prefixes is None else prefixes[present]
-        spans = first[present], last[present]
         if method == _BANDS:
             continue  # `band_slots`, after either encoder
         if method == _BLOOM:
@@ -119,21 +114,30 @@ def band_slots(
 def _band_slice(
     packed: PackedColumns, params: ComparisonParams, where: _Slice, out: npt.NDArray[np.uint64]
 ) -> None:
-    starts, ends, prefixes, spaces = where.starts, where.ends, where.prefixes, where.spaces
     bits = np.zeros((out.shape[0], 64 * out.shape[1]), dtype=np.uint8)
     for index, (field, part, method, offset, words, per_token) in enumerate(params.plan.tolist()):
         if method != _BANDS:
             continue
-        first, last = _part_spans(starts[field], ends[field], part, spaces)
-        present = np.flatnonzero(first < last)
-        keys = int(params.keys[index, 0]), int(params.keys[index, 1])
-        salts = None if prefixes is None else prefixes[present]
-        spans = first[present], last[present]
+        present, keys, salts, spans = _slot_values(params, where, index, field, part)
         found = qgram_hashes(keys, packed.codepoints, spans, 2, padded=True, prefixes=salts)
         tokens = band_tokens(found)
         owned = TokenHashes(owners=present[tokens.owners], hashes=tokens.hashes)
         set_bits(bits, owned, per_token, 64 * words, 64 * offset)
     out |= np.packbits(bits, axis=1, bitorder="little").view(np.uint64)
+
+
+def _slot_values(
+    params: ComparisonParams, where: _Slice, index: int, field: int, part: int
+) -> tuple[Int64s, tuple[int, int], npt.NDArray[np.uint32] | None, tuple[Int64s, Int64s]]:
+    """One comparison's records with a value, its key halves, salt prefixes and spans.
+
+    Missing stays missing: a record without the part gets no bit and no tag.
+    """
+    first, last = _part_spans(where.starts[field], where.ends[field], part, where.spaces)
+    present = np.flatnonzero(first < last)
+    keys = int(params.keys[index, 0]), int(params.keys[index, 1])
+    salts = None if where.prefixes is None else where.prefixes[present]
+    return present, keys, salts, (first[present], last[present])
 
 
 def _part_spans(first: Int64s, last: Int64s, part: int, spaces: Int64s) -> tuple[Int64s, Int64s]:
