@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench venv clean
+.PHONY: demo test check bench venv clean browser
 
 venv: $(STAMP)
 
@@ -17,11 +17,21 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/test
 
 check: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/check
+
+# Debian's Chromium for the browser tests (tests/web) and `make screenshots`; Playwright
+# drives it and never downloads a browser. Where it cannot be installed (no apt-get, not
+# root, no network) nothing fails: the browser tests are skipped and say why.
+CHROMIUM ?= /usr/bin/chromium
+
+browser:
+	@test -x $(CHROMIUM) || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	    >/dev/null 2>&1 || echo "Chromium could not be installed: the browser tests will be skipped"; }
 
 # Reference implementations (clkhash, anonlink) live in their own venv: clkhash 0.18 pins
 # cryptography<41, which must not meet fieldlink's own dependencies.

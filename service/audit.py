@@ -7,9 +7,14 @@ record count a route put in `request.state.audit_records`; it then waits until t
 writer has committed the entry, and only then lets the answer go out. If the entry cannot
 be stored the caller gets a 503 instead of the answer: no data leaves unaudited.
 
+The web pages under /app (service.web) are audited the same way: each page view and form
+post is one entry, with the principal and token of its browser session (service.web.sessions
+puts the caller on the request state as `deps.get_principal` does).
+
 Not audited: /v1/health and /v1/ready (unauthenticated probes that touch no data; an
 orchestrator calls them every few seconds, which would bury the accesses auditors look for,
-and readiness must not depend on the log), and everything outside /v1 (/metrics, /docs).
+and readiness must not depend on the log), and everything else outside /v1 and /app
+(/metrics, /docs, the static assets).
 """
 
 import asyncio
@@ -34,6 +39,7 @@ from service.store.audit import EntryDraft
 logger = logging.getLogger(__name__)
 
 _AUDITED_PREFIX = "/v1/"
+_PAGES = "/app"  # the web pages (service.web.pages.PAGES_PREFIX)
 _NOT_AUDITED = frozenset({"/v1/health", "/v1/ready"})
 _ACTION_CHARS, _RESOURCE_CHARS = 120, 200  # the columns' sizes
 _SUBJECT = "audit_subject"  # request.state: the run and hits a request acted on (note_subject)
@@ -136,6 +142,8 @@ def audit_writer(app: FastAPI) -> Iterator[AuditWriter]:
 
 
 def _is_audited(path: str) -> bool:
+    if path == _PAGES or path.startswith(_PAGES + "/"):
+        return True
     return path.startswith(_AUDITED_PREFIX) and path.rstrip("/") not in _NOT_AUDITED
 
 

@@ -45,3 +45,7 @@ class Settings(BaseSettings):
     auth_backoff_max_s: float = 300.0
     # Runs queued or running in one project at a time; one more is refused (429).
     max_active_runs_per_project: int = 4
+    # Web pages (service.web.sessions): a signed-in browser is signed out after this many
+    # minutes without a page view, and this many hours after signing in, whichever is first.
+    web_session_idle_minutes: int = 30
+    web_session_hours: int = 12

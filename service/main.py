@@ -22,6 +22,7 @@ from service.routes import api_router
 from service.security_headers import install_security_headers
 from service.spool import remove_leftovers
 from service.web.docs import install_docs
+from service.web.pages import install_pages
 
 API_PREFIX = "/v1"
 API_VERSION = "1.0.0"  # bump deliberately when openapi/openapi.json changes meaning
@@ -75,4 +76,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_security_headers(app)  # outermost: every answer gets them, errors included
     app.include_router(api_router, prefix=API_PREFIX)
     install_docs(app)
+    install_pages(app)  # the web pages under /app, after /static and the error handlers
     return app

@@ -440,3 +440,22 @@ class PurgeReceipt(Base):
     )
     purged_at: Mapped[datetime]
     document: Mapped[str] = mapped_column(Text)  # fieldlink-purge-receipt/1 JSON, signed
+
+
+class WebSession(Base):
+    """A signed-in browser (service.web.sessions): the session id is stored only as a digest.
+
+    Bound to the token it was opened with: revoking that token, or disabling the principal,
+    ends the session at its next request. Expires when idle and at an absolute time.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    token_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]  # the absolute end, whatever the activity

@@ -62,14 +62,15 @@ def own_agency(principal: Principal) -> uuid.UUID | None:
     return principal.agency_id if principal.role is Role.DATA_OFFICER else None
 
 
-AnalystProjectDep = Annotated[Project, Depends(project_for(require_role(Role.ANALYST)))]
-SuspectReaderProjectDep = Annotated[
-    Project, Depends(project_for(require_role(Role.ANALYST, Role.AUDITOR)))
-]
-RunReaderProjectDep = Annotated[
-    Project, Depends(project_for(require_role(Role.ANALYST, Role.AUDITOR, Role.DATA_OFFICER)))
-]
+# The roles of each policy, named once: the API's dependencies below and the web pages'
+# (service.web.access) admit exactly these.
+ANALYSTS = (Role.ANALYST,)
+SUSPECT_READERS = (Role.ANALYST, Role.AUDITOR)
+RUN_READERS = (Role.ANALYST, Role.AUDITOR, Role.DATA_OFFICER)
+HIT_READERS = (Role.ANALYST, Role.DATA_OFFICER)
+
+AnalystProjectDep = Annotated[Project, Depends(project_for(require_role(*ANALYSTS)))]
+SuspectReaderProjectDep = Annotated[Project, Depends(project_for(require_role(*SUSPECT_READERS)))]
+RunReaderProjectDep = Annotated[Project, Depends(project_for(require_role(*RUN_READERS)))]
 # Hits are read on every click: their routes need the project's id only.
-HitReaderProjectIdDep = Annotated[
-    uuid.UUID, Depends(project_id_for(require_role(Role.ANALYST, Role.DATA_OFFICER)))
-]
+HitReaderProjectIdDep = Annotated[uuid.UUID, Depends(project_id_for(require_role(*HIT_READERS)))]
