@@ -104,10 +104,14 @@ def comparison_layout(schema: LinkageSchema) -> ComparisonLayout:
     if schema.hardening.salt_families:  # other layouts keep their text (batches their digest)
         families = schema.hardening.salt_families
         document["families"] = [family.name for family in families]
-        # The fields each family's salt reads: lets the hub tell independent evidence apart
-        # (families sharing no field) for its label-free recall estimate.
-        document["family_fields"] = [
-            sorted({f for part in family.parts for f in split_salt_part(part)[0]})
+        # The comparisons each family's salt reads (their field is in it): the hub pools
+        # what matches look like over the families that do not (`scoring.fit_families`).
+        document["family_comparisons"] = [
+            sorted(
+                spec.name
+                for spec in schema.comparisons
+                if any(spec.field in split_salt_part(part)[0] for part in family.parts)
+            )
             for family in families
         ]
         if schema.hardening.group_filters:  # candidates: the pairs of equal filters

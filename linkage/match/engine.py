@@ -15,9 +15,11 @@ from linkage.match.coverage import estimate_coverage
 from linkage.match.dice import DicePairs, dice_pairs
 from linkage.match.fields import (
     CANDIDATE_FLOOR,
+    FamilyCandidates,
     FieldScores,
     candidate_threshold,
     kept_threshold,
+    score_families,
     score_pairs,
 )
 from linkage.match.grouping import group_records
@@ -233,10 +235,11 @@ def _match_fields(
     groups = hit_groups(pool, grouping.group, linked, settings.min_agencies, scored.agreed(keep))
     precision, recall = profile.estimate(threshold)
     basis, interval = "compared pairs", None
-    if scored.sources is not None:
-        agencies = len(pool.agencies)
-        strata = pool.agency[scored.left] * agencies + pool.agency[scored.right]
-        coverage = estimate_coverage(scored.sources, scored.posterior, threshold, strata)
+    if scored.runners_up is not None:
+        # How many families linked each linked pair: its best posterior did, and so did
+        # each runner-up at or above the threshold.
+        captures = 1 + (scored.runners_up[keep] >= threshold).sum(axis=1)
+        coverage = estimate_coverage(captures, scored.occasions)
         if coverage is not None:
             basis, interval = "all pairs", (coverage.low, coverage.high)
             recall = min(recall, coverage.recall)
@@ -280,9 +283,10 @@ class _Scored:
     field_weights: tuple[tuple[str, str, float, float, float], ...]
     prior: float
     families: bool = False  # scored family by family: pairs without a shared salt unknown
-    # Per pair, its best posterior in each independent component of families
-    # (`ComparisonLayout.evidence_components`; -1 where not scored there), or None.
-    sources: tuple[npt.NDArray[np.float64], ...] | None = None
+    # Per pair, its second and third best posterior over the families (-1: none), and
+    # the number of families: capture frequencies for the recall estimate (`coverage`).
+    runners_up: npt.NDArray[np.float64] | None = None
+    occasions: int = 1
 
     @classmethod
     def of(cls, scored: "ScoredCandidates") -> "_Scored":
@@ -320,20 +324,11 @@ def _family_scores(
     layout = pool.layout
     if layout is None:
         raise LinkageError("salt families need comparison encodings in every batch")
-    parts: list[tuple[int, npt.NDArray[np.int64], _Scored]] = []
-    for family in range(layout.families):
-        sub, rows = family_pool(pool, family)
-        if len(sub.agencies) < 2:
-            continue  # nobody to compare with in this family
-        share = _family_progress(progress, family, layout.family_names)
-        share("choosing threshold", 0.0)
-        found = (
-            _group_scores(sub, share)
-            if layout.group_filters
-            else _field_scores(sub, settings, runner, share)
-        )
-        scored = _Scored.of(found)
-        parts.append((family, rows, scored))
+    parts = (
+        _grouped_families(pool, layout, progress)
+        if layout.group_filters
+        else _valued_families(pool, layout, settings, runner, progress)
+    )
     if not parts:
         return _no_candidates()
     left = np.concatenate([rows[s.left] for _, rows, s in parts])
@@ -347,8 +342,6 @@ def _family_scores(
     first[1:] = (left[order][1:] != left[order][:-1]) | (right[order][1:] != right[order][:-1])
     best = order[first]
     weight = np.concatenate([s.weight for _, _, s in parts])
-    family_of = np.array([family for family, _, _ in parts], dtype=np.int64)[source]
-    sources = _source_posteriors(layout, family_of[order], posterior[order], np.flatnonzero(first))
 
     def agreed(indices: npt.NDArray[np.int64]) -> list[tuple[str, ...]]:
         chosen = best[indices]
@@ -380,25 +373,76 @@ def _family_scores(
         ),
         prior=float(np.average([s.prior for _, _, s in parts], weights=counts + 1e-9)),
         families=True,
-        sources=sources,
+        runners_up=_runners_up(posterior[order], np.flatnonzero(first)),
+        occasions=len(parts),
     )
 
 
-def _source_posteriors(
+_Family = tuple[int, npt.NDArray[np.int64], _Scored]  # family, its rows in the pool, scores
+
+
+def _valued_families(
+    pool: Pool,
     layout: ComparisonLayout,
-    family: npt.NDArray[np.int64],
-    posterior: npt.NDArray[np.float64],
-    starts: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.float64], ...] | None:
-    """Per pair (runs of entries from `starts`), its best posterior in each source."""
-    split = layout.evidence_components()
-    if len(split) < 2 or not len(starts):
-        return None
-    out = []
-    for members in split:
-        mine = np.where(np.isin(family, members), posterior, -1.0)
-        out.append(np.maximum.reduceat(mine, starts))
-    return tuple(out)
+    settings: MatchSettings,
+    runner: Runner,
+    progress: Progress,
+) -> list[_Family]:
+    """Families with value filters: each blocked by its filters and scored on its own."""
+    parts: list[_Family] = []
+    for family in range(layout.families):
+        sub, rows = family_pool(pool, family)
+        if len(sub.agencies) < 2:
+            continue  # nobody to compare with in this family
+        share = _family_progress(progress, family, layout.family_names)
+        share("choosing threshold", 0.0)
+        parts.append((family, rows, _Scored.of(_field_scores(sub, settings, runner, share))))
+    return parts
+
+
+def _grouped_families(pool: Pool, layout: ComparisonLayout, progress: Progress) -> list[_Family]:
+    """Families with group filters: the pairs of each group, scored with joint models.
+
+    The families' models are learned together, matches' levels pooled where a family's
+    salt does not read the field (`scoring.fit_families`).
+    """
+    found = []
+    for family in range(layout.families):
+        sub, rows = family_pool(pool, family)
+        if len(sub.agencies) < 2:
+            continue  # nobody to compare with in this family
+        share = _family_progress(progress, family, layout.family_names)
+        share("choosing threshold", 0.0)
+        found.append((family, sub, rows, _group_candidates(sub, share)))
+    if not found:
+        return []
+    progress("learning weights", _COMPARED)
+    scores = score_families(
+        layout.one_family(),
+        [
+            FamilyCandidates(values, sub.starts, pairs.left, pairs.right, pairs.score >= 1)
+            for _, sub, _, (pairs, _, values) in found
+        ],
+        layout.shared_matches()[[family for family, *_ in found]],
+    )
+    return [
+        (family, rows, _Scored.of(ScoredCandidates(pairs, score, 1.0, len(pairs.left), methods)))
+        for (family, _, rows, (pairs, methods, _)), score in zip(found, scores, strict=True)
+    ]
+
+
+def _runners_up(
+    posterior: npt.NDArray[np.float64], starts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Per pair (runs of entries from `starts`, best first), its 2nd and 3rd posterior."""
+    sizes = np.diff(np.append(starts, len(posterior)))
+    rank = np.arange(len(posterior)) - np.repeat(starts, sizes)
+    pair = np.repeat(np.arange(len(starts)), sizes)
+    out = np.full((len(starts), 2), -1.0)
+    for column in (0, 1):
+        at = rank == column + 1
+        out[pair[at], column] = posterior[at]
+    return out
 
 
 def _family_progress(progress: Progress, family: int, names: Sequence[str]) -> Progress:
@@ -464,16 +508,20 @@ def _field_scores(
     return ScoredCandidates(pairs, scores, candidates, comparisons, methods)
 
 
-def _group_scores(pool: Pool, progress: Progress) -> ScoredCandidates:
-    """Salt group filters: the candidates are the pairs of equal filters (`groups`)."""
-    layout, values = pool.layout, pool.comparisons
-    if layout is None or values is None:
+def _group_candidates(
+    pool: Pool, progress: Progress
+) -> tuple[DicePairs, dict[str, str], npt.NDArray[np.uint64]]:
+    """Salt group filters: the candidates are the pairs of equal filters (`groups`).
+
+    Returns:
+        The pairs, the blocking method per agency pair and the family's encodings.
+    """
+    values = pool.comparisons
+    if pool.layout is None or values is None:
         raise LinkageError("field scoring needs comparison encodings in every batch")
     progress("comparing", _COMPARING)
     found = pairs_of_equal_filters(pool.filters, pool.agency)
     progress("comparing", _COMPARED)
-    same = np.ones(len(found.left), dtype=np.float64)  # equal filters: Dice 1
-    scores = score_pairs(layout, values, pool.starts, (found.left, found.right, same), 1.0)
     method = "salt groups" + (
         f" ({found.left_out} records in oversized groups)" if found.left_out else ""
     )
@@ -481,8 +529,8 @@ def _group_scores(pool: Pool, progress: Progress) -> ScoredCandidates:
         f"{pool.agencies[a]}-{pool.agencies[b]}": method
         for a, b in combinations(range(len(pool.agencies)), 2)
     }
-    pairs = DicePairs(found.left, found.right, same)
-    return ScoredCandidates(pairs, scores, 1.0, len(found.left), methods)
+    same = np.ones(len(found.left), dtype=np.float64)  # equal filters: Dice 1
+    return DicePairs(found.left, found.right, same), methods, values
 
 
 # Shares of the whole run in `progress`: choosing the threshold, comparing, grouping.

@@ -19,10 +19,11 @@ from linkage.match.layout import ComparisonLayout
 from linkage.match.levels import LevelPlan, pair_levels
 from linkage.match.scoring import (
     RANDOM_PAIRS,
+    FamilyPairs,
     FieldModel,
     PosteriorProfile,
     agreed,
-    fit,
+    fit_families,
     posterior,
 )
 
@@ -117,11 +118,52 @@ def score_pairs(
 
     EM starts from the candidates whose CLK score reaches `clk_threshold`.
     """
-    plan = LevelPlan.of(layout)
     left, right, clk_score = pairs
-    levels = pair_levels(plan, values, left, right)
-    random_left, random_right = random_pairs(starts, len(values))
-    random_levels = pair_levels(plan, values, random_left, random_right)
-    model = fit(plan, levels, random_levels, clk_score >= clk_threshold)
-    weight = model.match_weight(levels)
-    return FieldScores(model=model, levels=levels, weight=weight, posterior=posterior(weight))
+    found = FamilyCandidates(values, starts, left, right, clk_score >= clk_threshold)
+    return score_families(layout, [found], np.zeros((1, len(layout.entries)), dtype=bool))[0]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FamilyCandidates:
+    """One salt family's encodings (rows by agency) and candidate pairs, with EM's start."""
+
+    values: npt.NDArray[np.uint64]
+    starts: npt.NDArray[np.int64]  # first row of each agency
+    left: npt.NDArray[np.int64]
+    right: npt.NDArray[np.int64]
+    start: npt.NDArray[np.bool_]  # candidates taken as matches in EM's first round
+
+
+def score_families(
+    layout: ComparisonLayout,
+    families: Sequence[FamilyCandidates],
+    shared: npt.NDArray[np.bool_],
+) -> list[FieldScores]:
+    """Levels, models learned together (`scoring.fit_families`) and posteriors per family.
+
+    Args:
+        layout: One family's comparison layout (the same in every family).
+        families: Each family's encodings and candidates.
+        shared: families x comparisons: where matches' levels are pooled over families.
+    """
+    plan = LevelPlan.of(layout)
+    inputs = []
+    for found in families:
+        random_left, random_right = random_pairs(found.starts, len(found.values))
+        inputs.append(
+            FamilyPairs(
+                levels=pair_levels(plan, found.values, found.left, found.right),
+                random_levels=pair_levels(plan, found.values, random_left, random_right),
+                start=found.start,
+            )
+        )
+    models = fit_families(plan, inputs, shared)
+    out = []
+    for family, model in zip(inputs, models, strict=True):
+        weight = model.match_weight(family.levels)
+        out.append(
+            FieldScores(
+                model=model, levels=family.levels, weight=weight, posterior=posterior(weight)
+            )
+        )
+    return out

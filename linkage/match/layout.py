@@ -9,6 +9,9 @@ import json
 from dataclasses import dataclass
 from typing import Self
 
+import numpy as np
+import numpy.typing as npt
+
 from linkage.errors import BatchError
 
 LAYOUT_FORMAT = "fieldlink-comparisons/1"
@@ -40,7 +43,7 @@ class ComparisonLayout:
     words: int
     entries: tuple[ComparisonEntry, ...]
     family_names: tuple[str, ...] = ()  # salt families, in encoding order; () for one
-    family_fields: tuple[tuple[str, ...], ...] = ()  # fields each family's salt reads
+    family_comparisons: tuple[tuple[str, ...], ...] = ()  # comparisons of those fields
     group_filters: bool = False  # record filters encode the salt alone (equal per group)
 
     @property
@@ -56,9 +59,9 @@ class ComparisonLayout:
             entries = tuple(ComparisonEntry(**entry) for entry in document["comparisons"])
             words = int(document["words"])
             names = tuple(str(name) for name in document.get("families", ()))
-            fields = tuple(
-                tuple(str(field) for field in family)
-                for family in document.get("family_fields", ())
+            read = tuple(
+                tuple(str(name) for name in family)
+                for family in document.get("family_comparisons", ())
             )
             grouped = document.get("group_filters", False) is True
             valid = document["format"] == LAYOUT_FORMAT
@@ -68,18 +71,21 @@ class ComparisonLayout:
             not valid
             or len(names) > MAX_FAMILIES
             or len(set(names)) != len(names)
-            or (fields and len(fields) != len(names))
+            or (read and len(read) != len(names))
             or not 1 <= words * max(1, len(names)) <= MAX_WORDS
             or len(entries) > 63
         ):
             raise BatchError("comparison layout is not supported")
         _check_entries(entries, words)
+        known = {entry.name for entry in entries}
+        if any(name not in known for family in read for name in family):
+            raise BatchError("comparison layout names an unknown comparison for a family")
         return cls(
             text=text,
             words=words,
             entries=entries,
             family_names=names,
-            family_fields=fields,
+            family_comparisons=read,
             group_filters=grouped,
         )
 
@@ -94,7 +100,7 @@ class ComparisonLayout:
             return self
         document = json.loads(self.text)
         del document["families"]
-        document.pop("family_fields", None)
+        document.pop("family_comparisons", None)
         text = json.dumps(document, sort_keys=True, separators=(",", ":"))
         return ComparisonLayout(
             text=text,
@@ -103,40 +109,17 @@ class ComparisonLayout:
             group_filters=self.group_filters,
         )
 
-    def evidence_components(self) -> tuple[tuple[int, ...], ...]:
-        """Families grouped by shared salt fields (directly or through others), largest first.
+    def shared_matches(self) -> npt.NDArray[np.bool_]:
+        """Per family and comparison: True where the family's salt does not read it.
 
-        Errors in one component's fields do not stop another from finding a pair, which is
-        what the label-free recall estimate (`linkage.match.coverage`) rests on. () where
-        all families form one component, or there are none.
+        There, what a true match looks like is the same in every such family, and scoring
+        pools it (`linkage.match.scoring.fit_families`). All False for a layout that does
+        not say which comparisons its salts read (each family then learns alone).
         """
-        component = list(range(len(self.family_fields)))
-
-        def root(index: int) -> int:
-            while component[index] != index:
-                index = component[index]
-            return index
-
-        for i, mine in enumerate(self.family_fields):
-            for j in range(i):
-                if set(mine) & set(self.family_fields[j]):
-                    component[root(i)] = root(j)
-        members: dict[int, list[int]] = {}
-        for index in range(len(component)):
-            members.setdefault(root(index), []).append(index)
-        groups = sorted(members.values(), key=lambda group: (-len(group), group[0]))
-        return tuple(tuple(group) for group in groups) if len(groups) > 1 else ()
-
-    def independent_sources(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-        """Two sets of families whose salts share no field, or None where there are none.
-
-        The largest component (`evidence_components`) is the first, every other family
-        the second.
-        """
-        components = self.evidence_components()
-        if not components:
-            return None
-        return components[0], tuple(sorted(i for group in components[1:] for i in group))
+        shared = np.zeros((self.families, len(self.entries)), dtype=bool)
+        for family, read in enumerate(self.family_comparisons):
+            shared[family] = [entry.name not in read for entry in self.entries]
+        return shared
 
     @property
     def names(self) -> tuple[str, ...]:

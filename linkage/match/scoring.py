@@ -17,6 +17,7 @@ expected F1 over the candidates, never below 0.5. Expected precision at a cut is
 posterior of the pairs above it; expected recall is their posterior sum over all.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,21 +119,34 @@ def _sum_weights(
     return summed
 
 
-def level_frequencies(
-    levels: npt.NDArray[np.int8], weight: npt.NDArray[np.float64], plan: LevelPlan
+def level_counts(
+    levels: npt.NDArray[np.int8], weight: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """Weighted level frequencies among non-missing values, smoothed; comparisons x levels."""
+    """Weighted level counts, missing left out; comparisons x levels."""
     columns = levels.shape[1]
     flat = (levels.astype(np.int64) + MAX_LEVELS * np.arange(columns)).ravel()
-    counts = np.bincount(flat, weights=np.repeat(weight, columns), minlength=columns * MAX_LEVELS)
+    weights = np.repeat(np.asarray(weight, dtype=np.float64), columns)
+    counts = np.bincount(flat, weights=weights, minlength=columns * MAX_LEVELS).astype(np.float64)
     counts = counts.reshape(columns, MAX_LEVELS)
     counts[:, 0] = 0.0
+    return counts
+
+
+def smoothed(counts: npt.NDArray[np.float64], plan: LevelPlan) -> npt.NDArray[np.float64]:
+    """Level frequencies from level counts, with a pseudo-count on every real level."""
     real = np.arange(MAX_LEVELS)[None, :] < plan.level_counts[:, None]
     counts = np.where(real, counts + _PSEUDO, 0.0)
     counts[:, 0] = 0.0
     totals = counts.sum(axis=1, keepdims=True)
     frequencies: npt.NDArray[np.float64] = counts / np.maximum(totals, 1e-300)
     return frequencies
+
+
+def level_frequencies(
+    levels: npt.NDArray[np.int8], weight: npt.NDArray[np.float64], plan: LevelPlan
+) -> npt.NDArray[np.float64]:
+    """Weighted level frequencies among non-missing values, smoothed; comparisons x levels."""
+    return smoothed(level_counts(levels, weight), plan)
 
 
 def fit(
@@ -157,25 +171,69 @@ def fit(
     Returns:
         The fitted model.
     """
-    u = level_frequencies(random_levels, np.ones(len(random_levels)), plan)
-    # EM runs on the distinct level patterns, each weighted by its count: the same model
-    # (the M-step is linear in the guesses), in a few thousand rows instead of millions.
-    patterns, inverse, counts = _patterns(levels)
-    first = np.clip(
-        np.bincount(inverse, weights=start, minlength=len(patterns)) / counts, 0.05, 0.95
-    )
-    guess = np.stack([first, 0.9 * (1.0 - first), 0.1 * (1.0 - first)], axis=1)
-    model = _m_step(plan, patterns, guess, counts, u, 0)
-    if not len(patterns):  # no candidates: nothing to learn m from
-        return model
+    none = np.zeros((1, len(plan.layout.entries)), dtype=bool)
+    return fit_families(plan, [FamilyPairs(levels, random_levels, start)], none)[0]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FamilyPairs:
+    """One salt family's (or a whole run's) candidate levels, random levels and EM start."""
+
+    levels: npt.NDArray[np.int8]
+    random_levels: npt.NDArray[np.int8]  # of random cross-agency pairs: u
+    start: npt.NDArray[np.bool_]  # the candidates taken as matches in the first round
+
+
+def fit_families(
+    plan: LevelPlan, families: Sequence[FamilyPairs], shared: npt.NDArray[np.bool_]
+) -> list[FieldModel]:
+    """EM over several salt families at once, matches' levels pooled where the salt is silent.
+
+    Each family has its own classes and shares (its salt decides who meets whom), but a
+    true match's errors do not depend on which salt brought the pair together: a date of
+    birth is mistyped as often between records that share a phone as between records that
+    share a document number. So where a family's salt does not read a comparison's field
+    (`shared[f, c]`), that comparison's m is one estimate pooled over all such families.
+    Alone, a family whose candidates are nearly all matches (one document number) cannot
+    tell a true match with a rare error from a relative, and its related class takes
+    them; pooled, the evidence of every family decides. A comparison the salt reads (the
+    date in a family salted by the date) keeps the family's own m: there it agrees by
+    construction.
+
+    Args:
+        plan: The comparisons (the same layout in every family).
+        families: Per family, its pairs' levels, random pairs' levels and EM start.
+        shared: families x comparisons: True where the family's salt does not read it.
+
+    Returns:
+        One fitted model per family, in order.
+    """
+    found = [_patterns(family.levels) for family in families]
+    us = [level_frequencies(f.random_levels, np.ones(len(f.random_levels)), plan) for f in families]
+    guesses = []
+    for family, (patterns, inverse, counts) in zip(families, found, strict=True):
+        first = np.clip(
+            np.bincount(inverse, weights=family.start, minlength=len(patterns)) / counts, 0.05, 0.95
+        )
+        guesses.append(np.stack([first, 0.9 * (1.0 - first), 0.1 * (1.0 - first)], axis=1))
+    models = _m_steps(plan, found, guesses, us, shared, 0)
+    if not any(len(patterns) for patterns, _, _ in found):  # nothing to learn m from
+        return models
     for round_number in range(1, EM_ROUNDS + 1):
-        model = _m_step(plan, patterns, guess, counts, u, round_number)
-        logs = model.class_logs(patterns)
-        updated = np.exp(logs - np.logaddexp.reduce(logs, axis=1, keepdims=True))
-        if len(updated) and float(np.abs(updated - guess).max()) < EM_TOLERANCE:
+        models = _m_steps(plan, found, guesses, us, shared, round_number)
+        change, updated = 0.0, []
+        for model, (patterns, _, _), guess in zip(models, found, guesses, strict=True):
+            if not len(patterns):
+                updated.append(guess)
+                continue
+            logs = model.class_logs(patterns)
+            posterior = np.exp(logs - np.logaddexp.reduce(logs, axis=1, keepdims=True))
+            change = max(change, float(np.abs(posterior - guess).max()))
+            updated.append(posterior)
+        if change < EM_TOLERANCE:
             break
-        guess = updated
-    return model
+        guesses = updated
+    return models
 
 
 def _patterns(
@@ -196,25 +254,38 @@ def _patterns(
     return levels[first], inverse.reshape(-1), counts.astype(np.float64)
 
 
-def _m_step(
+def _m_steps(
     plan: LevelPlan,
-    patterns: npt.NDArray[np.int8],
-    guess: npt.NDArray[np.float64],
-    counts: npt.NDArray[np.float64],
-    u: npt.NDArray[np.float64],
+    found: Sequence[tuple[npt.NDArray[np.int8], npt.NDArray[np.int64], npt.NDArray[np.float64]]],
+    guesses: Sequence[npt.NDArray[np.float64]],
+    us: Sequence[npt.NDArray[np.float64]],
+    shared: npt.NDArray[np.bool_],
     rounds: int,
-) -> FieldModel:
-    total = counts.sum()
-    shares = counts @ guess / total if total else np.full(3, 1 / 3)
-    shares = np.clip(shares, 1e-9, 1.0)
-    return FieldModel(
-        plan=plan,
-        m=level_frequencies(patterns, guess[:, 0] * counts, plan),
-        r=level_frequencies(patterns, guess[:, 1] * counts, plan),
-        u=u,
-        shares=(float(shares[0]), float(shares[1]), float(shares[2])),
-        rounds=rounds,
-    )
+) -> list[FieldModel]:
+    """Every family's model from its guesses, m pooled over the families where shared."""
+    own = [
+        level_counts(patterns, guess[:, 0] * counts)
+        for (patterns, _, counts), guess in zip(found, guesses, strict=True)
+    ]
+    pooled = np.zeros_like(own[0])
+    for family, counts in enumerate(own):
+        pooled += np.where(shared[family][:, None], counts, 0.0)
+    models = []
+    for family, ((patterns, _, counts), guess) in enumerate(zip(found, guesses, strict=True)):
+        total = counts.sum()
+        shares = counts @ guess / total if total else np.full(3, 1 / 3)
+        shares = np.clip(shares, 1e-9, 1.0)
+        models.append(
+            FieldModel(
+                plan=plan,
+                m=smoothed(np.where(shared[family][:, None], pooled, own[family]), plan),
+                r=level_frequencies(patterns, guess[:, 1] * counts, plan),
+                u=us[family],
+                shares=(float(shares[0]), float(shares[1]), float(shares[2])),
+                rounds=rounds,
+            )
+        )
+    return models
 
 
 def agreed(plan: LevelPlan, levels: npt.NDArray[np.int8]) -> list[tuple[str, ...]]:

@@ -5,7 +5,15 @@ import pytest
 
 from linkage.match.layout import LAYOUT_FORMAT, ComparisonLayout
 from linkage.match.levels import LevelPlan
-from linkage.match.scoring import MIN_POSTERIOR, PosteriorProfile, agreed, fit, posterior
+from linkage.match.scoring import (
+    MIN_POSTERIOR,
+    FamilyPairs,
+    PosteriorProfile,
+    agreed,
+    fit,
+    fit_families,
+    posterior,
+)
 
 # Five comparisons: two names (bloom, 4 levels), a date (4 levels), a phone and an id.
 METHODS = ["bloom", "bloom", "date", "exact", "exact"]
@@ -117,3 +125,31 @@ def test_agreed_names_the_agreeing_comparisons_only() -> None:
     levels = np.array([[4, 3, 3, 2, 0], [1, 0, 2, 1, 1]], dtype=np.int8)
 
     assert agreed(plan(), levels) == [("c0", "c2", "c3"), ()]
+
+
+def _family(
+    rng: np.random.Generator, matches: int, relatives: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    levels = np.concatenate([draw(rng, M, matches, 0.05), draw(rng, R, relatives, 0.05)])
+    return levels, draw(rng, U, 20_000, 0.05), np.arange(len(levels)) < matches
+
+
+def test_families_pool_what_matches_look_like_where_their_salt_is_silent() -> None:
+    rng = np.random.default_rng(7)
+    families = [FamilyPairs(*_family(rng, 3000, 3000)), FamilyPairs(*_family(rng, 300, 10))]
+    shared = np.array([[True, True, False, True, True], [True, True, False, True, True]])
+
+    models = fit_families(plan(), families, shared)
+    alone = [fit(plan(), f.levels, f.random_levels, f.start) for f in families]
+
+    # Pooled comparisons: one m for both families, between what each learned alone.
+    for index in (0, 1, 3, 4):
+        np.testing.assert_array_equal(models[0].m[index], models[1].m[index])
+    # The date (read by the salts here): each family keeps its own m.
+    assert not np.array_equal(models[0].m[2], models[1].m[2])
+    # The small family's m for the name now rests on 3,300 matches, not 300: closer to
+    # the truth than what it learned alone.
+    truth = M[0, :4] / M[0, :4].sum()
+    pooled_error = np.abs(models[1].m[0, 1:5] - truth).sum()
+    alone_error = np.abs(alone[1].m[0, 1:5] - truth).sum()
+    assert pooled_error < alone_error
