@@ -21,13 +21,13 @@ function startPolling(element) {
       }
       const holder = document.createElement("div");
       holder.innerHTML = await response.text();
-      const fresh = holder.querySelector("[data-poll-fragment]");
-      if (fresh) {
-        element.replaceChildren(...fresh.childNodes);
-      }
       if (holder.querySelector("[data-poll-done]")) {
         window.location.reload();
         return;
+      }
+      const fresh = holder.querySelector("[data-poll-fragment]");
+      if (fresh) {
+        element.replaceChildren(...fresh.childNodes);  // moves them out of holder
       }
     } catch (error) {
       // The hub may be restarting: try again at the next tick.
