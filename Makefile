@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench venv clean browser
+.PHONY: demo test check bench venv clean browser screenshots
 
 venv: $(STAMP)
 
@@ -32,6 +32,10 @@ browser:
 	@test -x $(CHROMIUM) || { \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	    >/dev/null 2>&1 || echo "Chromium could not be installed: the browser tests will be skipped"; }
+
+# A PNG of every web page, signed in as each role, into docs/screenshots/ (a seeded hub).
+screenshots: $(STAMP) browser
+	$(BIN)/python -m tests.web.screenshots
 
 # Reference implementations (clkhash, anonlink) live in their own venv: clkhash 0.18 pins
 # cryptography<41, which must not meet fieldlink's own dependencies.

@@ -203,6 +203,7 @@ class Explanation:
     not_agreed: tuple[str, ...]  # their names
     total: float  # bits
     posterior: float
+    capped: bool  # the posterior is 1 to float precision: its weight is drawn at the cap
 
 
 def logit2(probability: float) -> float:
@@ -269,6 +270,7 @@ def explain(report: dict[str, Any], posterior: float, agreed: Sequence[str]) -> 
         not_agreed=tuple(name for name in table if name not in agreed),
         total=total,
         posterior=posterior,
+        capped=posterior >= 1.0 - _LOGIT_CAP,
     )
 
 
