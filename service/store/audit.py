@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, text
+from sqlalchemy import ColumnElement, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from linkage.audit import (
@@ -162,6 +162,33 @@ def list_entries(
     """One page of matching entries in chain order, after sequence `after` (keyset)."""
     query = select(AuditEntry).where(AuditEntry.sequence > after, *_conditions(where))
     return session.scalars(query.order_by(AuditEntry.sequence).limit(limit)).all()
+
+
+def list_entries_newest_first(
+    session: Session, where: EntryFilter, *, before: int | None, limit: int
+) -> Sequence[AuditEntry]:
+    """One page of matching entries, newest first, before sequence `before` (None: the head)."""
+    query = select(AuditEntry).where(*_conditions(where))
+    if before is not None:
+        query = query.where(AuditEntry.sequence < before)
+    return session.scalars(query.order_by(AuditEntry.sequence.desc()).limit(limit)).all()
+
+
+def count_entries(session: Session, where: EntryFilter) -> int:
+    """How many entries match."""
+    query = select(func.count()).select_from(AuditEntry).where(*_conditions(where))
+    return int(session.scalar(query) or 0)
+
+
+def recorded_actions(session: Session) -> list[str]:
+    """Every action the chain holds, in order (the choices of a filter by action)."""
+    return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+
+
+def last_checkpoint(session: Session) -> AuditCheckpoint | None:
+    """The newest signed checkpoint, if any."""
+    query = select(AuditCheckpoint).order_by(AuditCheckpoint.sequence.desc()).limit(1)
+    return session.scalars(query).first()
 
 
 def iter_entry_pages(

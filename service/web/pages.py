@@ -11,14 +11,14 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from service.auth import Role
-from service.web import analyst, common
+from service.web import admin, analyst, auditor, common, officer
 from service.web.areas import Area
 from service.web.page_errors import install_page_errors
 from service.web.rendering import NavEntry
 from service.web.sessions import PAGES_PREFIX
 
 # The areas, in the order of their navigation entries. Add yours here.
-AREAS: tuple[Area, ...] = (analyst.AREA,)
+AREAS: tuple[Area, ...] = (analyst.AREA, officer.AREA, auditor.AREA, admin.AREA)
 
 _HOME: NavEntry = ("common.nav.home", PAGES_PREFIX)
 
