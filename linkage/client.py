@@ -174,6 +174,10 @@ class HubClient:
         body = _jsonable(settings)
         return self._call(Project, "PATCH", f"/v1/projects/{project_id}", json=body)
 
+    def set_watch(self, project_id: uuid.UUID, *, on: bool) -> Project:
+        """Turn the project's standing watch on or off (analyst on the team)."""
+        return self._call(Project, "PUT", f"/v1/projects/{project_id}/watch", json={"on": on})
+
     def add_member(self, project_id: uuid.UUID, principal_id: uuid.UUID) -> Member:
         """Propose a principal for a project's team (administrator); pending until confirmed."""
         body = {"principal_id": str(principal_id)}

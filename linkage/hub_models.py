@@ -64,6 +64,14 @@ class Project(HubModel):
     max_near_duplicate_share: float = 1.0
     min_fill_share: float = 0.0
     require_salted_encodings: bool = False
+    watch: bool = False  # standing watch: each batch added or replaced queues a run
+
+
+class WatchOutcome(HubModel):
+    """What a project's standing watch did about an upload: the run queued, or why none."""
+
+    run_id: uuid.UUID | None = None
+    reason: str | None = None
 
 
 class Upload(HubModel):
@@ -77,6 +85,18 @@ class Upload(HubModel):
     key_check: str | None = None
     size_bytes: int | None = None
     already_stored: bool = False  # set by the client: the hub had this file already (200)
+    watch: WatchOutcome | None = None  # on a watched project: the run the upload queued
+
+
+class RunChanges(HubModel):
+    """What changed since the project's previous succeeded run (counts of hits)."""
+
+    since_run_id: uuid.UUID
+    new: int
+    grown: int
+    changed: int
+    unchanged: int
+    gone: int
 
 
 class Run(HubModel):
@@ -96,6 +116,9 @@ class Run(HubModel):
     recall_interval: tuple[float, float] | None = None
     created_at: datetime | None = None
     finished_at: datetime | None = None
+    trigger: str = "analyst"  # or "watch": queued by an upload under the standing watch
+    trigger_upload_id: uuid.UUID | None = None  # that upload (shown to the team only)
+    changes: RunChanges | None = None  # since the previous succeeded run (the team only)
 
     @property
     def finished(self) -> bool:

@@ -34,6 +34,7 @@ from service.hit_views import rendered_views
 from service.hub_keys import Keyring
 from service.matching import RunInputMissing, load_batches, match_run, safe_error
 from service.models import Run, utcnow
+from service.run_changes import count_changes
 from service.store import hits as hits_store
 from service.store import runs as runs_store
 
@@ -156,8 +157,16 @@ def _store(
         if not _while_owned(context, run_id, attempt, write):
             return False
     with context.sessions() as session:
+        # Counted before the run is marked succeeded, so that it never is without them.
+        changes = count_changes(session, session.get_one(Run, run_id))
         owned = runs_store.finish(
-            session, run_id, attempt, report=report, hit_count=len(hits.groups), now=utcnow()
+            session,
+            run_id,
+            attempt,
+            report=report,
+            hit_count=len(hits.groups),
+            now=utcnow(),
+            changes=changes,
         )
         if not owned:
             return _lost(run_id, attempt)

@@ -116,6 +116,8 @@ class Project(Base):
     require_salted_encodings: Mapped[bool] = mapped_column(default=True)
     # Set when the purge (service.purge) deleted the project's data after its expiry.
     purged_at: Mapped[datetime | None]
+    # Standing watch (service.watch): an upload added or replaced queues a run by itself.
+    watch: Mapped[bool] = mapped_column(default=False)
 
     agencies: Mapped[list[Agency]] = relationship(
         secondary="project_agencies", lazy="selectin", order_by=Agency.name
@@ -244,6 +246,12 @@ class Run(Base):
     # Renewed while a hub process executes the run; a `running` run whose heartbeat is
     # stale was left by a crashed process (service.jobs requeues it), a fresh one is not.
     heartbeat_at: Mapped[datetime | None]
+    # The upload that queued this run under the project's standing watch (service.watch);
+    # None: an analyst started it. No foreign key: the upload may be deleted, the run stays.
+    trigger_upload_id: Mapped[uuid.UUID | None]
+    # What changed since the project's previous succeeded run, counted when this one
+    # succeeded (service.run_changes): that run's id and hits new, grown, changed, gone.
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Hit(Base):

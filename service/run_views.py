@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from service.models import Project, Run, RunStatus
-from service.schemas import RunPublic
+from service.schemas import RunChanges, RunPublic
 
 
 def run_public(run: Run, project: Project, own_agency: uuid.UUID | None) -> RunPublic:
@@ -14,13 +14,16 @@ def run_public(run: Run, project: Project, own_agency: uuid.UUID | None) -> RunP
         run: The run.
         project: Its project, whose agencies name the report's agency ids.
         own_agency: For a data officer, the own agency: records and hit count are then
-            the own agency's only (others' counts are as private as their uploads).
+            the own agency's only (others' counts are as private as their uploads), and
+            neither the upload that queued the run nor the changes since the previous run
+            (counted over every agency's hits) are shown.
     """
     report: dict[str, Any] = run.report or {}
     names = {str(agency.id): agency.name for agency in project.agencies}
     records: dict[str, int] = report.get("records", {})
     by_agency: dict[str, int] = report.get("hits_by_agency", {})
     hit_count = run.hit_count
+    team = own_agency is None
     if own_agency is not None:
         records = {key: count for key, count in records.items() if key == str(own_agency)}
         if run.status is RunStatus.SUCCEEDED:
@@ -44,6 +47,9 @@ def run_public(run: Run, project: Project, own_agency: uuid.UUID | None) -> RunP
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
+        trigger="watch" if run.trigger_upload_id is not None else "analyst",
+        trigger_upload_id=run.trigger_upload_id if team else None,
+        changes=RunChanges.model_validate(run.changes) if team and run.changes else None,
     )
 
 

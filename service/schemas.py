@@ -181,6 +181,8 @@ class ProjectPublic(PublicModel):
     min_fill_share: float
     require_salted_encodings: bool
     purged_at: datetime | None = None  # its data was deleted after expiry (service.purge)
+    # Standing watch (service.watch): each batch added or replaced queues a run by itself.
+    watch: bool = False
 
 
 class ProjectList(BaseModel):
@@ -228,6 +230,13 @@ class PurgeReceiptPublic(BaseModel):
 # Uploads
 
 
+class WatchOutcome(BaseModel):
+    """What the project's standing watch did about an upload: the run it queued, or why not."""
+
+    run_id: uuid.UUID | None  # the run queued; None: none was, `reason` says why
+    reason: str | None = None
+
+
 class UploadPublic(PublicModel):
     """An agency's stored batch: metadata only; the encodings never leave the hub."""
 
@@ -242,6 +251,8 @@ class UploadPublic(PublicModel):
     size_bytes: int
     created_at: datetime
     key_check: str | None  # the batch's key check value: its epoch (None: before epochs)
+    # Only in the answer to an upload or replacement on a watched project (service.watch).
+    watch: WatchOutcome | None = None
 
 
 class UploadList(BaseModel):
@@ -255,6 +266,31 @@ class RunCreate(BaseModel):
     """Start a run; without a threshold the project's applies (or one chosen from the data)."""
 
     threshold: Annotated[float | None, Field(gt=0, le=1)] = None
+
+
+class WatchUpdate(BaseModel):
+    """Turn a project's standing watch on or off (service.watch)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool
+
+
+class RunChanges(BaseModel):
+    """What changed since the project's previous succeeded run, by the records in each hit.
+
+    Counts only (`fieldlink runs compare` lists the hits): hits sharing no record with the
+    earlier run's (new), holding one earlier hit's records and more (grown), sharing
+    records with earlier hits otherwise (changed: split, merged, shrunk), holding exactly
+    an earlier hit's records (unchanged), and earlier hits sharing no record with any (gone).
+    """
+
+    since_run_id: uuid.UUID
+    new: int
+    grown: int
+    changed: int
+    unchanged: int
+    gone: int
 
 
 class RunPublic(BaseModel):
@@ -279,6 +315,10 @@ class RunPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # "analyst": started by one; "watch": queued by an upload under the standing watch.
+    trigger: Literal["analyst", "watch"] = "analyst"
+    trigger_upload_id: uuid.UUID | None = None  # that upload (the team only)
+    changes: RunChanges | None = None  # since the previous succeeded run (the team only)
 
 
 class RunList(BaseModel):

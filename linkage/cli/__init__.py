@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hits": ("hits", "download a run's hits (analyst: all; data officer: own)"),
     "approve": ("hits", "approve disclosure of own envelopes per hit (data officer)"),
     "suspects": ("suspects", "the project's suspect list (analyst)"),
+    "project": ("project", "a project's standing watch: re-run on each new batch (analyst)"),
     "enrol": ("team", "redeem an enrolment code for your own bearer token"),
     "team": ("team", "a project's team: list it, confirm proposed members (data officer)"),
     "admin": ("admin", "register agencies, principals and projects"),

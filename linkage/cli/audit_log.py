@@ -25,6 +25,7 @@ NamedT = TypeVar("NamedT")
 _RUN = re.compile(r"runs/([0-9a-f-]{36})|run=([0-9a-f-]{36})")
 _HIT = re.compile(r"hits/(\d+)|hits?=([\d,-]+)")
 _SUSPECT = re.compile(r"suspects/([0-9a-f-]{36})")
+_UPLOAD = re.compile(r"uploads/([0-9a-f-]{36})|upload=([0-9a-f-]{36})")
 
 
 def add_filters(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +89,11 @@ def filters(directory: Directory, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def about(resource: str | None) -> str:
-    """What an entry was about, from its resource: run, hit(s), suspect (short ids)."""
+    """What an entry was about, from its resource: run, hit(s), suspect, upload (short ids).
+
+    A run the standing watch queued reads "run 3f2a1b9c upload 9d8e7f6a": the upload that
+    queued it.
+    """
     parts: list[str] = []
     text = resource or ""
     if match := _RUN.search(text):
@@ -98,6 +103,8 @@ def about(resource: str | None) -> str:
         parts.append(f"hit{'s' if not hits.isdigit() else ''} {hits}")
     if match := _SUSPECT.search(text):
         parts.append(f"suspect {match.group(1)[:8]}")
+    if match := _UPLOAD.search(text):
+        parts.append(f"upload {(match.group(1) or match.group(2))[:8]}")
     return " ".join(parts)
 
 

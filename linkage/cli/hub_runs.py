@@ -90,7 +90,11 @@ def follow(hub: HubClient, project: Project, run: Run, *, timeout_s: float | Non
 
 
 def run_summary(run: Run) -> str:
-    """One line: the run, its outcome, and for a succeeded run its hits and threshold."""
+    """The run's outcome: for a succeeded one its hits, threshold and what changed.
+
+    The first line names the run, its hits and threshold; a second says what changed since
+    the previous succeeded run, where the hub counted it.
+    """
     if run.status != "succeeded":
         detail = run.error or run.stage or "no detail"
         return f"run {run.id} {run.status}: {detail}"
@@ -107,4 +111,22 @@ def run_summary(run: Run) -> str:
             f" recall {run.estimated_recall:.3f}{basis})"
         )
     threshold = f"{run.threshold:.3f}" if run.threshold is not None else "auto"
-    return f"run {run.id} succeeded: {run.hit_count} hits at threshold {threshold}{estimate}"
+    summary = f"run {run.id} succeeded: {run.hit_count} hits at threshold {threshold}{estimate}"
+    since = changes_line(run)
+    return summary if since is None else f"{summary}\n{since}"
+
+
+def changes_line(run: Run) -> str | None:
+    """What changed since the previous succeeded run, counted by the hub (None: not known).
+
+    "since run 3f2a1b9c: 3 new hits, 2 grown, 0 changed, 1 gone, 40 unchanged". Data
+    officers are not told: the counts are over every agency's hits.
+    """
+    changes = run.changes
+    if changes is None:
+        return None
+    return (
+        f"since run {str(changes.since_run_id)[:8]}: {changes.new} new hits, "
+        f"{changes.grown} grown, {changes.changed} changed, {changes.gone} gone, "
+        f"{changes.unchanged} unchanged"
+    )

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from linkage.cli.hub_runs import INTERRUPTED, follow, run_summary
 from linkage.client import HubClient
 from linkage.errors import LinkageError
+from linkage.hub_models import WatchOutcome
 
 DEFAULT_HUB = "http://127.0.0.1:8000"
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -102,7 +103,19 @@ def _upload(args: argparse.Namespace) -> int:
                 print(f"{path}: already uploaded as {upload.id} ({when}); nothing new")
                 continue
             print(f"{path}: upload {upload.id}: {upload.record_count} records for {upload.agency}")
+            if upload.watch is not None:
+                print(watch_line(upload.watch, project.name))
     return 0
+
+
+def watch_line(outcome: WatchOutcome, project: str) -> str:
+    """What the project's standing watch did about an upload."""
+    if outcome.run_id is not None:
+        return (
+            f"standing watch: run {outcome.run_id} queued "
+            f"(fieldlink runs follow {str(outcome.run_id)[:8]} --project {project})"
+        )
+    return f"standing watch: no run queued: {outcome.reason or 'no reason given'}"
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -1,15 +1,19 @@
-"""`fieldlink runs list|follow|compare`: a project's matching runs (analysts, data officers).
+"""`fieldlink runs list|latest|follow|compare`: a project's matching runs (analysts, officers).
 
-`follow` takes up a run started with `fieldlink run --no-wait` (or by a colleague) and
-shows its stages to the end; Ctrl-C stops the following, never the run. `compare` tells
-what changed between two runs, by the records in each hit (`linkage.hits.compare_hits`):
-new hits, hits gone, hits that grew by records, and hits otherwise changed.
+`follow` takes up a run started with `fieldlink run --no-wait` (or by a colleague, or by
+the project's standing watch) and shows its stages to the end; Ctrl-C stops the
+following, never the run. `compare` tells what changed between two runs, by the records
+in each hit (`linkage.hits.compare_hits`): new hits, hits gone, hits that grew by
+records, and hits otherwise changed. `latest` names the run the hits commands use by
+default and what is new in it since the run before (the hub counts it when a run
+succeeds); `--changes` lists those hits.
 """
 
 import argparse
 
 from linkage.cli.hub_runs import (
     INTERRUPTED,
+    changes_line,
     choose_run,
     follow,
     newest_first,
@@ -17,9 +21,10 @@ from linkage.cli.hub_runs import (
     short,
 )
 from linkage.cli.remote import Commands, add_project_command, connect
+from linkage.client import HubClient
 from linkage.errors import LinkageError
 from linkage.hits import HitChanges, HitRecords, Member, compare_hits
-from linkage.hub_models import Hit, Run
+from linkage.hub_models import Hit, Project, Run
 
 _RUN = "a run id or its first characters, `latest` or `previous`"
 
@@ -30,6 +35,11 @@ def register(commands: Commands) -> None:
     actions = runs.add_subparsers(required=True, metavar="ACTION")
     listing = add_project_command(actions, "list", "the project's runs, newest first")
     listing.set_defaults(run=_list)
+    latest = add_project_command(
+        actions, "latest", "the newest succeeded run and what is new since the one before"
+    )
+    latest.add_argument("--changes", action="store_true", help="print each new or changed hit")
+    latest.set_defaults(run=_latest)
     following = add_project_command(actions, "follow", "follow a run to its end (Ctrl-C: stop)")
     following.add_argument("run_spec", metavar="RUN", nargs="?", help=f"{_RUN} (default: newest)")
     following.add_argument("--timeout", type=float, metavar="SECONDS", help="stop following after")
@@ -42,7 +52,10 @@ def register(commands: Commands) -> None:
 
 
 def run_line(run: Run) -> str:
-    """A run on one line: short id, when made, status, stage or hits, threshold."""
+    """A run on one line: short id, when made, status, stage or hits, threshold.
+
+    A run the standing watch queued says so, and to the team which upload queued it.
+    """
     made = f"{run.created_at:%Y-%m-%d %H:%M}" if run.created_at else "?"
     if run.status == "succeeded":
         threshold = f" at {run.threshold:.3f}" if run.threshold is not None else ""
@@ -51,7 +64,11 @@ def run_line(run: Run) -> str:
         state = run.error or "no detail"
     else:
         state = f"{run.stage or 'waiting'} {run.progress:.0%}"
-    return f"{short(run)}  {made}  {run.status:<9}  {state}"
+    trigger = ""
+    if run.trigger == "watch":
+        upload = run.trigger_upload_id
+        trigger = f"  (watch: upload {str(upload)[:8]})" if upload else "  (watch)"
+    return f"{short(run)}  {made}  {run.status:<9}  {state}{trigger}"
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -61,6 +78,22 @@ def _list(args: argparse.Namespace) -> int:
     for run in runs:
         print(run_line(run))
     print(f"{len(runs)} runs of project {project.name}")
+    return 0
+
+
+def _latest(args: argparse.Namespace) -> int:
+    with connect(args) as hub:
+        project = hub.find_project(args.project)
+        run = choose_run(hub, project, "latest")
+        print(run_line(run))
+        since = changes_line(run)
+        if since is None:
+            print("nothing to compare with: no succeeded run before it (or not counted)")
+            return 0
+        print(since)
+        if args.changes and run.changes is not None:
+            older = choose_run(hub, project, str(run.changes.since_run_id))
+            _print_comparison(hub, project, older, run, listing=True, counts=False)
     return 0
 
 
@@ -86,14 +119,21 @@ def _compare(args: argparse.Namespace) -> int:
     with connect(args) as hub:
         project = hub.find_project(args.project)
         old, new = (choose_run(hub, project, spec) for spec in (args.old, args.new))
-        old_hits = list(hub.hits(project.id, old.id, page=1000))
-        new_hits = list(hub.hits(project.id, new.id, page=1000))
-    changes = compare_hits(_records(old_hits), _records(new_hits))
-    print(f"run {old.id} ({len(old_hits)} hits) -> run {new.id} ({len(new_hits)} hits)")
-    print(_counts(changes))
-    if args.list:
-        _print_changes(changes, {hit.number: hit for hit in new_hits}, old_hits)
+        _print_comparison(hub, project, old, new, listing=args.list, counts=True)
     return 0
+
+
+def _print_comparison(
+    hub: HubClient, project: Project, old: Run, new: Run, *, listing: bool, counts: bool
+) -> None:
+    old_hits = list(hub.hits(project.id, old.id, page=1000))
+    new_hits = list(hub.hits(project.id, new.id, page=1000))
+    changes = compare_hits(_records(old_hits), _records(new_hits))
+    if counts:
+        print(f"run {old.id} ({len(old_hits)} hits) -> run {new.id} ({len(new_hits)} hits)")
+        print(_counts(changes))
+    if listing:
+        _print_changes(changes, {hit.number: hit for hit in new_hits}, old_hits)
 
 
 def _records(hits: list[Hit]) -> HitRecords:

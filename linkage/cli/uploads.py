@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from linkage.cli.common import by_id
-from linkage.cli.remote import Commands, add_project_command, connect
+from linkage.cli.remote import Commands, add_project_command, connect, watch_line
 from linkage.client import HubClient
 from linkage.errors import LinkageError
 from linkage.hub_models import Project, Upload
@@ -70,6 +70,8 @@ def _replace(args: argparse.Namespace) -> int:
         f"upload {replaced.id} replaced by {path}: {replaced.record_count} records for"
         f" {replaced.agency} (was {upload.record_count})"
     )
+    if replaced.watch is not None:
+        print(watch_line(replaced.watch, project.name))
     return 0
 
 

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service import batches
+from service import batches, watch
 from service.admission import Admitted, Budget, admit
 from service.auth import Principal, Role
 from service.config import Settings
@@ -34,7 +34,7 @@ from service.errors import (
 )
 from service.hub_keys import Keyring
 from service.models import Project, Upload
-from service.schemas import UploadList, UploadPublic
+from service.schemas import UploadList, UploadPublic, WatchOutcome
 from service.spool import Spooled, spool_body
 from service.store import uploads as store
 from service.store.keys import key_epochs
@@ -88,6 +88,8 @@ async def upload_batch(
         public, created = await run_in_threadpool(_create, intake, spooled)
     if not created:
         response.status_code = 200
+    elif project.watch:
+        public.watch = await run_in_threadpool(_watch, request, intake, public.id)
     request.state.audit_records = public.record_count
     return public
 
@@ -120,7 +122,9 @@ async def replace_upload(
     intake = _intake(request, session, project, officer)
     upload = await run_in_threadpool(_find, session, project, upload_id, officer.agency_id)
     async with _received(request) as spooled, _audit_refused(request):
-        public = await run_in_threadpool(_replace, intake, upload, spooled)
+        public, changed = await run_in_threadpool(_replace, intake, upload, spooled)
+    if changed and project.watch:
+        public.watch = await run_in_threadpool(_watch, request, intake, public.id)
     request.state.audit_records = public.record_count
     return public
 
@@ -205,9 +209,10 @@ def _create(intake: _Intake, spooled: Spooled) -> tuple[UploadPublic, bool]:
     return _public(upload, store.agency_name(session, officer.agency_id)), True
 
 
-def _replace(intake: _Intake, upload: Upload, spooled: Spooled) -> UploadPublic:
+def _replace(intake: _Intake, upload: Upload, spooled: Spooled) -> tuple[UploadPublic, bool]:
     session = intake.session
-    if spooled.digest != upload.digest:
+    changed = spooled.digest != upload.digest
+    if changed:
         if _stored_twin(intake, spooled.digest) is not None:
             raise Conflict("the agency stored this file already, as another upload")
         admitted = _admit(intake, spooled, replacing=upload.id)
@@ -218,7 +223,27 @@ def _replace(intake: _Intake, upload: Upload, spooled: Spooled) -> UploadPublic:
         )
         _commit_or_remove(session, new_blob, pending=None)
         old_blob.unlink(missing_ok=True)
-    return _public(upload, store.agency_name(session, upload.agency_id))
+    return _public(upload, store.agency_name(session, upload.agency_id)), changed
+
+
+def _watch(request: Request, intake: _Intake, upload_id: uuid.UUID) -> WatchOutcome:
+    # The project is watched: the upload is committed; queue the run it calls for.
+    settings: Settings = request.app.state.settings
+    trigger = watch.Trigger(
+        project=intake.project,
+        upload_id=upload_id,
+        officer=intake.officer,
+        request_id=str(request.state.request_id),
+    )
+    outcome = watch.after_upload(
+        intake.session,
+        trigger,
+        most_active=settings.max_active_runs_per_project,
+        writer=request.app.state.audit_writer,
+    )
+    if outcome.run_id is not None:
+        request.app.state.run_workers.wake()
+    return outcome
 
 
 def _stored_twin(intake: _Intake, digest: str) -> Upload | None:
@@ -302,5 +327,9 @@ def _only_own(caller: Principal) -> uuid.UUID | None:
 
 
 def _public(upload: Upload, agency: str) -> UploadPublic:
-    fields = {name: getattr(upload, name) for name in UploadPublic.model_fields if name != "agency"}
+    fields = {
+        name: getattr(upload, name)
+        for name in UploadPublic.model_fields
+        if name not in ("agency", "watch")  # the watch's outcome is the request's, not stored
+    }
     return UploadPublic(agency=agency, **fields)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from linkage.hits import Group
+from linkage.hits import Group, Member
 from service.db import Base
 from service.models import Agency, Hit, HitMember, HitView, Run, RunStatus
 
@@ -176,6 +176,19 @@ def view_page(
     """(number, HitPublic JSON) of the audience's hits numbered above `after`, in order."""
     values = {"run_id": run_id, "audience": audience, "after": after, "limit": limit}
     return [(number, body) for number, body in session.execute(_VIEW_PAGE, values)]
+
+
+def hit_records(session: Session, run_id: uuid.UUID) -> dict[int, frozenset[Member]]:
+    """Each hit of the run by number, as the records it holds (agency id, reference)."""
+    query = (
+        select(_HITS.c.number, _MEMBERS.c.agency_id, _MEMBERS.c.reference)
+        .join(_HITS, _HITS.c.id == _MEMBERS.c.hit_id)
+        .where(_MEMBERS.c.run_id == run_id)
+    )
+    records: dict[int, set[Member]] = {}
+    for number, agency_id, reference in session.execute(query):
+        records.setdefault(number, set()).add(Member(str(agency_id), reference))
+    return {number: frozenset(members) for number, members in records.items()}
 
 
 def agency_names(session: Session) -> dict[str, str]:

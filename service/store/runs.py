@@ -30,9 +30,16 @@ def add_run(
     min_agencies: int,
     upload_ids: Sequence[uuid.UUID],
     upload_digests: dict[str, str] | None = None,
+    run_id: uuid.UUID | None = None,
+    trigger_upload_id: uuid.UUID | None = None,
 ) -> Run:
-    """Queue a run over exactly these uploads (stored sorted: the run's fixed input order)."""
+    """Queue a run over exactly these uploads (stored sorted: the run's fixed input order).
+
+    `trigger_upload_id` names the upload that queued it under the standing watch.
+    """
     run = Run(
+        id=run_id or uuid.uuid4(),
+        trigger_upload_id=trigger_upload_id,
         upload_digests=upload_digests,
         project_id=project_id,
         started_by=started_by,
@@ -100,6 +107,22 @@ def list_runs(session: Session, project_id: uuid.UUID) -> Sequence[Run]:
     return session.scalars(query).all()
 
 
+def previous_succeeded(session: Session, run: Run) -> Run | None:
+    """The project's newest succeeded run made before `run`, if any."""
+    query = (
+        select(Run)
+        .where(
+            Run.project_id == run.project_id,
+            Run.status == RunStatus.SUCCEEDED,
+            Run.created_at < run.created_at,
+            Run.id != run.id,
+        )
+        .order_by(Run.created_at.desc(), Run.id)
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
 def count_active_runs(session: Session, project_id: uuid.UUID) -> int:
     """How many of the project's runs are queued or running."""
     query = select(func.count(Run.id)).where(
@@ -164,8 +187,9 @@ def finish(
     report: dict[str, Any],
     hit_count: int,
     now: datetime,
+    changes: dict[str, Any] | None = None,
 ) -> bool:
-    """Mark an owned run succeeded, with its report (counts only) and hit count."""
+    """Mark an owned run succeeded, with its report (counts only), hit count and changes."""
     return _update(
         session,
         _owned(run_id, attempt),
@@ -174,6 +198,7 @@ def finish(
         progress=1.0,
         report=report,
         hit_count=hit_count,
+        changes=changes,
         finished_at=now,
         heartbeat_at=now,
     )

@@ -32,3 +32,20 @@ def test_a_recall_over_all_pairs_shows_its_interval() -> None:
 def test_a_recall_over_compared_pairs_says_so() -> None:
     line = run_summary(_run(recall_basis="compared pairs"))
     assert "recall 0.900 of the compared pairs only" in line
+
+
+def test_a_run_the_hub_compared_says_what_is_new_since_the_run_before() -> None:
+    since = uuid.uuid4()
+    changes = {"since_run_id": str(since), "new": 3, "grown": 2, "changed": 1}
+    run = _run(changes=changes | {"unchanged": 40, "gone": 4}, trigger="watch")
+
+    first, second = run_summary(run).splitlines()
+
+    assert first.startswith(f"run {run.id} succeeded: 12 hits")
+    assert second == (
+        f"since run {str(since)[:8]}: 3 new hits, 2 grown, 1 changed, 4 gone, 40 unchanged"
+    )
+
+
+def test_a_run_without_changes_is_one_line() -> None:
+    assert len(run_summary(_run()).splitlines()) == 1

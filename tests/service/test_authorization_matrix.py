@@ -115,6 +115,7 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/projects/{project_id}/runs", ANALYST, 202, "run"),
     Endpoint("GET", "/v1/projects/{project_id}/runs", DATA),
     Endpoint("GET", "/v1/projects/{project_id}/runs/{run_id}", DATA),
+    Endpoint("PUT", "/v1/projects/{project_id}/watch", ANALYST, 200, "watch"),
     Endpoint("GET", "/v1/projects/{project_id}/runs/{run_id}/hits", HITS),
     Endpoint("GET", "/v1/projects/{project_id}/runs/{run_id}/hits/export", HITS),
     Endpoint("POST", "/v1/projects/{project_id}/suspects", ANALYST, 201, "suspect"),
@@ -200,6 +201,7 @@ def world(client: TestClient, session: Session, settings: Settings, admin_token:
             },
             "member": {"principal_id": str(target.id)},
             "settings": {"disclosure_approval": True},
+            "watch": {"on": True},
         },
     )
     _add_upload(client, world, own.name)
