@@ -28,7 +28,7 @@ REFMAP_HEADER = ("reference", "local_id")
 
 @dataclass(frozen=True, slots=True)
 class EncodeSummary:
-    """What `encode_csv` did; holds counts, names and row numbers, never a value."""
+    """What `encode_csv` did; holds counts, names and line numbers, never a value."""
 
     records_read: int
     records_encoded: int
@@ -87,7 +87,7 @@ def encode_csv(
             the project, this agency and the record's reference (see `linkage.envelopes`).
 
     Returns:
-        A summary with counts, problems (row and field) and output paths.
+        A summary with counts, problems (line and field) and output paths.
 
     Raises:
         InputError: The file cannot be used, or too many records are invalid.

@@ -231,11 +231,20 @@ def _check_metadata(batch: Batch) -> None:
         raise BatchError(f"filter_bits must be a multiple of 8 in 8..{MAX_FILTER_BITS}")
 
 
+def refmap_line(index: int) -> int:
+    """The line of the batch's reference map (`NAME.refs.csv`) holding record `index` (0-based).
+
+    The map lists the references in the batch's order under a header line, so a batch's
+    records are named by the same file lines as the CSV records they came from are.
+    """
+    return index + 2
+
+
 def _first_duplicate(references: tuple[str, ...]) -> str:
     seen: set[str] = set()
     for index, reference in enumerate(references):
         if reference in seen:
-            return f"record {index} repeats an earlier reference"
+            return f"the record on line {refmap_line(index)} of the reference map repeats one"
         seen.add(reference)
     return "none"
 

@@ -23,7 +23,7 @@ from linkage.codepoints import pack_columns, with_column
 from linkage.envelopes import EnvelopeSealing
 from linkage.errors import InvalidValue, RecordError
 from linkage.normalize import normalize_value
-from linkage.records import ColumnPlan, RecordTable
+from linkage.records import FIRST_DATA_ROW, ColumnPlan, RecordTable
 from linkage.schema import FieldSpec, LinkageSchema
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class EncodedRecords:
     """Filters of the records that were encoded, and what happened to the others."""
 
     filters: npt.NDArray[np.uint8]  # rows x bytes
-    rows: npt.NDArray[np.int64]  # row number (header = 1) of each encoded record
+    rows: npt.NDArray[np.int64]  # the file line (header = 1) each encoded record starts on
     problems: tuple[RecordError, ...] = ()
     missing: dict[str, int] = field(default_factory=dict)  # field -> records without a value
     local_ids: tuple[str, ...] = ()  # the agency's id of each encoded record, when known
@@ -222,7 +222,8 @@ def encode_columns(
         columns: Field name -> raw text of every record.
         schema: The linkage schema.
         secret: The project linkage secret.
-        row_numbers: How to name each record in problem reports (default 1, 2, ...).
+        row_numbers: The file line each record starts on, to name it in problem reports
+            (default 2, 3, ...: the lines of a CSV file under its header line).
         on_invalid: Reject, blank or fail on invalid values.
         threads: Let the compiled encoder use every core.
         encoders: This schema's and secret's encoders, when the caller holds them already
@@ -233,7 +234,8 @@ def encode_columns(
     """
     rows = len(next(iter(columns.values()))) if columns else 0
     numbers = np.asarray(
-        row_numbers if row_numbers is not None else range(1, rows + 1), dtype=np.int64
+        row_numbers if row_numbers is not None else range(FIRST_DATA_ROW, FIRST_DATA_ROW + rows),
+        dtype=np.int64,
     )
     normalised: list[list[str | None]] = []
     problems: list[RecordError] = []

@@ -54,7 +54,7 @@ class EnvelopeSealing:
         """Seal one envelope per record from raw column values (field -> one per record).
 
         Raises:
-            InputError: A record's details are too long to seal (names its row).
+            InputError: A record's details are too long to seal (names its line).
         """
         columns = [(name, values[name]) for name in self.columns]
         sealed = []
@@ -63,7 +63,9 @@ class EnvelopeSealing:
             try:
                 sealed.append(self.keys.seal(reference, details))
             except ValueError as err:
-                raise InputError(f"row {row_numbers[index]}: {err}; disclose fewer fields") from err
+                raise InputError(
+                    f"line {row_numbers[index]}: {err}; disclose fewer fields"
+                ) from err
         return tuple(sealed)
 
     def envelopes(self, sealed: tuple[bytes, ...]) -> Envelopes:

@@ -3,7 +3,7 @@
 * LinkageError
   + SchemaError        - the linkage schema is invalid or of an unsupported version
   + InputError         - an input file cannot be read (format, encoding, missing columns)
-  + RecordError        - a record cannot be encoded (row number + field name; never the value)
+  + RecordError        - a record cannot be encoded (file line + field name; never the value)
   + BatchError         - a batch file is malformed or its metadata is inconsistent
   + HubRequestError    - the hub refused or failed a request (status, problem code, detail)
   + HubUnreachable     - the hub could not be reached (down, unreachable, too slow)
@@ -39,10 +39,14 @@ class InvalidValue(ValueError):
 
 
 class RecordError(LinkageError):
-    """One record cannot be encoded. Names the row and field, never the value."""
+    """One record cannot be encoded. Names its line and field, never the value.
+
+    `row` is the line of the CSV file the record starts on: the header is line 1, so the
+    first record is line 2 (every message of fieldlink numbers records this way).
+    """
 
     def __init__(self, row: int, field: str, reason: str) -> None:
-        super().__init__(f"row {row}: field '{field}' {reason}")
+        super().__init__(f"line {row}: field '{field}' {reason}")
         self.row = row
         self.field = field
         self.reason = reason

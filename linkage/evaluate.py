@@ -7,7 +7,7 @@ and the truth file says which person each local record belongs to.
 
 import csv
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -58,17 +58,25 @@ def read_truth(path: Path) -> dict[RecordKey, str]:
             reader = csv.DictReader(handle)
             if not set(TRUTH_COLUMNS) <= set(reader.fieldnames or ()):
                 raise InputError(f"{path}: needs the columns {', '.join(TRUTH_COLUMNS)}")
-            return _truth_rows(path, reader)
+            return _truth_rows(path, _with_lines(reader))
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise InputError(f"{path}: cannot be read as a truth file") from err
 
 
-def _truth_rows(path: Path, rows: Iterable[Mapping[str, str]]) -> dict[RecordKey, str]:
+def _with_lines(reader: "csv.DictReader[str]") -> Iterator[tuple[int, dict[str, str]]]:
+    # Each row with the file line it starts on (the header is line 1).
+    start = reader.line_num + 1
+    for row in reader:
+        yield start, row
+        start = reader.line_num + 1
+
+
+def _truth_rows(path: Path, rows: Iterable[tuple[int, Mapping[str, str]]]) -> dict[RecordKey, str]:
     truth: dict[RecordKey, str] = {}
-    for row_number, row in enumerate(rows, 2):
+    for line, row in rows:
         key = (row["agency"].strip(), row["record_id"].strip())
-        if key in truth:  # the message names the row, never the record id
-            raise InputError(f"{path}: row {row_number} repeats a record of agency {key[0]}")
+        if key in truth:  # the message names the line, never the record id
+            raise InputError(f"{path}: line {line} repeats a record of agency {key[0]}")
         truth[key] = row["person_id"].strip()
     return truth
 
@@ -192,8 +200,8 @@ def format_quality(quality: Quality) -> str:
         ("pair recall", quality.pair_recall,
          f"{quality.correct_pairs} of {quality.true_pairs} true cross-agency pairs"),
         ("pair F1", quality.pair_f1, ""),
-        ("group precision", quality.group_precision,
-         f"{quality.pure_groups} of {quality.groups} groups are one person"),
+        ("hit precision", quality.group_precision,
+         f"{quality.pure_groups} of {quality.groups} hits are one person"),
         (f"persons found (>= {quality.min_agencies} agencies)", quality.persons_found,
          f"{quality.found_persons} of {quality.multi_agency_persons} persons"),
     ]  # fmt: skip

@@ -1,7 +1,10 @@
 """Admission of an uploaded batch: the checks a batch file passes before the hub stores it.
 
-Every refusal names the failed check and at most a row index, an upload id, public
+Every refusal names the failed check and at most a record's line, an upload id, public
 metadata (agency label, filter length) or a measured figure; never a reference or a filter.
+A record is named as every fieldlink message names one: by a file line, here the line of
+the agency's reference map (`NAME.refs.csv`, written beside the batch by `fieldlink
+encode`, header on line 1) that holds its reference.
 """
 
 import logging
@@ -14,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage.batch import Batch, read_batch
+from linkage.batch import Batch, read_batch, refmap_line
 from linkage.errors import BatchError
 from linkage.ipc_blocks import refuse_compressed
 from service.errors import (
@@ -193,5 +196,6 @@ def _check_disjoint(references: pa.Array, earlier: pa.Array, upload_id: uuid.UUI
     first = pc.index(repeated, True).as_py()
     if first >= 0:
         raise DuplicateReferences(
-            f"record {first} repeats a reference of the agency's upload {upload_id}"
+            f"the record on line {refmap_line(first)} of the batch's reference map repeats "
+            f"a reference of the agency's upload {upload_id}"
         )

@@ -21,7 +21,7 @@ from linkage.hits import HITS_FORMAT
 from service.models import EVERY_AGENCY
 from service.store.hits import HitRow, MemberRow
 
-CSV_COLUMNS = ("group", "agencies", "agency", "reference", "best_score", "agreed_fields")
+CSV_COLUMNS = ("hit", "agencies", "agency", "reference", "best_score", "agreed_fields")
 _SCORE_DIGITS = 4  # as linkage.hits writes them
 # Spreadsheets run a cell starting with one of these as a formula; references come from
 # other agencies, so an export must not carry one that executes (OWASP CSV injection).
@@ -180,7 +180,7 @@ def json_export(
 def csv_export(pages: Iterable[tuple[Sequence[HitRow], Sequence[MemberRow]]]) -> Iterator[bytes]:
     """One CSV row per member the caller may see, with the comparisons that agreed.
 
-    Columns: group, agencies, agency, reference, best score, and the agreed comparison
+    Columns: hit, agencies, agency, reference, best score, and the agreed comparison
     names joined by ';' (empty for runs scored on the record-level filter alone).
     """
     buffer = io.StringIO()

@@ -39,7 +39,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
 
 def _encode_command(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("csv", type=Path, help="the agency's records (first row: header)")
+    parser.add_argument("csv", type=Path, help="the agency's records (first line: the header)")
     parser.add_argument("--schema", help="schema file or shipped name (default: person)")
     parser.add_argument(
         "--secret",

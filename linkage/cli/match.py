@@ -39,7 +39,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         "--min-agencies",
         type=int,
         default=_DEFAULTS.min_agencies,
-        help="keep groups spanning at least this many agencies (k)",
+        help="keep hits spanning at least this many agencies (k)",
     )
     match.add_argument(
         "--cap",
@@ -121,7 +121,7 @@ def _print_report(hits: Hits, report: MatchReport) -> None:
         f"(reduction ratio {saved:.4f})"
     )
     print(f"links >= {hits.threshold:<7} {report.pairs_at_threshold:>12,}")
-    print(f"groups spanning >= {hits.min_agencies} agencies: {len(hits.groups):,}")
+    print(f"hits spanning >= {hits.min_agencies} agencies: {len(hits.groups):,}")
     spans: dict[int, int] = {}
     for group in hits.groups:
         spans[len(group.agencies)] = spans.get(len(group.agencies), 0) + 1
@@ -196,7 +196,7 @@ def _reveal(args: argparse.Namespace) -> int:
         rows.extend([hit, own[m.reference], m.agency, others, best] for m in mine)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["group", "local_id", "agency", "other_agencies", "best_score"])
+    writer.writerow(["hit", "local_id", "agency", "other_agencies", "best_score"])
     writer.writerows(rows)
     written = excel_text(text.getvalue()) if args.excel else text.getvalue()
     if args.out is None:

@@ -16,7 +16,7 @@ from linkage.schema import FieldSpec, LinkageSchema
 
 @dataclass(frozen=True, slots=True, repr=False)
 class PreviewLine:
-    """One field of one row: raw text and what became of it (shown locally only)."""
+    """One field of one record: raw text and what became of it (shown locally only)."""
 
     field: str
     raw: str
@@ -61,7 +61,7 @@ def print_preview(
     path: Path, plan: ColumnPlan, previews: list[tuple[int, list[PreviewLine]]]
 ) -> None:
     """Print the mapping and the rows' raw -> normalised values."""
-    print(f"preview of {len(previews)} row(s) of {path}: nothing written, shown here only")
+    print(f"preview of {len(previews)} record(s) of {path}: nothing written, shown here only")
     print(f"mapping (column -> field), record id column {plan.id_column}:")
     for field, column in plan.field_columns.items():
         print(f"  {column} -> {field}")
@@ -71,6 +71,6 @@ def print_preview(
         print(f"ignored columns: {', '.join(plan.ignored_columns)}")
     width = max((len(line.field) for _, lines in previews for line in lines), default=0)
     for row, lines in previews:
-        print(f"row {row}:")
+        print(f"line {row}:")
         for line in lines:
             print(f"  {line.field:<{width}}  {line.raw!r} -> {line.result}")

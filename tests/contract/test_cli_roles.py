@@ -328,7 +328,7 @@ def test_names_ignore_case_and_exports_open_in_dutch_excel(world: World, tmp_pat
     for path in (hits, suspects):
         assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     lines = hits.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0] == "group;agencies;agency;reference;best_score;agreed_fields"
+    assert lines[0] == "hit;agencies;agency;reference;best_score;agreed_fields"
     scores = [row["best_score"] for row in csv.DictReader(lines, delimiter=";")]
     assert scores and all("," in score and "." not in score for score in scores)
     assert suspects.read_text(encoding="utf-8-sig").startswith("suspect;status;note;")

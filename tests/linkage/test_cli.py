@@ -72,7 +72,7 @@ def test_encode_writes_batch_and_local_reference_map(
     assert batch.agency == "politie"
     assert refmap[0] == '"reference","local_id"'
     assert len(refmap) == 41
-    assert "row 7: field 'date_of_birth' is not a valid date" in out
+    assert "line 7: field 'date_of_birth' is not a valid date" in out
     assert "31-02-1999" not in out
     assert "ignored columns: notes" in out
     assert "(no column) -> document_number" in out

@@ -24,7 +24,7 @@ def encode(agency: str, *extra: str) -> int:
     return main([*command, "--out", "out.arrow", "--workers", "1", "--quiet", *extra])
 
 
-def test_an_unknown_nationality_is_reported_by_row_and_field_never_by_value(
+def test_an_unknown_nationality_is_reported_by_line_and_field_never_by_value(
     project_key: Path, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     people = fake_people(40, seed=3)
@@ -34,7 +34,7 @@ def test_an_unknown_nationality_is_reported_by_row_and_field_never_by_value(
     assert encode("politie") == 0
 
     out = capsys.readouterr().out
-    assert "row 6: field 'nationality' is not a recognised nationality" in out
+    assert "line 6: field 'nationality' is not a recognised nationality" in out
     assert "Deense" not in out and "deense" not in out
 
 
@@ -99,17 +99,17 @@ def test_encode_preview_shows_raw_and_normalised_values_and_writes_nothing(
     assert "given_names -> given_names" in out
     assert "'José  María' -> 'jose maria'" in out
     assert "'31-02-1999' -> invalid: is not a valid date" in out
-    assert "row 3:" in out and "row 4:" not in out
+    assert "line 3:" in out and "line 4:" not in out
 
 
 def test_excel_csv_has_semicolons_a_decimal_comma_in_scores_only_and_a_bom() -> None:
-    text = 'group,local_id,agency,other_agencies,best_score\n17,1.5,politie,"fiu;kmar",0.9312\n'
+    text = 'hit,local_id,agency,other_agencies,best_score\n17,1.5,politie,"fiu;kmar",0.9312\n'
 
     shaped = excel_text(text)
 
     assert shaped.startswith(BOM)
     lines = shaped.removeprefix(BOM).splitlines()
-    assert lines[0] == "group;local_id;agency;other_agencies;best_score"
+    assert lines[0] == "hit;local_id;agency;other_agencies;best_score"
     assert lines[1] == '17;1.5;politie;"fiu;kmar";0,9312'
 
 
@@ -137,4 +137,6 @@ def test_reveal_writes_excel_csv(tmp_path: Path) -> None:
 
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    assert raw.decode("utf-8-sig").splitlines()[1] == "17;P-1;politie;fiu;0,9312"
+    header, row = raw.decode("utf-8-sig").splitlines()
+    assert header == "hit;local_id;agency;other_agencies;best_score"  # "hit", never "group"
+    assert row == "17;P-1;politie;fiu;0,9312"

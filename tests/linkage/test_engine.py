@@ -110,7 +110,7 @@ def test_match_and_reveal_commands(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["reveal", str(tmp_path / "hits.json"), "--refs", str(refs)]) == 0
 
     out = capsys.readouterr().out
-    assert "groups spanning >= 2 agencies: 2" in out
+    assert "hits spanning >= 2 agencies: 2" in out
     assert "P-1,politie,fiu gemeente" in out
     assert "P-3,politie,fiu" in out
     assert len(read_hits(tmp_path / "hits.json").groups) == 2

@@ -377,7 +377,7 @@ def test_unusable_field_lists_are_refused_before_writing(
     assert not people_csv.with_name("politie.arrow").exists()
 
 
-def test_oversized_details_name_the_row_not_the_value(
+def test_oversized_details_name_the_line_not_the_value(
     tmp_path: Path, secret: LinkageSecret, ref_key: ReferenceKey, team: KeyPair
 ) -> None:
     people = fake_people(3)
@@ -387,7 +387,7 @@ def test_oversized_details_name_the_row_not_the_value(
     path = tmp_path / "people.csv"
     path.write_text(to_csv(people), encoding="utf-8")
 
-    with pytest.raises(InputError, match="row 3: envelope details exceed") as caught:
+    with pytest.raises(InputError, match="line 3: envelope details exceed") as caught:
         encode(path, secret, ref_key, team, fields=("note",))
     assert "Geheim" not in str(caught.value)
 

@@ -22,8 +22,8 @@ def test_errors_survive_pickling_between_worker_processes(error: Exception) -> N
     assert vars(again) == vars(error)
 
 
-def test_record_error_names_row_and_field() -> None:
+def test_record_error_names_line_and_field() -> None:
     assert (
         str(RecordError(12, "dob", "is not a valid date"))
-        == "row 12: field 'dob' is not a valid date"
+        == "line 12: field 'dob' is not a valid date"
     )

@@ -132,11 +132,11 @@ def test_an_agency_without_a_reference_map_is_an_error(
         evaluate(make_hits(PERFECT), truth_path, refmaps)
 
 
-def test_a_repeated_truth_record_is_reported_by_row_not_id(tmp_path: Path) -> None:
+def test_a_repeated_truth_record_is_reported_by_line_not_id(tmp_path: Path) -> None:
     path = tmp_path / "truth.csv"
     path.write_text("agency,record_id,person_id\nfiu,X-17,A\nfiu,X-17,B\n", encoding="utf-8")
 
-    with pytest.raises(InputError, match="row 3") as raised:
+    with pytest.raises(InputError, match="line 3 repeats") as raised:
         evaluate(make_hits([]), path, {})
 
     assert "X-17" not in str(raised.value)
@@ -155,6 +155,8 @@ def test_format_quality_shows_each_figure() -> None:
     assert "pair precision" in table and "0.800" in table
     assert "8 of 10 predicted" in table
     assert "3 of 4 persons" in table
+    assert "hit precision" in table and "1 of 2 hits are one person" in table
+    assert "group" not in table  # one word for a matched set of records: hit
 
 
 def test_cli_evaluate_finds_reference_maps_beside_the_files(

@@ -46,7 +46,7 @@ def test_semicolon_files_from_dutch_spreadsheets_are_read(tmp_path: Path) -> Non
         ("just one column\nvalue\n", "single column"),
         ("id,id\n1,2\n", "repeats column"),
         ("id,\n1,2\n", "empty column name"),
-        ("record_id,given_names\n1,Ana,extra\n", "row 2 has 3 columns"),
+        ("record_id,given_names\n1,Ana,extra\n", "line 2 has 3 columns"),
     ],
 )
 def test_unusable_files_get_a_clear_error(
@@ -123,7 +123,7 @@ def test_bad_column_plans_are_explained(
 
 
 @pytest.mark.parametrize("arrow_from", [0, records.ARROW_ID_CHECK_ROWS])
-def test_empty_and_repeated_ids_are_reported_by_row(
+def test_empty_and_repeated_ids_are_reported_by_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrow_from: int
 ) -> None:
     monkeypatch.setattr(records, "ARROW_ID_CHECK_ROWS", arrow_from)  # Arrow's check first
@@ -134,8 +134,37 @@ def test_empty_and_repeated_ids_are_reported_by_row(
 
     assert check_ids(fine, "id") == []
     assert problems == [
-        "row 3: field 'id' is empty; record left out",
-        "row 4: field 'id' repeats the id of row 2; record left out",
+        "line 3: field 'id' is empty; record left out",
+        "line 4: field 'id' repeats the id of line 2; record left out",
+    ]
+
+
+# One numbering in every message: the file line a record starts on, the header on line 1.
+MULTILINE = 'id,note\nA1,"two\nlines"\nA2,x\nA3,"three\r\nmore\nlines"\nA4,y\n'
+
+
+def test_records_are_numbered_by_the_file_line_they_start_on(tmp_path: Path) -> None:
+    table = read_csv(write(tmp_path, MULTILINE))  # read by Arrow: no blank line
+
+    assert table.row_numbers.tolist() == [2, 4, 5, 8]
+
+
+def test_blank_lines_and_line_breaks_in_values_keep_the_file_lines(tmp_path: Path) -> None:
+    # A blank line and a spreadsheet's empty row: the csv module reads the file.
+    content = MULTILINE.replace("A2,x\n", "A2,x\n\n,\n")
+    table = read_csv(write(tmp_path, content))
+
+    assert table.row_numbers.tolist() == [2, 4, 7, 10]
+    # A record with a column too many is named by its line as well.
+    with pytest.raises(InputError, match="line 7 has 3 columns"):
+        read_csv(write(tmp_path, content.replace("A3,", "A3,z,"), name="ragged.csv"))
+
+
+def test_a_repeated_id_names_both_lines_past_a_multiline_value(tmp_path: Path) -> None:
+    table = read_csv(write(tmp_path, MULTILINE.replace("A4,y", "A1,y")))
+
+    assert [str(problem) for problem in check_ids(table, "id")] == [
+        "line 8: field 'id' repeats the id of line 2; record left out"
     ]
 
 

@@ -70,7 +70,7 @@ def test_a_data_officer_numbers_the_own_hits_1_to_n_everywhere(
         assert [hit["id"] for hit in own] == [hit["id"] for hit in expected]  # run order
         assert [hit["number"] for hit in own] == dense
         assert [group["group"] for group in document["groups"]] == dense
-        assert {int(row["group"]) for row in csv.DictReader(io.StringIO(table.text))} == set(dense)
+        assert {int(row["hit"]) for row in csv.DictReader(io.StringIO(table.text))} == set(dense)
         gaps += len(every) - len(expected)
 
     assert gaps > 0  # some agency is missing from some hits: the run's numbers have gaps

@@ -171,7 +171,7 @@ def test_other_agency_label_is_refused_without_echoing_the_label(
     assert PARTNER not in response.text
 
 
-def test_duplicate_reference_is_named_by_row_and_upload(client: TestClient, team: Team) -> None:
+def test_duplicate_reference_is_named_by_line_and_upload(client: TestClient, team: Team) -> None:
     earlier = upload(client, team, as_file(make_batch(OWN, first=0, records=10)))
 
     response = client.post(
@@ -180,9 +180,10 @@ def test_duplicate_reference_is_named_by_row_and_upload(client: TestClient, team
         headers=team.headers("officer", arrow=True),
     )
 
-    assert (
-        response.json()["detail"]
-        == f"record 0 repeats a reference of the agency's upload {earlier['id']}"
+    # The new batch's first record (line 2 of its reference map, under the header line).
+    assert response.json()["detail"] == (
+        "the record on line 2 of the batch's reference map repeats a reference of the "
+        f"agency's upload {earlier['id']}"
     )
 
 
