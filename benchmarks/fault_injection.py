@@ -59,6 +59,7 @@ from service.db import Base, make_engine
 from service.hub_keys import Keyring, load_hub_keys
 from service.main import create_app
 from service.models import Hit, Run, Upload
+from service.objects import LocalObjects
 from tests.service.batch_files import make_batch
 from tests.service.factories import make_agency, make_principal, make_project
 
@@ -341,7 +342,7 @@ def check_invariants(hub: HubUnderTest, world: World) -> dict[str, bool]:
 
 def _opens(upload: Upload, data_dir: Path, keyring: Keyring) -> bool:
     try:
-        batch = open_upload(upload, data_dir=data_dir, keyring=keyring)
+        batch = open_upload(upload, objects=LocalObjects(data_dir), keyring=keyring)
     except Exception:  # any failure to open is what this invariant is about
         return False
     return len(batch.references) == upload.record_count

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,10 +15,23 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("sqlite:///./hub.db")  # may hold a password
     # Encrypted batches and the hub's own keys (service.hub_keys) live under this folder.
     data_dir: Path = Path("./hub-data")
+    # Sealed batch files go to this S3-compatible bucket when set, else under data_dir
+    # (service.objects). Credentials: the two keys below, or when unset boto3's own chain
+    # (AWS_* variables, a web identity or instance role). The bucket must exist.
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""  # "": AWS S3 in s3_region; MinIO e.g. "http://minio:9000"
+    s3_region: str = ""
+    s3_prefix: str = ""  # put before every key, so several hubs may share one bucket
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)  # multipart parts
     # A million records with sealed envelopes come to about 325 MB (envelopes about double
     # a batch); bodies are streamed to a spool file, never held in memory.
     max_upload_bytes: int = 1024 * 1024 * 1024
     log_level: Literal["DEBUG", "INFO", "WARNING"] = "INFO"
+    # OpenTelemetry traces (service.tracing; needs fieldlink[telemetry]): "" none; "otlp" to
+    # the collector the OTEL_EXPORTER_OTLP_* variables name; "console" to stdout.
+    traces_exporter: Literal["", "otlp", "console"] = ""
     # Matching runs: "" runs them in this process; "tcp://host:8786" on a Dask cluster.
     dask_scheduler: str = ""
     run_workers: int = 1  # runs executed at the same time in this process (0: none here)

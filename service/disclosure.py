@@ -13,17 +13,16 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage.batch import ENVELOPE_COLUMN, RELEASED_ENVELOPE_FORMAT
-from service.batches import blob_path
+from service.batches import open_upload_bytes
 from service.hub_keys import Keyring
 from service.models import Run, Upload
+from service.objects import ObjectStore
 from service.store.disclosure import HitMembers
-from service.vault import open_blob
 
 
 class Withheld(StrEnum):
@@ -60,7 +59,7 @@ def release(
     run: Run,
     uploads: Mapping[str, Upload],
     approved: Mapping[uuid.UUID, set[uuid.UUID]] | None,
-    data_dir: Path,
+    objects: ObjectStore,
     keyring: Keyring,
 ) -> list[Release]:
     """The envelopes of these hits' members.
@@ -70,8 +69,8 @@ def release(
         run: The run they belong to (its upload ids and recorded digests).
         uploads: The run's uploads that still exist, by id string.
         approved: Step-up projects: hit id -> agencies that approved; None: not required.
-        data_dir: The hub's data folder.
-        keyring: The storage keyring, to open the sealed uploads.
+        objects: The hub's object store, holding the sealed uploads.
+        keyring: The storage keyring, to open them.
     """
     releases = [Release(hit) for hit in hits]
     wanted: Wanted = {}
@@ -81,7 +80,7 @@ def release(
                 item.withhold(Withheld.PENDING, member.agency)
             else:
                 wanted.setdefault(member.agency_id, set()).add(member.reference)
-    found = _envelopes(_matched(run, uploads), wanted, data_dir=data_dir, keyring=keyring)
+    found = _envelopes(_matched(run, uploads), wanted, objects=objects, keyring=keyring)
     for item in releases:
         _fill(item, found, approved)
     return releases
@@ -114,14 +113,14 @@ def _matched(run: Run, uploads: Mapping[str, Upload]) -> list[Upload]:
 
 
 def _envelopes(
-    uploads: Iterable[Upload], wanted: Wanted, *, data_dir: Path, keyring: Keyring
+    uploads: Iterable[Upload], wanted: Wanted, *, objects: ObjectStore, keyring: Keyring
 ) -> dict[tuple[uuid.UUID, str], dict[str, str] | Withheld]:
     found: dict[tuple[uuid.UUID, str], dict[str, str] | Withheld] = {}
     for upload in uploads:
         references = wanted.get(upload.agency_id)
         if not references:
             continue
-        data = open_blob(blob_path(data_dir, upload), keyring=keyring, name=str(upload.id))
+        data = open_upload_bytes(upload, objects=objects, keyring=keyring)
         table = pa.ipc.open_file(pa.py_buffer(data)).read_all()
         found |= _from_table(table, upload.agency_id, sorted(references))
     return found

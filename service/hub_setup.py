@@ -22,6 +22,7 @@ from service.errors import Conflict
 from service.hub_keys import HubKeyError, HubKeys, rotate, settings_keys
 from service.logs import log_config
 from service.notes import reseal_notes
+from service.objects import object_store
 
 
 class HubSetupError(LinkageError):
@@ -128,7 +129,7 @@ def rotate_key(args: argparse.Namespace) -> int:
         try:
             with Session(engine) as session:
                 keyring = _keys(settings).storage
-                moved = reseal_uploads(session, data_dir=settings.data_dir, keyring=keyring)
+                moved = reseal_uploads(session, objects=object_store(settings), keyring=keyring)
                 reseal_notes(session, keyring)
                 session.commit()
         finally:

@@ -17,11 +17,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -33,10 +32,14 @@ from service.config import Settings
 from service.hit_views import rendered_views
 from service.hub_keys import Keyring
 from service.matching import RunInputMissing, load_batches, match_run, safe_error
+from service.metrics import HubMetrics
 from service.models import Run, utcnow
+from service.objects import ObjectStore
 from service.run_changes import count_changes
+from service.run_clock import RunClock
 from service.store import hits as hits_store
 from service.store import runs as runs_store
+from service.tracing import Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +58,11 @@ class JobContext:
     """What executing a run needs from the hub."""
 
     sessions: SessionFactory
-    data_dir: Path
+    objects: ObjectStore  # where the sealed uploads are
     keyring: Keyring  # the storage keyring, to open uploads
     dask_scheduler: str = ""  # "": compare in this process
+    metrics: HubMetrics | None = None  # run counts and stage durations (service.run_clock)
+    tracing: Tracing = field(default_factory=Tracing)  # spans of runs and stages
 
 
 def recover(context: JobContext) -> tuple[int, int]:
@@ -89,15 +94,18 @@ def execute_next(context: JobContext) -> bool:
 def execute(context: JobContext, run_id: uuid.UUID, attempt: int) -> None:
     """Execute a claimed run and store its outcome; failures end as a failed run."""
     started = time.perf_counter()
+    clock = RunClock(run_id, attempt, metrics=context.metrics, tracing=context.tracing)
     try:
-        with _heartbeat(context, run_id, attempt):
-            hits, report = _match(context, run_id, attempt)
-            stored = _store(context, run_id, attempt, hits, report)
+        with _heartbeat(context, run_id, attempt), context.tracing.current(clock.span):
+            hits, report = _match(context, run_id, attempt, clock)
+            stored = _store(context, run_id, attempt, hits, report, clock)
     except Exception as exc:
         # The type only: an exception's message may quote data.
         logger.warning("run %s attempt %d failed: %s", run_id, attempt, type(exc).__name__)
         _fail(context, run_id, attempt, safe_error(exc))
+        clock.finish("failed")
         return
+    clock.finish("succeeded" if stored else "lost")
     if stored:
         logger.info(
             "run %s done: %d hits in %.1f s",
@@ -107,8 +115,10 @@ def execute(context: JobContext, run_id: uuid.UUID, attempt: int) -> None:
         )
 
 
-def _match(context: JobContext, run_id: uuid.UUID, attempt: int) -> tuple[Hits, dict[str, Any]]:
-    reporter = _ProgressWriter(context, run_id, attempt)
+def _match(
+    context: JobContext, run_id: uuid.UUID, attempt: int, clock: RunClock
+) -> tuple[Hits, dict[str, Any]]:
+    reporter = _ProgressWriter(context, run_id, attempt, clock)
     reporter("reading uploads", 0.0)
     with context.sessions() as session:
         run = session.get_one(Run, run_id)
@@ -123,7 +133,7 @@ def _match(context: JobContext, run_id: uuid.UUID, attempt: int) -> tuple[Hits, 
         ordered = [uploads[upload_id] for upload_id in run.upload_ids]
         threshold, min_agencies = run.threshold, run.min_agencies
     # No database connection is held while the batches are read and matched.
-    batches = load_batches(ordered, data_dir=context.data_dir, keyring=context.keyring)
+    batches = load_batches(ordered, objects=context.objects, keyring=context.keyring)
     with _runner(context.dask_scheduler) as runner:
         return match_run(
             batches,
@@ -135,9 +145,14 @@ def _match(context: JobContext, run_id: uuid.UUID, attempt: int) -> tuple[Hits, 
 
 
 def _store(
-    context: JobContext, run_id: uuid.UUID, attempt: int, hits: Hits, report: dict[str, Any]
+    context: JobContext,
+    run_id: uuid.UUID,
+    attempt: int,
+    hits: Hits,
+    report: dict[str, Any],
+    clock: RunClock,
 ) -> bool:
-    _ProgressWriter(context, run_id, attempt)("storing hits", _MATCHED_SHARE)
+    _ProgressWriter(context, run_id, attempt, clock)("storing hits", _MATCHED_SHARE)
     with context.sessions() as session:
         names = hits_store.agency_names(session)
     rows = hits_store.hit_rows(run_id, hits.groups)
@@ -218,11 +233,14 @@ def _runner(dask_scheduler: str) -> Iterator[Runner]:
 class _ProgressWriter:
     """Stores a run's stage and progress: on every stage change, else at most twice a second."""
 
-    def __init__(self, context: JobContext, run_id: uuid.UUID, attempt: int) -> None:
-        self.context, self.run_id, self.attempt = context, run_id, attempt
+    def __init__(
+        self, context: JobContext, run_id: uuid.UUID, attempt: int, clock: RunClock
+    ) -> None:
+        self.context, self.run_id, self.attempt, self.clock = context, run_id, attempt, clock
         self.stage, self.written = "", 0.0
 
     def __call__(self, stage: str, progress: float) -> None:
+        self.clock.stage(stage)
         now = time.monotonic()
         if stage == self.stage and now - self.written < PROGRESS_SECONDS:
             return
@@ -329,9 +347,11 @@ def run_workers(app: FastAPI) -> Iterator[RunWorkers]:
     settings: Settings = app.state.settings
     context = JobContext(
         sessions=app.state.sessions,
-        data_dir=settings.data_dir,
+        objects=app.state.objects,
         keyring=app.state.hub_keys.storage,
         dask_scheduler=settings.dask_scheduler,
+        metrics=app.state.metrics,
+        tracing=app.state.tracing,
     )
     workers = RunWorkers(context, workers=settings.run_workers, inline=settings.run_inline)
     app.state.run_workers = workers

@@ -17,12 +17,16 @@ from service.guard import install_body_gate, install_throttle
 from service.hub_keys import settings_keys
 from service.jobs import run_workers
 from service.metrics import install_metrics
+from service.objects import LocalObjects, ObjectStore, ObjectStoreError, object_store
 from service.request_log import install_request_log
 from service.routes import api_router
 from service.security_headers import install_security_headers
 from service.spool import remove_leftovers
+from service.tracing import configured_tracing, install_tracing
 from service.web.docs import install_docs
 from service.web.pages import install_pages
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/v1"
 API_VERSION = "1.0.0"  # bump deliberately when openapi/openapi.json changes meaning
@@ -44,10 +48,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.owns_engine:
         prepare_database_file(settings)  # hub.db owner-only, created so if it is new
     remove_leftovers(settings.data_dir)  # of killed processes: sealed spool files, partials
+    _abort_stale_writes(app.state.objects)
     with audit_writer(app), run_workers(app):
         yield
+    app.state.tracing.shutdown()  # exports the spans still pending
     if app.state.owns_engine:  # an engine passed to create_app is its caller's to dispose
         app.state.engine.dispose()
+
+
+def _abort_stale_writes(objects: ObjectStore) -> None:
+    # The data folder's partial files went with the spool's; a bucket's unfinished multipart
+    # uploads go here. The hub starts all the same when the store does not answer.
+    if isinstance(objects, LocalObjects):
+        return
+    try:
+        objects.remove_leftovers()
+    except ObjectStoreError as err:
+        logger.warning("unfinished uploads in the object store not removed: %s", err)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -67,11 +84,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.owns_engine = engine is None
     # Sessions opened outside a request (audit writer, run workers); tests may put theirs here.
     app.state.sessions = sessionmaker(app.state.engine, expire_on_commit=False)
+    app.state.objects = object_store(settings)  # sealed batches: data folder or S3 bucket
     install_error_handlers(app)
     install_body_gate(app)  # inside the audit middleware: its refusals are audited
     install_audit(app)  # before metrics, so request latency includes the audit append
     install_throttle(app)  # outside it: a flood of 429s does not fill the audit log
     install_metrics(app)
+    install_tracing(app, configured_tracing(settings))  # inside the access log: request ids
     install_request_log(app)  # outside the rest: request id first, every answer logged
     install_security_headers(app)  # outermost: every answer gets them, errors included
     app.include_router(api_router, prefix=API_PREFIX)

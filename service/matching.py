@@ -17,7 +17,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, replace
-from pathlib import Path
 from typing import Any
 
 from linkage.batch import Batch
@@ -27,6 +26,7 @@ from linkage.match.engine import MatchSettings, Progress, Runner, match_batches
 from service.batches import open_upload
 from service.hub_keys import Keyring
 from service.models import Upload
+from service.objects import ObjectStore
 from service.probing import content_digest
 from service.vault import VaultError
 
@@ -40,12 +40,12 @@ class RunInputMissing(Exception):
 _SAFE_ERRORS = (LinkageError, VaultError, RunInputMissing)
 
 
-def load_batches(uploads: Sequence[Upload], *, data_dir: Path, keyring: Keyring) -> list[Batch]:
-    """Read each upload's batch from the vault, labelled with its agency's id."""
+def load_batches(
+    uploads: Sequence[Upload], *, objects: ObjectStore, keyring: Keyring
+) -> list[Batch]:
+    """Read each upload's batch from the object store, labelled with its agency's id."""
     return [
-        replace(
-            open_upload(upload, data_dir=data_dir, keyring=keyring), agency=str(upload.agency_id)
-        )
+        replace(open_upload(upload, objects=objects, keyring=keyring), agency=str(upload.agency_id))
         for upload in uploads
     ]
 

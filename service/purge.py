@@ -4,9 +4,11 @@ After `expires_at` a project serves no data (service.deps: 410 to everyone but a
 The purge then deletes what the hub holds of the agencies' data: the sealed batch files
 (their encodings and sealed disclosure envelopes), the upload rows and the contents the
 upload budget counted, every run's hits (with their members and approvals) and rendered
-hit views, and the suspect list with its notes. Runs still queued or running fail. What
-stays is the record of what happened: the project's metadata and team, run metadata
-(counts only), public keys and the audit log.
+hit views, the suspect list with its notes, and the project's key material: the secret
+wrapped for each agency (every epoch) and the team's public key. Runs still queued or
+running fail. What stays is the record of what happened: the project's metadata and team,
+run metadata (counts only), the agencies' public keys and the audit log. Who purges when:
+service.retention (an administrator, or the hub's schedule after a grace period).
 
 The receipt ("fieldlink-purge-receipt/1", linkage.audit) names the project, its agencies,
 when it expired and was purged, what was deleted (counts) and the audit entries that
@@ -15,51 +17,56 @@ offline (`fieldlink audit verify-receipt`).
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from linkage.audit import RECEIPT_FORMAT, format_time, sign_receipt
 from linkage.batch import ENVELOPE_COLUMN
-from service.batches import blob_path
+from service.batches import blob_key, iter_upload
 from service.hub_keys import HubKeys, Keyring
 from service.models import Project, Upload
+from service.objects import ObjectStore, ObjectStoreError
 from service.store import retention as store
-from service.vault import VaultError, open_blob
+from service.vault import VaultError
 
 
 @dataclass(frozen=True, slots=True)
 class PurgePlan:
-    """What the purge of one project deletes: counts by kind, and the batch files."""
+    """What the purge of one project deletes: counts by kind, and the batch blobs' keys."""
 
     counts: dict[str, int]
-    blobs: list[Path]
+    blobs: list[str]
 
 
-def plan(session: Session, project: Project, *, data_dir: Path, keyring: Keyring) -> PurgePlan:
+def plan(
+    session: Session, project: Project, *, objects: ObjectStore, keyring: Keyring
+) -> PurgePlan:
     """Count what the project holds; nothing is deleted yet."""
     uploads = store.uploads(session, project.id)
     counts = {
         "batches": len(uploads),
         "encoded_records": sum(upload.record_count for upload in uploads),
-        "envelopes": sum(_envelopes(upload, data_dir, keyring) for upload in uploads),
+        "envelopes": sum(_envelopes(upload, objects, keyring) for upload in uploads),
     }
     counts |= store.row_counts(session, project.id)
-    return PurgePlan(counts=counts, blobs=[blob_path(data_dir, upload) for upload in uploads])
+    return PurgePlan(counts=counts, blobs=[blob_key(upload) for upload in uploads])
 
 
-def execute(session: Session, project: Project, purge: PurgePlan, *, now: datetime) -> None:
-    """Delete the batch files, then the rows (flushed; the caller commits).
+def execute(
+    session: Session, project: Project, purge: PurgePlan, *, objects: ObjectStore, now: datetime
+) -> None:
+    """Delete the batch blobs, then the rows (flushed; the caller commits).
 
-    Files go first: should the commit fail, the rows stay and a second purge finishes; a
-    file is never left behind by a committed purge.
+    Blobs go first: should the commit fail, the rows stay and a second purge finishes; a
+    blob is never left behind by a committed purge.
     """
     for blob in purge.blobs:
-        blob.unlink(missing_ok=True)
+        objects.delete(blob)
     store.delete_data(session, project.id, now=now)
     project.purged_at = now
 
@@ -94,11 +101,24 @@ def as_text(document: Mapping[str, object]) -> str:
     return json.dumps(document, sort_keys=True)
 
 
-def _envelopes(upload: Upload, data_dir: Path, keyring: Keyring) -> int:
+def _envelopes(upload: Upload, objects: ObjectStore, keyring: Keyring) -> int:
     # Envelopes sit inside the sealed batch: one per record where the agency sealed them.
+    # Only the schema is needed: the blob is read no further than the chunk that ends it.
     try:
-        data = open_blob(blob_path(data_dir, upload), keyring=keyring, name=str(upload.id))
-        schema = pa.ipc.open_file(pa.py_buffer(data)).schema
-    except (VaultError, pa.ArrowInvalid, OSError):
+        with closing(iter_upload(upload, objects=objects, keyring=keyring)) as chunks:
+            schema = _schema_of(chunks)
+    except (VaultError, ObjectStoreError, pa.ArrowInvalid, OSError):
         return 0  # unreadable: counted among the batches, its envelopes cannot be counted
     return upload.record_count if ENVELOPE_COLUMN in schema.names else 0
+
+
+def _schema_of(chunks: Iterator[bytes]) -> pa.Schema:
+    """The schema heading an Arrow IPC file, from as few of its chunks as hold it."""
+    head = bytearray()
+    for chunk in chunks:
+        head += chunk
+        try:  # the file's 8-byte magic, then the schema as a stream's first message
+            return pa.ipc.open_stream(pa.py_buffer(bytes(head[8:]))).schema
+        except pa.ArrowInvalid:
+            continue  # cut off within the schema: read one more chunk
+    raise pa.ArrowInvalid("the batch file holds no schema")

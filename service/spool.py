@@ -3,7 +3,7 @@
 A batch is never on disk in plain: the spool file is sealed as it arrives (the vault's
 format, `service.vault.Sealer`) under a fresh key that lives only in this process's memory.
 Should the process be killed mid-upload, what it leaves is ciphertext whose key is gone;
-`remove_leftovers` deletes it (and half-written vault blobs) when the hub starts. A spool
+`remove_leftovers` deletes it (and half-written local blobs) when the hub starts. A spool
 file is locked while in use, so a hub process starting beside a busy one leaves its
 files alone.
 """
@@ -21,7 +21,8 @@ import anyio.to_thread
 
 from service.errors import PayloadTooLarge
 from service.hub_keys import Keyring
-from service.vault import PARTIAL_SUFFIX, Sealer, iter_blob, open_blob, remove_stale
+from service.objects import LocalObjects, remove_stale
+from service.vault import Sealer, iter_blob, open_blob
 
 # Network chunks (64 KiB or less) are gathered into writes of this size, which go to a worker
 # thread together with their hashing and encryption, so the event loop never waits on them.
@@ -95,7 +96,7 @@ async def spool_body(chunks: AsyncIterator[bytes], *, folder: Path, max_bytes: i
 def remove_leftovers(data_dir: Path) -> int:
     """Remove what killed hub processes left: spool files, half-written blobs; how many."""
     removed = remove_stale(data_dir / SPOOL_FOLDER, "*")
-    return removed + remove_stale(data_dir / "uploads", f"*{PARTIAL_SUFFIX}")
+    return removed + LocalObjects(data_dir).remove_leftovers()
 
 
 def _ephemeral_keyring() -> Keyring:

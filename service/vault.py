@@ -5,27 +5,52 @@ Layout: MAGIC, the 16-character key id, then chunks of `<u32 length><12-byte non
 last-chunk flag, so a blob cannot be truncated, reordered or swapped with another blob
 without `open_blob` refusing it.
 
-`Sealer` writes the same format from a stream (the upload spool, `service.spool`). A file
-being written is held under an exclusive flock(2), so that `remove_stale` can tell the
-leftovers of a killed process from files another process is still writing.
+Blobs live in an object store (`service.objects`: files under the data folder, or an S3
+bucket): `seal_object` streams plaintext chunks into one, `iter_object` streams them back
+out, a chunk at a time either way. The `Path` functions (`seal`, `open_blob` ...) are the
+same on a local file. `Sealer` writes the format into any sink (the upload spool,
+`service.spool`, seals into a local file as the body arrives).
 """
 
-import fcntl
-import os
 import secrets
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from service.hub_keys import Keyring
+from service.objects import (
+    PARTIAL_SUFFIX,
+    LocalObjects,
+    ObjectStore,
+    ObjectStoreError,
+    Readable,
+    Writable,
+    atomic_file,
+    remove_stale,
+)
+
+__all__ = [
+    "CHUNK_BYTES",
+    "MAGIC",
+    "PARTIAL_SUFFIX",
+    "Sealer",
+    "VaultError",
+    "iter_blob",
+    "iter_object",
+    "open_blob",
+    "open_object",
+    "remove_stale",
+    "reseal",
+    "reseal_object",
+    "seal",
+    "seal_object",
+]
 
 MAGIC = b"FLVAULT1"
 CHUNK_BYTES = 8 * 1024 * 1024
-PARTIAL_SUFFIX = ".partial"  # a blob being written, renamed into place when complete
 _KEY_ID_BYTES = 16
 _NONCE_BYTES = 12
 
@@ -35,9 +60,9 @@ class VaultError(Exception):
 
 
 class Sealer:
-    """Encrypts a byte stream into an open file, chunk by chunk, in the vault's format."""
+    """Encrypts a byte stream into a sink, chunk by chunk, in the vault's format."""
 
-    def __init__(self, sink: IO[bytes], *, keyring: Keyring, name: str) -> None:
+    def __init__(self, sink: Writable, *, keyring: Keyring, name: str) -> None:
         self._sink, self._name = sink, name
         self._cipher = AESGCM(keyring.active)
         self._buffer = bytearray()
@@ -68,74 +93,94 @@ class Sealer:
         self.total += len(chunk)
 
 
-def seal(chunks: Iterator[bytes], target: Path, *, keyring: Keyring, name: str) -> int:
-    """Encrypt the byte chunks into `target` (written atomically); return plaintext bytes."""
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    partial = target.with_name(target.name + PARTIAL_SUFFIX)
-    with open(partial, "wb") as sink:
-        fcntl.flock(sink.fileno(), fcntl.LOCK_EX)  # see remove_stale
-        sealer = Sealer(sink, keyring=keyring, name=name)
-        for chunk in chunks:
-            sealer.write(chunk)
-        total = sealer.close()
-        sink.flush()
-        os.fsync(sink.fileno())
-        partial.replace(target)
-    return total
+def seal_object(
+    chunks: Iterable[bytes], store: ObjectStore, key: str, *, keyring: Keyring, name: str
+) -> int:
+    """Encrypt the byte chunks into the store under `key` (whole or not at all).
 
-
-def remove_stale(folder: Path, pattern: str) -> int:
-    """Remove the files matching `pattern` that no process holds a lock on; return how many.
-
-    For leftovers of a killed process (a half-written blob, a spool file); files another
-    live process is writing are locked and stay.
+    Returns:
+        The plaintext bytes sealed.
     """
-    removed = 0
-    for path in sorted(folder.glob(pattern)) if folder.is_dir() else []:
-        try:
-            descriptor = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue  # renamed or removed meanwhile
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(descriptor)
-            continue  # being written
-        path.unlink(missing_ok=True)
-        os.close(descriptor)
-        removed += 1
-    return removed
+    try:
+        with store.writer(key) as sink:
+            return _seal_into(sink, chunks, keyring, name)
+    except ObjectStoreError as err:
+        raise VaultError(str(err)) from err
 
 
-def iter_blob(source: Path, *, keyring: Keyring, name: str) -> Iterator[bytes]:
-    """Decrypt a blob written by `seal` (or a `Sealer`) chunk by chunk."""
-    return _open_chunks(source, keyring.keys, name)
+def iter_object(
+    store: ObjectStore, key: str, *, keyring: Keyring, name: str
+) -> Generator[bytes, None, None]:
+    """Decrypt the blob under `key` chunk by chunk, checking each as it comes."""
+    label = key.rsplit("/", 1)[-1]
+    try:
+        with store.reader(key) as stream:
+            cipher = _cipher_for(stream, keyring.keys, label)
+            yield from _decrypt_chunks(stream, cipher, name, label)
+    except ObjectStoreError as err:
+        raise VaultError(str(err)) from err
 
 
-def open_blob(source: Path, *, keyring: Keyring, name: str) -> bytes:
-    """Decrypt a blob written by `seal` under the same name."""
-    return b"".join(_open_chunks(source, keyring.keys, name))
+def open_object(store: ObjectStore, key: str, *, keyring: Keyring, name: str) -> bytes:
+    """Decrypt the blob under `key`, whole."""
+    return b"".join(iter_object(store, key, keyring=keyring, name=name))
 
 
-def reseal(path: Path, *, keyring: Keyring, name: str) -> bool:
-    """Re-encrypt a blob under the keyring's active key; False when it already is."""
-    if _key_id_of(path) == keyring.active_id:
+def reseal_object(store: ObjectStore, key: str, *, keyring: Keyring, name: str) -> bool:
+    """Re-encrypt a blob under the keyring's active key; False when it already is.
+
+    The new blob replaces the old one only once whole (`ObjectStore.writer`), so an
+    interruption leaves the old one, readable with the keys on the ring.
+    """
+    label = key.rsplit("/", 1)[-1]
+    try:
+        with store.reader(key) as stream:
+            current = _key_id(stream, label)
+    except ObjectStoreError as err:
+        raise VaultError(str(err)) from err
+    if current == keyring.active_id:
         return False
-    seal(_open_chunks(path, keyring.keys, name), path, keyring=keyring, name=name)
+    plain = iter_object(store, key, keyring=keyring, name=name)
+    seal_object(plain, store, key, keyring=keyring, name=name)
     return True
 
 
-def _open_chunks(source: Path, keys: Mapping[str, bytes], name: str) -> Iterator[bytes]:
-    key_id = _key_id_of(source)
+def seal(chunks: Iterator[bytes], target: Path, *, keyring: Keyring, name: str) -> int:
+    """Encrypt the byte chunks into the file `target` (written atomically); plaintext bytes."""
+    with atomic_file(target) as sink:
+        return _seal_into(sink, chunks, keyring, name)
+
+
+def iter_blob(source: Path, *, keyring: Keyring, name: str) -> Iterator[bytes]:
+    """Decrypt a file written by `seal` (or a `Sealer`) chunk by chunk."""
+    return iter_object(LocalObjects(source.parent), source.name, keyring=keyring, name=name)
+
+
+def open_blob(source: Path, *, keyring: Keyring, name: str) -> bytes:
+    """Decrypt a file written by `seal` under the same name."""
+    return b"".join(iter_blob(source, keyring=keyring, name=name))
+
+
+def reseal(path: Path, *, keyring: Keyring, name: str) -> bool:
+    """Re-encrypt a file under the keyring's active key; False when it already is."""
+    return reseal_object(LocalObjects(path.parent), path.name, keyring=keyring, name=name)
+
+
+def _seal_into(sink: Writable, chunks: Iterable[bytes], keyring: Keyring, name: str) -> int:
+    sealer = Sealer(sink, keyring=keyring, name=name)
+    for chunk in chunks:
+        sealer.write(chunk)
+    return sealer.close()
+
+
+def _cipher_for(stream: Readable, keys: Mapping[str, bytes], label: str) -> AESGCM:
+    key_id = _key_id(stream, label)
     if key_id not in keys:
-        raise VaultError(f"{source.name}: sealed with storage key {key_id}, which is not loaded")
-    cipher = AESGCM(keys[key_id])
-    with open(source, "rb") as stream:
-        stream.seek(len(MAGIC) + _KEY_ID_BYTES)
-        yield from _decrypt_chunks(stream, cipher, name, source.name)
+        raise VaultError(f"{label}: sealed with storage key {key_id}, which is not loaded")
+    return AESGCM(keys[key_id])
 
 
-def _decrypt_chunks(stream: IO[bytes], cipher: AESGCM, name: str, label: str) -> Iterator[bytes]:
+def _decrypt_chunks(stream: Readable, cipher: AESGCM, name: str, label: str) -> Iterator[bytes]:
     number, header = 0, stream.read(4)
     while header:
         (length,) = struct.unpack(">I", header)
@@ -150,14 +195,10 @@ def _decrypt_chunks(stream: IO[bytes], cipher: AESGCM, name: str, label: str) ->
         raise VaultError(f"{label}: holds no data")
 
 
-def _key_id_of(path: Path) -> str:
-    try:
-        with open(path, "rb") as stream:
-            head = stream.read(len(MAGIC) + _KEY_ID_BYTES)
-    except OSError as err:
-        raise VaultError(f"{path.name}: cannot be read") from err
+def _key_id(stream: Readable, label: str) -> str:
+    head = stream.read(len(MAGIC) + _KEY_ID_BYTES)
     if not head.startswith(MAGIC) or len(head) != len(MAGIC) + _KEY_ID_BYTES:
-        raise VaultError(f"{path.name}: not a sealed blob")
+        raise VaultError(f"{label}: not a sealed blob")
     return head[len(MAGIC) :].decode("ascii", errors="replace")
 
 

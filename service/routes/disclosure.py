@@ -167,7 +167,7 @@ def _release(
         run=run,
         uploads=uploads,
         approved=approved,
-        data_dir=request.app.state.settings.data_dir,
+        objects=request.app.state.objects,
         keyring=request.app.state.hub_keys.storage,
     )
     request.state.audit_records = sum(len(item.envelopes) for item in releases)

@@ -15,11 +15,11 @@ from fastapi import APIRouter, Depends, Request
 from service import purge
 from service.audit_writer import AuditWriter
 from service.auth import Principal, Role
-from service.config import Settings
 from service.deps import AdminDep, SessionDep, get_visible_project, require_role
 from service.errors import Conflict, NotFound, problem_responses
 from service.hub_keys import HubKeys
 from service.models import Project, utcnow
+from service.objects import ObjectStore
 from service.schemas import PurgeReceiptPublic
 from service.store import retention as store
 from service.store.audit import EntryDraft
@@ -44,11 +44,11 @@ def purge_project(
     now = utcnow()
     if project.expires_at > now:
         raise Conflict("the project has not expired yet; it is purged after its expiry")
-    settings: Settings = request.app.state.settings
     keys: HubKeys = request.app.state.hub_keys
-    planned = purge.plan(session, project, data_dir=settings.data_dir, keyring=keys.storage)
+    objects: ObjectStore = request.app.state.objects
+    planned = purge.plan(session, project, objects=objects, keyring=keys.storage)
     sequences = _log_counts(request, admin, project, planned.counts)
-    purge.execute(session, project, planned, now=now)
+    purge.execute(session, project, planned, objects=objects, now=now)
     document = purge.receipt(project, planned.counts, audit_sequences=sequences, keys=keys, now=now)
     store.add_receipt(session, project.id, document=purge.as_text(document), now=now)
     session.commit()

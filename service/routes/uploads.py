@@ -1,7 +1,7 @@
 """Agencies' encoded batches: data officers upload, replace and delete their own; teams list them.
 
 An upload is streamed to a spool file (hashed and sealed on the way, size-limited), checked
-(`service.admission`), sealed into the vault, and only then recorded. The blob is written
+(`service.admission`), sealed into the object store, and only then recorded. The blob is written
 before the row and removed again when the row cannot be committed; the spool file is always
 removed. The body is read in the event loop, everything else runs in the threadpool.
 """
@@ -10,7 +10,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -34,6 +33,7 @@ from service.errors import (
 )
 from service.hub_keys import Keyring
 from service.models import Project, Upload
+from service.objects import ObjectStore
 from service.schemas import UploadList, UploadPublic, WatchOutcome
 from service.spool import Spooled, spool_body
 from service.store import uploads as store
@@ -65,7 +65,7 @@ class _Intake:
     session: Session
     project: Project
     officer: Principal
-    data_dir: Path
+    objects: ObjectStore
     keyring: Keyring
 
 
@@ -140,10 +140,10 @@ def delete_upload(
     """Delete one of the own agency's uploads and its stored batch."""
     intake = _intake(request, session, project, officer)
     upload = _find(session, project, upload_id, officer.agency_id)
-    blob = batches.blob_path(intake.data_dir, upload)
+    blob = batches.blob_key(upload)
     store.delete_upload(session, upload)
     session.commit()
-    blob.unlink(missing_ok=True)  # after the commit: a failed delete keeps a readable upload
+    intake.objects.delete(blob)  # after the commit: a failed delete keeps a readable upload
     request.state.audit_records = upload.record_count
 
 
@@ -151,9 +151,9 @@ def _intake(request: Request, session: Session, project: Project, officer: Princ
     if officer.agency_id not in project.agency_ids:
         # A data officer on the team whose agency does not take part has nothing to upload.
         raise AccessDenied("your agency does not take part in this project")
-    settings: Settings = request.app.state.settings
+    objects: ObjectStore = request.app.state.objects
     keyring: Keyring = request.app.state.hub_keys.storage
-    return _Intake(session, project, officer, settings.data_dir, keyring)
+    return _Intake(session, project, officer, objects, keyring)
 
 
 @asynccontextmanager
@@ -196,10 +196,10 @@ def _create(intake: _Intake, spooled: Spooled) -> tuple[UploadPublic, bool]:
     upload = Upload(id=uuid.uuid4(), project_id=intake.project.id, agency_id=officer.agency_id)
     _describe(upload, intake, spooled, _admit(intake, spooled, replacing=None))
     blob = batches.seal_upload(
-        spooled.chunks(), upload, data_dir=intake.data_dir, keyring=intake.keyring
+        spooled.chunks(), upload, objects=intake.objects, keyring=intake.keyring
     )
     try:
-        _commit_or_remove(session, blob, pending=upload)
+        _commit_or_remove(intake, blob, pending=upload)
     except IntegrityError:
         # The same file arrived twice at once and the other request committed first.
         stored = _stored_twin(intake, spooled.digest)
@@ -216,13 +216,13 @@ def _replace(intake: _Intake, upload: Upload, spooled: Spooled) -> tuple[UploadP
         if _stored_twin(intake, spooled.digest) is not None:
             raise Conflict("the agency stored this file already, as another upload")
         admitted = _admit(intake, spooled, replacing=upload.id)
-        old_blob = batches.blob_path(intake.data_dir, upload)
+        old_blob = batches.blob_key(upload)
         _describe(upload, intake, spooled, admitted)
         new_blob = batches.seal_upload(
-            spooled.chunks(), upload, data_dir=intake.data_dir, keyring=intake.keyring
+            spooled.chunks(), upload, objects=intake.objects, keyring=intake.keyring
         )
-        _commit_or_remove(session, new_blob, pending=None)
-        old_blob.unlink(missing_ok=True)
+        _commit_or_remove(intake, new_blob, pending=None)
+        intake.objects.delete(old_blob)
     return _public(upload, store.agency_name(session, upload.agency_id)), changed
 
 
@@ -271,7 +271,7 @@ def _admit(intake: _Intake, spooled: Spooled, *, replacing: uuid.UUID | None) ->
         earlier_references=(
             (
                 item.id,
-                batches.read_references(item, data_dir=intake.data_dir, keyring=intake.keyring),
+                batches.read_references(item, objects=intake.objects, keyring=intake.keyring),
             )
             for item in earlier
         ),
@@ -299,14 +299,15 @@ def _describe(upload: Upload, intake: _Intake, spooled: Spooled, admitted: Admit
     )
 
 
-def _commit_or_remove(session: Session, blob: Path, *, pending: Upload | None) -> None:
+def _commit_or_remove(intake: _Intake, blob: str, *, pending: Upload | None) -> None:
+    session = intake.session
     try:
         if pending is not None:
             store.add_upload(session, pending)
         session.commit()
     except BaseException:
         session.rollback()  # a replaced upload's row reverts to its old content and blob
-        blob.unlink(missing_ok=True)
+        intake.objects.delete(blob)
         raise
 
 

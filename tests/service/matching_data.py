@@ -19,6 +19,7 @@ from service.config import Settings
 from service.hub_keys import load_hub_keys
 from service.jobs import JobContext, execute_next
 from service.models import Agency, Hit, HitMember, Project, Run, RunStatus, Upload, utcnow
+from service.objects import LocalObjects
 from service.store.runs import add_run
 from service.vault import seal
 from tests.service.factories import (
@@ -232,7 +233,9 @@ def queue_run(session: Session, project: Project) -> Run:
 def job_context(session_factory: Callable[[], Session], settings: Settings) -> JobContext:
     """What the run workers would use, on the test's sessions."""
     keyring = load_hub_keys(settings.data_dir, create=True).storage
-    return JobContext(sessions=session_factory, data_dir=settings.data_dir, keyring=keyring)
+    return JobContext(
+        sessions=session_factory, objects=LocalObjects(settings.data_dir), keyring=keyring
+    )
 
 
 def execute_queued(session_factory: Callable[[], Session], settings: Settings) -> int:

@@ -17,6 +17,7 @@ from service.batches import blob_path, open_upload, reseal_uploads
 from service.config import Settings
 from service.hub_keys import Keyring, load_hub_keys, rotate
 from service.models import Upload
+from service.objects import LocalObjects
 from tests.service.batch_files import ARROW, as_file, make_batch, raw_arrow_file
 from tests.service.factories import bearer, make_agency, make_principal, make_project
 
@@ -68,7 +69,7 @@ def stored(settings: Settings, session: Session, upload_id: str) -> Batch:
     row = session.get(Upload, uuid.UUID(upload_id))
     assert row is not None
     session.refresh(row)
-    return open_upload(row, data_dir=settings.data_dir, keyring=keyring(settings))
+    return open_upload(row, objects=LocalObjects(settings.data_dir), keyring=keyring(settings))
 
 
 def blobs(settings: Settings) -> list[Path]:
@@ -408,13 +409,13 @@ def test_reseal_moves_uploads_to_the_new_storage_key(
     new_id = rotate(folder, "storage")
     ring = load_hub_keys(folder, create=False).storage
 
-    moved = reseal_uploads(session, data_dir=folder, keyring=ring)
+    moved = reseal_uploads(session, objects=LocalObjects(folder), keyring=ring)
     session.commit()
 
     row = session.get(Upload, uuid.UUID(first["id"]))
     assert row is not None
     assert (moved, row.storage_key_id) == (1, new_id)
     only_new = Keyring(keys={new_id: ring.keys[new_id]}, active_id=new_id)
-    assert len(open_upload(row, data_dir=folder, keyring=only_new)) == 20
+    assert len(open_upload(row, objects=LocalObjects(folder), keyring=only_new)) == 20
     assert old_id not in blob_path(folder, row).read_bytes()[:24].decode()
-    assert reseal_uploads(session, data_dir=folder, keyring=ring) == 0
+    assert reseal_uploads(session, objects=LocalObjects(folder), keyring=ring) == 0
