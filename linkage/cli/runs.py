@@ -88,7 +88,9 @@ def _latest(args: argparse.Namespace) -> int:
         print(run_line(run))
         since = changes_line(run)
         if since is None:
-            print("nothing to compare with: no succeeded run before it (or not counted)")
+            # The first succeeded run, one made before the hub counted changes, or a data
+            # officer's view (the counts span every agency's hits).
+            print("no changes to show: no earlier run counted, or not for your role")
             return 0
         print(since)
         if args.changes and run.changes is not None:

@@ -404,6 +404,7 @@ def test_a_data_officer_sees_the_watch_run_but_not_what_changed(journey: Journey
     assert ids_in(listed) == [run[:8] for run in reversed(runs)]
     assert "(watch)" in listed.splitlines()[0] and "upload" not in listed
     assert latest.startswith(runs[2][:8]) and "since run" not in latest
+    assert "no changes to show" in latest
 
 
 # analyst --------------------------------------------------------------------------------
