@@ -157,7 +157,7 @@ def _names(session: Session, ids: Sequence[uuid.UUID | None]) -> dict[uuid.UUID,
     if not wanted:
         return {}
     query = select(Principal.id, Principal.name).where(Principal.id.in_(wanted))
-    return dict(session.execute(query).tuples().all())
+    return {row[0]: row[1] for row in session.execute(query)}
 
 
 @router.post("/principals/{principal_id}/tokens/{token_id}/revoke")

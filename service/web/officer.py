@@ -165,7 +165,7 @@ def _principal_names(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UU
     if not ids:
         return {}
     query = select(Principal.id, Principal.name).where(Principal.id.in_(set(ids)))
-    return dict(session.execute(query).tuples().all())
+    return {row[0]: row[1] for row in session.execute(query)}
 
 
 # Hits ------------------------------------------------------------------------------------
