@@ -27,6 +27,7 @@ from linkage.hub_models import (
     AuditCheck,
     AuditEntry,
     DepositedKey,
+    Enrolled,
     EnrolmentCode,
     EnvelopeRelease,
     Hit,
@@ -147,9 +148,23 @@ class HubClient:
         """A new enrolment code for a principal (administrator); its tokens stop working."""
         return self._call(EnrolmentCode, "POST", f"/v1/principals/{principal_id}/enrolment")
 
-    def redeem_enrolment_code(self, code: str) -> str:
-        """Exchange a one-time enrolment code for the own bearer token (no token needed)."""
-        return str(self._json("POST", "/v1/enrolment", json={"code": code})["token"])
+    def redeem_enrolment_code(self, code: str) -> Enrolled:
+        """Exchange a one-time enrolment code for the own bearer token (no token needed).
+
+        The token works once a second person activated the principal, quoting the
+        answer's enrolment check (`activate_principal`).
+        """
+        return self._call(Enrolled, "POST", "/v1/enrolment", json={"code": code})
+
+    def pending_principals(self) -> list[PrincipalInfo]:
+        """Principals awaiting activation that the caller may see (activators only)."""
+        return self._items(PrincipalInfo, "/v1/principals/pending")
+
+    def activate_principal(self, principal_id: uuid.UUID, enrolment_check: str) -> PrincipalInfo:
+        """Activate an enrolled principal: the second person, with the check it read out."""
+        url = f"/v1/principals/{principal_id}/activate"
+        body = {"enrolment_check": enrolment_check}
+        return self._call(PrincipalInfo, "POST", url, json=body)
 
     def create_own_token(self) -> str:
         """Another bearer token of the caller's own (a second machine, a renewal)."""

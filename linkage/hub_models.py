@@ -23,6 +23,16 @@ class PrincipalInfo(HubModel):
     agency_id: uuid.UUID
     name: str
     role: str
+    # Enrolled, but its tokens work only once a second person activated it.
+    pending_activation: bool = False
+
+
+class Enrolled(HubModel):
+    """A redeemed enrolment code: the own token, and the check to read out to the activator."""
+
+    principal_id: uuid.UUID
+    token: str
+    enrolment_check: str
 
 
 class NewPrincipal(HubModel):

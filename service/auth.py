@@ -3,10 +3,17 @@
 A principal's tokens are issued to that principal only: the first through an enrolment
 code that an administrator creates and delivers out of band (by phone, on paper), which
 the principal redeems once for its own token; later ones by the principal itself.
+
+Redeeming answers an **enrolment check** as well (`enrolment_check`): a short value
+derived from the new token, which the principal reads out to the second person who
+activates it (service.activation). Whoever redeemed a code meant for someone else holds
+another token, hence another check, and the real principal holds none: the second person
+notices before the token works.
 """
 
 import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -17,6 +24,8 @@ TOKEN_LIFETIME = timedelta(days=100)  # one Field Lab cycle; issue a new token a
 ENROLMENT_LIFETIME = timedelta(hours=24)  # an enrolment code is redeemed the same day
 _CODE_BYTES = 15  # 120 bits: 24 base32 characters, read out in groups of four
 _CODE_LABEL = b"fieldlink-enrolment/1\n"
+_CHECK_LABEL = b"fieldlink-enrolment-check/1\n"
+_CHECK_BYTES = 5  # 40 bits: 8 base32 characters, read out in two groups of four
 
 
 class Role(StrEnum):
@@ -64,3 +73,22 @@ def hash_enrolment_code(code: str) -> str:
     """The digest under which an enrolment code is stored; dashes, spaces and case ignored."""
     normalised = "".join(code.split()).replace("-", "").upper()
     return hashlib.sha256(_CODE_LABEL + normalised.encode("utf-8")).hexdigest()
+
+
+def enrolment_check(token_hash: str) -> str:
+    """The enrolment check of a token, from its stored digest: e.g. `K7QF-2M4D`.
+
+    Not a secret against guessing (whoever activates already has that right); it binds
+    the activation to the token the real principal holds. Derived from the digest, so the
+    hub computes it again at activation without ever holding the token.
+    """
+    digest = hashlib.sha256(_CHECK_LABEL + token_hash.encode("ascii")).digest()
+    text = base64.b32encode(digest[:_CHECK_BYTES]).decode("ascii")
+    return f"{text[:4]}-{text[4:]}"
+
+
+def same_enrolment_check(expected: str, given: str) -> bool:
+    """Whether a check as read out (dashes, spaces and case ignored) is the expected one."""
+    normalised = "".join(given.split()).replace("-", "").upper()
+    wanted = expected.replace("-", "")
+    return hmac.compare_digest(normalised.encode("ascii", "replace"), wanted.encode("ascii"))

@@ -4,6 +4,7 @@ fieldlink hub init        create or upgrade the database, create the hub's keys,
                           print the first administrator's token (once)
 fieldlink hub serve       run the hub with uvicorn
 fieldlink hub rotate-key  add a fresh storage or signing key and make it active
+fieldlink hub activate    activate an administrator no other administrator can (bootstrap)
 
 Only the arguments live here: every `fieldlink` command builds this parser, so the hub's
 own dependencies (FastAPI, SQLAlchemy, uvicorn) load in service.hub_setup, when a hub
@@ -34,6 +35,14 @@ def register(commands: Commands) -> None:
     rotate_key = _add(actions, "rotate-key", "add a new storage or signing key, make it active")
     rotate_key.add_argument("kind", choices=["storage", "signing"])
     rotate_key.set_defaults(run=_rotate_key)
+    activate = _add(
+        actions, "activate", "activate an administrator no other administrator can (bootstrap)"
+    )
+    activate.add_argument("--principal", required=True, help="the administrator's name or id")
+    activate.add_argument(
+        "--check", required=True, help="the enrolment check `fieldlink enrol` printed for it"
+    )
+    activate.set_defaults(run=_activate)
 
 
 def _add(actions: Commands, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -59,3 +68,9 @@ def _rotate_key(args: argparse.Namespace) -> int:
     from service import hub_setup
 
     return hub_setup.rotate_key(args)
+
+
+def _activate(args: argparse.Namespace) -> int:
+    from service import hub_setup
+
+    return hub_setup.activate(args)

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from service import store
 from service.auth import Principal, Role, hash_token
 from service.config import Settings
-from service.errors import AccessDenied, NotFound, ProjectExpired, RateLimited, Unauthenticated
+from service.errors import (
+    AccessDenied,
+    NotFound,
+    PrincipalNotActivated,
+    ProjectExpired,
+    RateLimited,
+    Unauthenticated,
+)
 from service.limits import Limits, retry_after
 from service.models import Project, utcnow
 
@@ -39,7 +46,11 @@ def get_principal(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller behind a live bearer token; every failure is the same 401."""
+    """The caller behind a live bearer token; every failure is the same 401.
+
+    A principal pending activation (service.activation) is known, and audited as the
+    caller, but refused with its own 403 on every route.
+    """
     if credentials is None:
         raise Unauthenticated()
     # Looked up by digest: a timing difference could reveal at most a digest prefix, and
@@ -55,6 +66,11 @@ def get_principal(
     )
     request.state.principal = principal  # for the audit entry (service.audit), denied or not
     charge_principal(request, principal)
+    if owner.pending_activation:
+        raise PrincipalNotActivated(
+            "a second person activates this principal after its enrolment "
+            "(fieldlink activate); until then its tokens do nothing"
+        )
     return principal
 
 

@@ -4,6 +4,7 @@
   + Unauthenticated   401 unauthenticated  - missing, unknown, revoked or expired token
   + InvalidEnrolmentCode 401 invalid-enrolment-code - unknown, used or expired enrolment code
   + AccessDenied      403 access-denied    - authenticated, but the role may not do this
+    + PrincipalNotActivated 403 principal-not-activated - enrolled, awaiting a second person
   + NotFound          404 not-found        - absent, or not visible to the caller (same answer)
   + Conflict          409 conflict         - the request clashes with existing state
     + MixedKeyEpochs  409 mixed-key-epochs - a run over uploads encoded under different secrets
@@ -72,6 +73,16 @@ class AccessDenied(HubError):
     status = 403
     code = "access-denied"
     title = "Your role does not allow this"
+
+
+class PrincipalNotActivated(AccessDenied):
+    """The token is live, but its principal awaits activation by a second person.
+
+    Only the token's holder sees this answer (service.activation).
+    """
+
+    code = "principal-not-activated"
+    title = "This principal is not activated yet"
 
 
 class NotFound(HubError):

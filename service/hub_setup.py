@@ -1,4 +1,7 @@
-"""What `fieldlink hub ...` does: set up the database and keys, serve, rotate keys.
+"""What `fieldlink hub ...` does: set up, serve, rotate keys, activate a second admin.
+
+`activate` is the hub operator's bootstrap of service.activation: an administrator that no
+other administrator can activate.
 
 service.cli only registers the commands; this module (and the hub's dependencies it
 imports) loads when one of them runs, so the rest of `fieldlink` starts fast.
@@ -14,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from linkage.errors import LinkageError
 from service import schema_version
+from service.activation import activate_by_operator
 from service.batches import reseal_uploads
 from service.bootstrap import create_first_admin
 from service.config import Settings
 from service.db import make_engine
-from service.errors import Conflict
+from service.errors import Conflict, HubError
 from service.hub_keys import HubKeyError, HubKeys, rotate, settings_keys
 from service.logs import log_config
 from service.notes import reseal_notes
@@ -64,6 +68,10 @@ def init(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     _show_token(token, args.token_file)
+    print(
+        "next: register a second administrator, and once it enrolled activate it with "
+        "`fieldlink hub activate` (separation of duties needs two; README, Activation)"
+    )
     return 0
 
 
@@ -136,6 +144,35 @@ def rotate_key(args: argparse.Namespace) -> int:
             engine.dispose()
         print(f"re-encrypted {moved} stored batches and the suspect notes under it")
     print("restart the hub to use the new key; material under older keys stays readable")
+    return 0
+
+
+def activate(args: argparse.Namespace) -> int:
+    """The hub operator activates an administrator that no other administrator can.
+
+    On the hub machine, with the database: the bootstrap of separation of duties
+    (service.activation), recorded in the audit log as the hub operator's.
+    """
+    settings = settings_from(args)
+    keys = _keys(settings, create=False)
+    engine = make_engine(settings)
+    try:
+        if not schema_version.is_current(engine, settings.database_url.get_secret_value()):
+            raise HubSetupError("the database is outdated: run `fieldlink hub init` first")
+        with Session(engine) as session:
+            principal = activate_by_operator(
+                session,
+                args.principal,
+                args.check,
+                keys=keys,
+                checkpoint_every=settings.audit_checkpoint_every,
+            )
+            name, role = principal.name, principal.role.value
+    except HubError as err:
+        raise HubSetupError(f"not activated: {err.detail or err.title}") from err
+    finally:
+        engine.dispose()
+    print(f"{role} {name} is active; the audit log records it as the hub operator's")
     return 0
 
 

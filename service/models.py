@@ -50,6 +50,17 @@ class Principal(Base):
     )
     # Disabled principals' tokens stop working at once; the row stays for the audit log.
     disabled_at: Mapped[datetime | None]
+    # Second-person control (service.activation): a principal registered or re-enrolled
+    # through the API is pending, and its tokens are refused, until a second person
+    # activated its enrolment. activated_by: the activating principal's id; None for
+    # principals made active at set-up, by the hub operator, or before activation existed.
+    activated_at: Mapped[datetime | None]
+    activated_by: Mapped[uuid.UUID | None]
+
+    @property
+    def pending_activation(self) -> bool:
+        """True until a second person activated the principal's enrolment."""
+        return self.activated_at is None
 
 
 class ApiToken(Base):

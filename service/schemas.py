@@ -57,10 +57,21 @@ class PrincipalPublic(PublicModel):
     name: str
     role: Role
     disabled_at: datetime | None = None  # set: its tokens no longer work
+    # Until a second person activated its enrolment, its tokens are refused
+    # (service.activation). activated_by: null for set-up, the hub operator, or older rows.
+    pending_activation: bool = False
+    activated_at: datetime | None = None
+    activated_by: uuid.UUID | None = None
 
 
 class PrincipalList(BaseModel):
     items: list[PrincipalPublic]
+
+
+class PrincipalActivate(BaseModel):
+    """The second person's activation: the enrolment check the principal read out to them."""
+
+    enrolment_check: Annotated[str, Field(pattern=r"^[A-Za-z2-7 -]{8,16}$")]
 
 
 class TokenPublic(PublicModel):
@@ -86,6 +97,16 @@ class EnrolmentCreated(BaseModel):
     principal_id: uuid.UUID
     code: str
     expires_at: datetime
+
+
+class EnrolmentTokenCreated(TokenCreated):
+    """The token an enrolment code was redeemed for, and its enrolment check.
+
+    The token works once a second person activated the principal, quoting the check the
+    principal read out to them (service.activation).
+    """
+
+    enrolment_check: str
 
 
 class PrincipalCreated(BaseModel):

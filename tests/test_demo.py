@@ -44,7 +44,11 @@ def test_the_demo_walks_every_role_through_the_hub(tmp_path: Path) -> None:
     assert re.search(r"ok: \d+ entries", done.stdout)
     tokens = [path.read_text().strip() for path in (out / "tokens").glob("*.token")]
     codes = [path.read_text().strip() for path in (out / "codes").glob("*.code")]
-    assert (len(tokens), len(codes)) == (8, 7)  # everyone but the first administrator enrolled
+    assert (len(tokens), len(codes)) == (9, 8)  # everyone but the first administrator enrolled
+    # ... and a second person activated each: the hub operator the second administrator,
+    # the second administrator each agency's first officer, the police officer the others.
+    assert "is active; the audit log records it as the hub operator's" in done.stdout
+    assert done.stdout.count("is active: its token works from now on") == 7
     hub_log = (out / "hub.log").read_text()
     secrets = tokens + codes
     assert not [secret for secret in secrets if secret in hub_log]  # never in the hub's log

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "suspects": ("suspects", "the project's suspect list (analyst)"),
     "project": ("project", "a project's standing watch: re-run on each new batch (analyst)"),
     "enrol": ("team", "redeem an enrolment code for your own bearer token"),
+    "activate": ("team", "activate a newly enrolled principal (the second person)"),
     "team": ("team", "a project's team: list it, confirm proposed members (data officer)"),
     "admin": ("admin", "register agencies, principals and projects"),
     "audit": ("audit", "export and verify the hub's audit log"),

@@ -6,7 +6,8 @@ changed later (`set-project`); runs already made keep the threshold and k they w
 Administrators hold no data rights: these commands never see records, hits or the log.
 They never hold another principal's token either: a new principal gets a one-time
 enrolment code, written to a file with owner-only permissions (never to the terminal), for
-the administrator to deliver out of band; the principal redeems it with `fieldlink enrol`.
+the administrator to deliver out of band; the principal redeems it with `fieldlink enrol`,
+and a second person activates it (`fieldlink activate`, service.activation).
 Team members an administrator adds are pending until a second person confirms them
 (`linkage.cli.admin_access`).
 """
@@ -161,7 +162,8 @@ def _add_principal(args: argparse.Namespace) -> int:
     teams = f"; proposed for the team of {', '.join(args.project)}" if args.project else ""
     print(
         f"{args.role} {args.name} ({args.agency}): enrolment code in {args.code_out}, valid "
-        f"until {created.expires_at:%Y-%m-%d %H:%M} UTC; deliver it out of band{teams}"
+        f"until {created.expires_at:%Y-%m-%d %H:%M} UTC; deliver it out of band{teams}. "
+        "Once enrolled, a second person activates it (fieldlink activate)"
     )
     return 0
 

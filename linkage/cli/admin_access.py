@@ -2,9 +2,11 @@
 
 Administrators never hold another principal's token: they hand out one-time enrolment
 codes (written to a file with owner-only permissions, to deliver out of band), which the
-principal redeems itself (`fieldlink enrol`). A member an administrator adds to a team is
-pending until a data officer of one of the project's agencies confirms it (`fieldlink team
-confirm`). Disabling a principal or removing a member takes effect with its next request.
+principal redeems itself (`fieldlink enrol`) and a second person activates (`fieldlink
+activate`). A member an administrator adds to a team is pending until a data officer of one
+of the project's agencies confirms it (`fieldlink team confirm`), never one the same
+administrator registered. Disabling a principal or removing a member takes effect with its
+next request.
 """
 
 import argparse
@@ -87,7 +89,8 @@ def _enrolment_code(args: argparse.Namespace) -> int:
     write_code(args.code_out, created.code)
     print(
         f"enrolment code in {args.code_out}, valid until {created.expires_at:%Y-%m-%d %H:%M} "
-        "UTC; deliver it out of band. The principal's earlier tokens no longer work."
+        "UTC; deliver it out of band. The principal's earlier tokens no longer work, and it "
+        "is pending until a second person activates its new enrolment (fieldlink activate)."
     )
     return 0
 

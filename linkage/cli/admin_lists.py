@@ -15,7 +15,7 @@ from linkage.errors import HubRequestError, LinkageError
 from linkage.hub_models import PrincipalInfo
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-ROLES = ("data_officer", "analyst", "auditor", "administrator")
+ROLES = ("data_officer", "analyst", "auditor", "key_custodian", "administrator")
 
 
 def register_lists(actions: Commands) -> None:
@@ -91,7 +91,8 @@ def _members(args: argparse.Namespace) -> int:
 def principal_line(principal: PrincipalInfo, agencies: dict[uuid.UUID, str]) -> str:
     """A principal on one line: short id, name, role, agency."""
     agency = agencies.get(principal.agency_id, str(principal.agency_id))
-    return f"{str(principal.id)[:8]}  {principal.name:<24} {principal.role:<14} {agency}"
+    pending = "  (pending activation)" if principal.pending_activation else ""
+    return f"{str(principal.id)[:8]}  {principal.name:<24} {principal.role:<14} {agency}{pending}"
 
 
 def _agency_names(hub: HubClient) -> dict[uuid.UUID, str]:

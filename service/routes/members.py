@@ -3,8 +3,9 @@
 Every member role carries data rights (hits, runs, uploads' metadata), so one administrator
 alone never puts anyone on a team: a proposed member is pending, and grants nothing, until
 a data officer of one of the project's agencies confirms it (another administrator where
-those agencies have no data officer; `store.members.may_confirm`). Removing a member takes
-one administrator and is effective with the next request the member makes.
+those agencies have no active data officer), never one the proposer registered or gave an
+enrolment code (`store.members.may_confirm`). Removing a member takes one administrator
+and is effective with the next request the member makes.
 """
 
 import uuid
@@ -79,7 +80,10 @@ def confirm_member(
     if membership.confirmed_at is not None:
         raise Conflict("the membership is confirmed already")
     if not store.may_confirm(session, project, membership, caller):
-        raise AccessDenied("a second person confirms: not the proposer, not the member")
+        raise AccessDenied(
+            "a second person confirms: not the proposer, not the member, and nobody the "
+            "proposer registered or gave an enrolment code"
+        )
     store.confirm(session, membership, by=caller.principal_id, now=utcnow())
     session.commit()
     return _public(session.get_one(Principal, principal_id), membership)

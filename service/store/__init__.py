@@ -40,8 +40,20 @@ def list_agencies(session: Session) -> Sequence[Agency]:
     return session.scalars(select(Agency).order_by(Agency.name)).all()
 
 
-def add_principal(session: Session, *, agency_id: uuid.UUID, name: str, role: Role) -> Principal:
-    principal = Principal(agency_id=agency_id, name=name, role=role)
+def add_principal(
+    session: Session, *, agency_id: uuid.UUID, name: str, role: Role, active: bool = True
+) -> Principal:
+    """Add a principal: active (set-up and tests), or pending activation (the API's).
+
+    The API registers principals pending: a second person activates each one after it
+    enrolled (service.activation).
+    """
+    principal = Principal(
+        agency_id=agency_id,
+        name=name,
+        role=role,
+        activated_at=datetime.now(UTC) if active else None,
+    )
     session.add(principal)
     session.flush()
     return principal
@@ -77,7 +89,11 @@ def find_token(
 def find_principal_by_token_hash(
     session: Session, token_hash: str, *, now: datetime
 ) -> tuple[Principal, uuid.UUID] | None:
-    """The enabled principal owning a live (unrevoked, unexpired) token, and the token's id."""
+    """The enabled principal owning a live (unrevoked, unexpired) token, and the token's id.
+
+    The principal may still be pending activation (`Principal.pending_activation`): the
+    caller refuses it with its own answer (service.deps).
+    """
     query = (
         select(Principal, ApiToken.id)
         .join(ApiToken, ApiToken.principal_id == Principal.id)

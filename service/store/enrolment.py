@@ -1,16 +1,19 @@
-"""Enrolment codes and disabled principals. Flushes at most; the calling route commits.
+"""Enrolment codes, activation and disabled principals. Flushes at most; the route commits.
 
 A code is stored as its digest (`auth.hash_enrolment_code`), lives `auth.ENROLMENT_LIFETIME`
-and is spent by a conditional UPDATE, so two redemptions of one code cannot both win.
+and is spent by a conditional UPDATE, so two redemptions of one code cannot both win. Who
+may activate an enrolled principal is decided in service.activation, from the reads here.
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from service import auth
+from service.auth import Role
 from service.models import ApiToken, EnrolmentCode, Principal
 
 
@@ -89,3 +92,77 @@ def disable(session: Session, principal: Principal, *, now: datetime) -> None:
     revoke_tokens(session, principal.id, now=now)
     spend_open_codes(session, principal.id, now=now)
     session.flush()
+
+
+def enrolled_token(session: Session, principal_id: uuid.UUID) -> ApiToken | None:
+    """The live token the principal's latest enrolment code was redeemed for, if any.
+
+    None when its latest code is unredeemed (or was replaced), or that token was revoked.
+    """
+    latest = session.scalars(
+        select(EnrolmentCode)
+        .where(EnrolmentCode.principal_id == principal_id)
+        .order_by(EnrolmentCode.created_at.desc(), EnrolmentCode.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None or latest.token_id is None:
+        return None
+    token = session.get(ApiToken, latest.token_id)
+    return token if token is not None and token.revoked_at is None else None
+
+
+def code_creators(session: Session, principal_id: uuid.UUID) -> set[uuid.UUID]:
+    """The administrators who ever created an enrolment code for the principal.
+
+    Any of them could have redeemed one: none of them is a second person for it.
+    """
+    query = select(EnrolmentCode.created_by).where(EnrolmentCode.principal_id == principal_id)
+    return set(session.scalars(query.distinct()))
+
+
+def activate(
+    session: Session, principal: Principal, *, by: uuid.UUID | None, now: datetime
+) -> None:
+    """Mark the principal activated (by a principal id; None: the hub operator)."""
+    principal.activated_at, principal.activated_by = now, by
+    session.flush()
+
+
+def deactivate(session: Session, principal: Principal) -> None:
+    """Make the principal pending again (a new enrolment needs a new activation)."""
+    principal.activated_at = principal.activated_by = None
+    session.flush()
+
+
+def has_active(
+    session: Session,
+    roles: Sequence[Role],
+    *,
+    agency_id: uuid.UUID | None = None,
+    excluding: Sequence[uuid.UUID] = (),
+) -> bool:
+    """Whether an active, enabled principal of these roles (and agency) exists, others aside."""
+    conditions: list[ColumnElement[bool]] = [
+        Principal.role.in_(list(roles)),
+        *_active(),
+    ]
+    if agency_id is not None:
+        conditions.append(Principal.agency_id == agency_id)
+    if excluding:
+        conditions.append(Principal.id.not_in(list(excluding)))
+    found = session.scalars(select(Principal.id).where(*conditions).limit(1)).first()
+    return found is not None
+
+
+def pending(session: Session, *, agency_id: uuid.UUID | None = None) -> Sequence[Principal]:
+    """Enabled principals awaiting activation (of one agency), by name."""
+    query = select(Principal).where(
+        Principal.activated_at.is_(None), Principal.disabled_at.is_(None)
+    )
+    if agency_id is not None:
+        query = query.where(Principal.agency_id == agency_id)
+    return session.scalars(query.order_by(Principal.name, Principal.id)).all()
+
+
+def _active() -> list[ColumnElement[bool]]:
+    return [Principal.activated_at.is_not(None), Principal.disabled_at.is_(None)]

@@ -2,8 +2,10 @@
 
 A membership grants data rights only once confirmed (`store._access_rule`). Who may
 confirm: a data officer of one of the project's agencies; where those agencies have no
-enabled data officer, another administrator than the one who proposed. Nobody confirms
-their own membership. Flushes at most; the calling route commits.
+active data officer, another administrator than the one who proposed. Nobody confirms
+their own membership or proposal, and nobody the proposer registered or gave an
+enrolment code: the proposer could have redeemed that code itself (service.activation).
+Flushes at most; the calling route commits.
 """
 
 import uuid
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from service import auth
 from service.auth import Role
-from service.models import Principal, Project, ProjectMember
+from service.models import EnrolmentCode, Principal, Project, ProjectMember
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,8 @@ def may_confirm(
     """Whether the caller is the second person this membership needs."""
     if caller.principal_id in (member.principal_id, member.added_by):
         return False
+    if member.added_by is not None and _enrolled_by(session, caller.principal_id, member.added_by):
+        return False
     if caller.role is Role.DATA_OFFICER:
         return caller.agency_id in project.agency_ids
     if caller.role is Role.ADMINISTRATOR:
@@ -93,5 +97,14 @@ def _officers_of(session: Session, agency_ids: Sequence[uuid.UUID]) -> bool:
         Principal.role == Role.DATA_OFFICER,
         Principal.agency_id.in_(agency_ids),
         Principal.disabled_at.is_(None),
+        Principal.activated_at.is_not(None),
+    )
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def _enrolled_by(session: Session, principal_id: uuid.UUID, admin_id: uuid.UUID) -> bool:
+    # Registering a principal creates its first code, so this covers "registered by" too.
+    query = select(EnrolmentCode.id).where(
+        EnrolmentCode.principal_id == principal_id, EnrolmentCode.created_by == admin_id
     )
     return session.scalars(query.limit(1)).first() is not None

@@ -98,7 +98,7 @@ def sign_in(
     if not csrf_matches(request.cookies.get(SIGN_IN_COOKIE), csrf_token):
         raise CsrfRefused()
     found = store.find_principal_by_token_hash(session, hash_token(token.strip()), now=utcnow())
-    if found is None:
+    if found is None or found[0].pending_activation:  # service.activation: not yet, here too
         return _sign_in_form(request, target=target, failed=True)
     owner, token_id = found
     end_session(session, request.cookies.get(SESSION_COOKIE))  # never two over one cookie

@@ -3,7 +3,8 @@
 Signing in takes an API token (the one the principal already holds) through a form; the
 hub opens a session bound to that principal and that token, and sends a random session id
 in a cookie: HttpOnly, SameSite=Strict, Path=/app, Secure when the request came over TLS.
-The database keeps only the id's SHA-256 digest (`models.WebSession`), like tokens.
+The database keeps only the id's SHA-256 digest (`models.WebSession`), like tokens. A
+principal awaiting activation by a second person (service.activation) cannot sign in.
 
 Every page request looks the session up together with its principal and token, so a
 disabled principal, a revoked or expired token, an idle session (`web_session_idle_minutes`)
@@ -141,6 +142,7 @@ def find_browser(
             ApiToken.revoked_at.is_(None),
             ApiToken.expires_at > now,
             PrincipalRow.disabled_at.is_(None),
+            PrincipalRow.activated_at.is_not(None),  # re-enrolled: pending again
         )
     )
     row = session.execute(query).one_or_none()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from keys import read_secret
 from linkage.cli import main
@@ -18,6 +19,7 @@ from linkage.client import HubClient
 from linkage.schema import load_schema
 from linkage.synth import generate
 from tests.service.conftest import TestClient  # imported there with its warning silenced
+from tests.service.factories import second_admin
 
 AGENCIES = ("gemeente", "politie", "fiu", "kmar")
 LABEL = "carousel"
@@ -70,6 +72,7 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def journey(
     wired: None,
     client: TestClient,
+    session: Session,
     admin_token: str,
     records: Path,
     tmp_path: Path,
@@ -78,7 +81,8 @@ def journey(
     shell, folder = Shell(monkeypatch), tmp_path
     shell(None, f"keys new --project {LABEL} --out {folder}/custodian.key")
     key_check = read_secret(folder / "custodian.key").key_check_value()
-    tokens, project_id = _register_everyone(client, admin_token, key_check)
+    admins = (admin_token, second_admin(session))
+    tokens, project_id = _register_everyone(client, admins, key_check)
     for agency in AGENCIES:
         shell(
             None, f"keys generate-pair --owner {agency} --kind agency --out {folder}/{agency}.key"
@@ -100,9 +104,14 @@ def journey(
 
 
 def _register_everyone(
-    client: TestClient, admin_token: str, key_check: str
+    client: TestClient, admin_tokens: tuple[str, str], key_check: str
 ) -> tuple[dict[str, str], uuid.UUID]:
-    admin = HubClient(TestClient(client.app, headers={"Authorization": f"Bearer {admin_token}"}))
+    # One administrator registers everyone; the other activates each agency's first officer
+    # and proposes the analyst, whom a data officer confirms (service.activation).
+    admin, second = (
+        HubClient(TestClient(client.app, headers={"Authorization": f"Bearer {token}"}))
+        for token in admin_tokens
+    )
     agencies = {name: admin.create_agency(name) for name in AGENCIES}
     project = admin.create_project(
         name="Carousel",
@@ -114,14 +123,19 @@ def _register_everyone(
     )
     anonymous = HubClient(TestClient(client.app))
 
-    def enrol(agency: str, name: str, role: str) -> tuple[uuid.UUID, str]:
+    def enrol(agency: str, name: str, role: str, activator: HubClient) -> tuple[uuid.UUID, str]:
         created = admin.create_principal(agencies[agency].id, name, role)
-        return created.principal.id, anonymous.redeem_enrolment_code(created.code)
+        enrolled = anonymous.redeem_enrolment_code(created.code)
+        activator.activate_principal(created.principal.id, enrolled.enrolment_check)
+        return created.principal.id, enrolled.token
 
-    tokens = {name: enrol(name, f"{name} officer", "data_officer")[1] for name in agencies}
-    _, tokens["custodian"] = enrol("politie", "Key custodian", "key_custodian")
-    analyst_id, tokens["analyst"] = enrol("politie", "Field Lab analyst", "analyst")
-    admin.add_member(project.id, analyst_id)  # dual control: an officer confirms
+    tokens = {name: enrol(name, f"{name} officer", "data_officer", second)[1] for name in agencies}
+    politie = HubClient(
+        TestClient(client.app, headers={"Authorization": f"Bearer {tokens['politie']}"})
+    )
+    _, tokens["custodian"] = enrol("politie", "Key custodian", "key_custodian", politie)
+    analyst_id, tokens["analyst"] = enrol("politie", "Field Lab analyst", "analyst", politie)
+    second.add_member(project.id, analyst_id)  # dual control: an officer confirms
     HubClient(
         TestClient(client.app, headers={"Authorization": f"Bearer {tokens['kmar']}"})
     ).confirm_member(project.id, analyst_id)

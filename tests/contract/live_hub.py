@@ -3,17 +3,20 @@
 The hub runs in a thread of the test process, on a SQLite file, with one run worker: runs
 are queued and matched in the background as in production, and every `fieldlink` command
 reaches it over HTTP like a user's would. `fieldlink(...)` runs one command in process and
-returns its exit status and output. Principals enrol as people do (`enrol`).
+returns its exit status and output. Principals enrol as people do (`enrol`): the first
+administrator registers them, a second person activates them (service.activation), and the
+second administrator, which the hub operator activated at set-up, proposes team members.
 """
 
 import io
 import os
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -34,10 +37,22 @@ class Answer:
     err: str
 
 
+SECOND_ADMIN = "admin2"  # the second administrator's token file name (`hub.token`)
+_CHECK = re.compile(r"enrolment check: (\S+)")
+
+
 @dataclass(frozen=True)
 class LiveHub:
     url: str
     folder: Path  # database, hub data and token files
+    # Who enrolled with `enrol`: token file name -> (agency, role); picks the second person.
+    enrolled: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def setup_args(self) -> list[str]:
+        """`--database-url` and `--data-dir` of this hub, for `fieldlink hub ...` commands."""
+        database = f"sqlite:///{self.folder / 'hub.db'}"
+        return ["--database-url", database, "--data-dir", str(self.folder / "hub-data")]
 
     def token(self, who: str) -> Path:
         """The token file of a principal enrolled with `enrol` (or the first admin's)."""
@@ -93,24 +108,62 @@ def live_hub(folder: Path) -> Iterator[LiveHub]:
     thread.start()
     try:
         _wait_until_ready(f"http://127.0.0.1:{port}", server)
-        yield LiveHub(url=f"http://127.0.0.1:{port}", folder=folder)
+        hub = LiveHub(url=f"http://127.0.0.1:{port}", folder=folder)
+        _second_administrator(hub)
+        yield hub
     finally:
         server.should_exit = True
         thread.join(timeout=30)
 
 
 def enrol(hub: LiveHub, agency: str, name: str, role: str, who: str, *teams: str) -> None:
-    """The administrator registers a principal (proposed for `teams`); it enrols itself.
+    """The administrator registers a principal; it enrols itself; a second person activates it.
 
-    Its token is then in `hub.token(who)`; team memberships still wait for confirmation.
+    The second person: a data officer or key custodian of its agency enrolled here before,
+    else the second administrator (an agency's first officer). Its token is then in
+    `hub.token(who)`. The second administrator proposes it for `teams`: the memberships
+    wait for a data officer's confirmation.
     """
+    check = _register_and_enrol(hub, "admin", agency, name, role, who)
+    activator = next(
+        (
+            other
+            for other, (where, kind) in hub.enrolled.items()
+            if where == agency and kind in ("data_officer", "key_custodian")
+        ),
+        SECOND_ADMIN,
+    )
+    activated = hub.as_(activator, "activate", "--principal", name, "--check", check)
+    assert activated.status == 0, activated.err
+    hub.enrolled[who] = (agency, role)
+    for team in teams:
+        member = ["admin", "add-member", "--project", team, "--principal", name]
+        proposed = hub.as_(SECOND_ADMIN, *member)
+        assert proposed.status == 0, proposed.err
+
+
+def _register_and_enrol(
+    hub: LiveHub, admin: str, agency: str, name: str, role: str, who: str
+) -> str:
+    """Register and enrol a principal; the enrolment check `fieldlink enrol` printed."""
     code = hub.folder / "tokens" / f"{who}.code"
-    projects = [word for team in teams for word in ("--project", team)]
     principal = ["admin", "add-principal", "--agency", agency, "--name", name, "--role", role]
-    done = hub.as_("admin", *principal, "--code-out", str(code), *projects)
+    done = hub.as_(admin, *principal, "--code-out", str(code))
     assert done.status == 0, done.err
     enrolled = hub.as_("", "enrol", "--code-file", str(code), "--token-out", str(hub.token(who)))
     assert enrolled.status == 0, enrolled.err
+    found = _CHECK.search(enrolled.out)
+    assert found is not None, enrolled.out
+    return found.group(1)
+
+
+def _second_administrator(hub: LiveHub) -> None:
+    # The hub operator activates it: with one administrator, nobody else can.
+    name = "Second administrator"
+    check = _register_and_enrol(hub, "admin", "Hub operations", name, "administrator", SECOND_ADMIN)
+    setup = ["hub", "activate", *hub.setup_args, "--principal", name, "--check", check]
+    activated = fieldlink(*setup)
+    assert activated.status == 0, activated.err
 
 
 def free_port() -> int:

@@ -1,5 +1,5 @@
-"""The access commands end to end: enrolment codes, `fieldlink enrol`, team confirmation,
-disabling, and the purge with its receipt, each as the person in that role runs it."""
+"""The access commands end to end: enrolment codes, `fieldlink enrol` and `activate`, team
+confirmation, disabling, and the purge with its receipt, each as its person runs it."""
 
 import stat
 from datetime import timedelta
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from linkage.client import HubClient
 from service.models import Project, utcnow
 from tests.contract.key_journey import Journey, fieldlink
+from tests.service.factories import bearer, second_admin
 
 
 def run(monkeypatch: pytest.MonkeyPatch, token: str | None, line: str) -> int:
@@ -29,7 +30,7 @@ def token_in(path: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def test_principals_enrol_themselves_and_a_second_person_confirms_the_team(
+def test_principals_enrol_themselves_a_second_person_activates_them_and_confirms_the_team(
     wired: None,
     client: TestClient,
     session: Session,
@@ -64,18 +65,29 @@ def test_principals_enrol_themselves_and_a_second_person_confirms_the_team(
         run(
             monkeypatch,
             admin_token,
-            f"{add} politie --name Analyst --role analyst "
-            f"--project Carousel --code-out {analyst_code}",
+            f"{add} politie --name Analyst --role analyst --code-out {analyst_code}",
         )
         == 0
     )
     officer_token, analyst_token = tmp_path / "officer.token", tmp_path / "analyst.token"
+    second = second_admin(session)  # the other administrator: the second person
+    capsys.readouterr()
 
-    enrolled = [
-        run(monkeypatch, None, f"enrol --code-file {code} --token-out {token}")
-        for code, token in ((officer_code, officer_token), (analyst_code, analyst_token))
-    ]
+    checks, enrolled = [], []
+    for code, token in ((officer_code, officer_token), (analyst_code, analyst_token)):
+        enrolled.append(run(monkeypatch, None, f"enrol --code-file {code} --token-out {token}"))
+        checks.append(capsys.readouterr().out.split("enrolment check: ")[1].split()[0])
     spent = run(monkeypatch, None, f"enrol --code-file {officer_code} --token-out {tmp_path}/x")
+    pending = client.get("/v1/projects", headers=bearer(token_in(officer_token)))
+    by_registrar = run(
+        monkeypatch, admin_token, f"activate --principal Officer --check {checks[0]}"
+    )
+    activated = [
+        run(monkeypatch, second, f"activate --principal Officer --check {checks[0]}"),
+        # kmar's officer is not politie's: the analyst's agency has nobody yet either
+        run(monkeypatch, second, f"activate --principal Analyst --check {checks[1]}"),
+    ]
+    proposed = run(monkeypatch, second, "admin add-member --project Carousel --principal Analyst")
     before = visible(client, token_in(analyst_token))
     confirmed = run(
         monkeypatch, token_in(officer_token), "team confirm --project Carousel --principal Analyst"
@@ -84,6 +96,8 @@ def test_principals_enrol_themselves_and_a_second_person_confirms_the_team(
 
     output = capsys.readouterr()
     assert enrolled == [0, 0] and spent == 1 and confirmed == 0 and listed == 0
+    assert pending.json()["code"] == "principal-not-activated"
+    assert by_registrar == 1 and activated == [0, 0] and proposed == 0
     assert before == []  # pending: the analyst cannot see the project yet
     assert stat.S_IMODE(officer_code.stat().st_mode) == 0o600
     assert stat.S_IMODE(officer_token.stat().st_mode) == 0o600

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from keys import LinkageSecret, ReferenceKey
 from linkage.agency import encode_csv, read_refmap
@@ -23,6 +24,7 @@ from linkage.errors import HubRequestError
 from linkage.hits import read_hits
 from linkage.schema import load_schema
 from linkage.synth import generate
+from tests.service.factories import second_admin
 
 AGENCIES = ("gemeente", "politie", "fiu", "kmar")
 
@@ -42,8 +44,9 @@ def as_caller(client: TestClient, token: str) -> HubClient:
 
 
 @pytest.fixture
-def team(client: TestClient, admin_token: str, secret: LinkageSecret) -> Team:
+def team(client: TestClient, session: Session, admin_token: str, secret: LinkageSecret) -> Team:
     admin = as_caller(client, admin_token)
+    second = as_caller(client, second_admin(session))  # activates first officers, proposes
     agencies = {name: admin.create_agency(name) for name in AGENCIES}
     project = admin.create_project(
         name="Carousel",
@@ -55,13 +58,16 @@ def team(client: TestClient, admin_token: str, secret: LinkageSecret) -> Team:
     )
 
     def principal(agency: str, role: str) -> HubClient:
-        # The administrator gets an enrolment code; the principal redeems it for its token.
+        # The administrator gets an enrolment code; the principal redeems it for its token,
+        # which works once a second person activated it with the enrolment check.
         created = admin.create_principal(agencies[agency].id, f"{agency} {role}", role)
-        token = HubClient(TestClient(client.app)).redeem_enrolment_code(created.code)
-        if role != "data_officer":  # proposed by the administrator, confirmed by an officer
-            admin.add_member(project.id, created.principal.id)
+        enrolled = HubClient(TestClient(client.app)).redeem_enrolment_code(created.code)
+        activator = officers.get(agency, second)  # an agency's first officer: an administrator
+        activator.activate_principal(created.principal.id, enrolled.enrolment_check)
+        if role != "data_officer":  # proposed by the other administrator, confirmed by an officer
+            second.add_member(project.id, created.principal.id)
             officers["politie"].confirm_member(project.id, created.principal.id)
-        return as_caller(client, token)
+        return as_caller(client, enrolled.token)
 
     officers: dict[str, HubClient] = {}
     for name in AGENCIES:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.orm import Session
 from starlette.exceptions import StarletteDeprecationWarning
 
+from benchmarks.fault_injection import postgres_database
 from service.bootstrap import create_first_admin
 from service.config import Settings
 from service.db import Base, make_engine
@@ -45,6 +46,23 @@ def settings(tmp_path: Path) -> Settings:
         run_workers=0,
         run_inline=True,
     )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of the test's own, for a hub whose threads open their own connections.
+
+    A SQLite file; on PostgreSQL a fresh database on the TEST_DATABASE_URL server, dropped
+    afterwards. Empty: create the tables (or run `fieldlink hub init`) first.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hub.db'}"
+        return
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    with postgres_database(server) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

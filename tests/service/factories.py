@@ -30,6 +30,19 @@ def make_principal(
     return principal, token
 
 
+def second_admin(session: Session, name: str = "Second administrator") -> str:
+    """An active second administrator's token, as the hub operator's set-up makes one.
+
+    Separation of duties needs two: one registers principals, the other activates an
+    agency's first officer and proposes team members (service.activation).
+    """
+    agency = store.find_agency_by_name(session, "Hub operations") or make_agency(
+        session, "Hub operations"
+    )
+    _, token = make_principal(session, agency, role=Role.ADMINISTRATOR, name=name)
+    return token
+
+
 def make_project(
     session: Session,
     agencies: Sequence[Agency],

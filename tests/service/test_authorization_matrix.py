@@ -66,6 +66,10 @@ TEAM_KEY, CUSTODIAN = "team_key", "custodian"
 CONFIRM, RECEIPT, SUSPECT_READ = "confirm", "receipt", "suspect_read"
 # DIRECTORY: administrators, and every auditor (to name who is who in the log).
 DIRECTORY = "directory"
+# ACTIVATORS: who may be a second person at all (administrators, data officers, key
+# custodians). ACTIVATE: a data officer or key custodian of the enrolled principal's own
+# agency; an administrator only where that agency has nobody active (not so here).
+ACTIVATORS, ACTIVATE = "activators", "activate"
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,10 @@ ENDPOINTS = [
     Endpoint("POST", "/v1/principals/me/tokens", AUTHENTICATED, 201),
     Endpoint("POST", "/v1/principals/{principal_id}/enrolment", ADMIN, 201),
     Endpoint("POST", "/v1/principals/{principal_id}/disable", ADMIN),
+    Endpoint("GET", "/v1/principals/pending", ACTIVATORS),
+    Endpoint(
+        "POST", "/v1/principals/{principal_id}/activate", ACTIVATE, 200, "activate", ids="enrolled"
+    ),
     Endpoint("POST", "/v1/principals/{principal_id}/tokens/{token_id}/revoke", ADMIN),
     Endpoint("POST", "/v1/enrolment", PUBLIC, 201, "enrolment"),
     Endpoint("POST", "/v1/projects", ADMIN, 201, "project"),
@@ -209,6 +217,7 @@ def world(client: TestClient, session: Session, settings: Settings, admin_token:
     _add_keys(client, world, own.name, str(own.id))
     _add_partner_key(client, session, world, partner)
     _add_team_changes(session, world, project, partner)
+    _add_enrolled(client, session, world, own)
     _add_retention(session, world, [own, partner])
     return world
 
@@ -250,6 +259,27 @@ def _add_team_changes(session: Session, world: World, project: Project, agency: 
         "member": {"principal_id": str(member.id)},
     }
     world.bodies |= {"enrolment": {"code": code}, "member": {"principal_id": str(newcomer.id)}}
+
+
+def _add_enrolled(client: TestClient, session: Session, world: World, agency: Agency) -> None:
+    # A principal of the own agency that redeemed its code and awaits its second person.
+    enrolled = store.add_principal(
+        session, agency_id=agency.id, name="Enrolled", role=Role.ANALYST, active=False
+    )
+    admin = session.scalars(select(Principal).where(Principal.role == Role.ADMINISTRATOR)).first()
+    assert admin is not None
+    code = new_enrolment_code()
+    enrolment.add_code(
+        session,
+        principal_id=enrolled.id,
+        code_hash=hash_enrolment_code(code),
+        created_by=admin.id,
+        now=utcnow(),
+    )
+    session.commit()
+    redeemed = client.post("/v1/enrolment", json={"code": code}).json()
+    world.scoped["enrolled"] = {"principal_id": str(enrolled.id)}
+    world.bodies["activate"] = {"enrolment_check": redeemed["enrolment_check"]}
 
 
 def _add_retention(session: Session, world: World, agencies: list[Agency]) -> None:
@@ -371,9 +401,22 @@ ADMITTED = {
     RECEIPT: ("data_officer", "auditor", "administrator"),
     SUSPECT_READ: ("analyst", "auditor"),
     DIRECTORY: ("administrator", "auditor"),
+    ACTIVATORS: ("administrator", "data_officer", "key_custodian"),
+    ACTIVATE: ("data_officer", "key_custodian"),
 }
 # Policies that depend on the project: a caller outside it gets 404, as for an absent one.
-SCOPED = (VISIBLE, OFFICER, DATA, ANALYST, HITS, TEAM_KEY, CUSTODIAN, CONFIRM, SUSPECT_READ)
+SCOPED = (
+    VISIBLE,
+    OFFICER,
+    DATA,
+    ANALYST,
+    HITS,
+    TEAM_KEY,
+    CUSTODIAN,
+    CONFIRM,
+    SUSPECT_READ,
+    ACTIVATE,
+)
 
 
 def expected_status(endpoint: Endpoint, caller: str) -> int:

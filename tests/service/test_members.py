@@ -113,3 +113,37 @@ def test_the_team_list_shows_who_is_pending(client: TestClient, team: Team) -> N
 
     assert [(item["name"], item["status"]) for item in listed] == [("Analyst", "pending")]
     assert listed[0]["added_by"] is not None and listed[0]["confirmed_by"] is None
+
+
+def test_nobody_the_proposer_registered_confirms_its_proposal(
+    client: TestClient, session: Session, team: Team
+) -> None:
+    # The administrator registers an officer of a project agency (a second administrator
+    # activates it, as for any agency's first officer), then proposes an analyst: that
+    # officer could be the administrator itself, holding the code it created.
+    fiu = make_agency(session, "FIU")
+    team.project = make_project(session, [team.agencies[0], fiu], name="Second case")
+    body = {"agency_id": str(fiu.id), "name": "FIU officer", "role": "data_officer"}
+    created = client.post("/v1/principals", json=body, headers=bearer(team.tokens["admin"]))
+    redeemed = client.post("/v1/enrolment", json={"code": created.json()["enrolment"]["code"]})
+    officer_id, team.tokens["registered"] = (
+        created.json()["principal"]["id"],
+        redeemed.json()["token"],
+    )
+    activated = client.post(
+        f"/v1/principals/{officer_id}/activate",
+        json={"enrolment_check": redeemed.json()["enrolment_check"]},
+        headers=bearer(team.tokens["second admin"]),
+    )
+    assert activated.status_code == 200, activated.text
+
+    propose(client, team, team.analyst, by="admin")
+    by_registered = client.post(
+        team.path(f"/{team.analyst.id}/confirm"), headers=bearer(team.tokens["registered"])
+    )
+
+    assert (by_registered.status_code, by_registered.json()["code"]) == (403, "access-denied")
+    assert "registered or gave an enrolment code" in by_registered.json()["detail"]
+    client.delete(team.path(f"/{team.analyst.id}"), headers=bearer(team.tokens["admin"]))
+    assert propose(client, team, team.analyst, by="second admin") == 202
+    assert confirm(client, team, team.analyst, "registered") == 200

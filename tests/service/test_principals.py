@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.auth import Role
-from service.models import EnrolmentCode, utcnow
+from service.models import Agency, EnrolmentCode, Principal, utcnow
 from tests.service.factories import bearer, make_agency, make_principal, token_of
 
 
@@ -21,6 +21,16 @@ def _register(client: TestClient, admin_token: str, agency_id: uuid.UUID) -> dic
 
 def _redeem(client: TestClient, code: str) -> Any:
     return client.post("/v1/enrolment", json={"code": code})
+
+
+def _activate(session: Session, client: TestClient, principal_id: str, check: str) -> None:
+    """A data officer of the principal's agency activates it: the second person."""
+    principal = session.get_one(Principal, uuid.UUID(principal_id))
+    agency = session.get_one(Agency, principal.agency_id)
+    _, officer = make_principal(session, agency, role=Role.DATA_OFFICER, name="Second person")
+    url = f"/v1/principals/{principal_id}/activate"
+    answer = client.post(url, json={"enrolment_check": check}, headers=bearer(officer))
+    assert answer.status_code == 200, answer.text
 
 
 def test_new_principal_gets_an_enrolment_code_and_no_token(
@@ -50,10 +60,14 @@ def test_an_enrolment_code_is_redeemed_once_for_the_principals_own_token(
     assert redeemed.status_code == 201
     token = redeemed.json()["token"]
     assert redeemed.json()["principal_id"] == created["principal"]["id"]
-    me = client.get("/v1/principals/me", headers=bearer(token))
-    assert me.json()["id"] == created["principal"]["id"]
     assert again.status_code == 401
     assert again.json()["code"] == "invalid-enrolment-code"
+    # Pending until a second person activates it (tests/service/test_activation.py).
+    pending = client.get("/v1/principals/me", headers=bearer(token))
+    assert pending.json()["code"] == "principal-not-activated"
+    _activate(session, client, created["principal"]["id"], redeemed.json()["enrolment_check"])
+    me = client.get("/v1/principals/me", headers=bearer(token))
+    assert me.json()["id"] == created["principal"]["id"]
 
 
 def test_wrong_expired_and_used_codes_get_the_same_answer(
@@ -105,8 +119,9 @@ def test_a_new_enrolment_code_revokes_the_principals_tokens(
 
     assert response.status_code == 201
     assert client.get("/v1/projects", headers=bearer(token)).status_code == 401
-    redeemed = _redeem(client, response.json()["code"])
-    assert client.get("/v1/projects", headers=bearer(redeemed.json()["token"])).status_code == 200
+    redeemed = _redeem(client, response.json()["code"]).json()
+    _activate(session, client, str(principal.id), redeemed["enrolment_check"])
+    assert client.get("/v1/projects", headers=bearer(redeemed["token"])).status_code == 200
 
 
 def test_a_disabled_principal_is_locked_out_at_once(
