@@ -34,7 +34,7 @@ from linkage.match.pool import (
     pool_batches,
     record_counts,
 )
-from linkage.match.scoring import PosteriorProfile
+from linkage.match.scoring import PosteriorProfile, weight_histogram
 from linkage.match.threshold import ScoreProfile, pooled, score_profile
 
 ALL_PAIRS_LIMIT = 400_000_000  # compare everything below this many pairs (seconds of work)
@@ -81,6 +81,11 @@ class MatchReport:
     # the pairs never compared could be made: say so, never a confident number).
     recall_basis: str = "compared pairs"
     recall_interval: tuple[float, float] | None = None
+    # fields: every candidate pair's match weight, as (bin start in bits, pairs) per 4-bit
+    # bin, and (posterior cut, pairs kept, expected precision, expected recall) per cut:
+    # what a threshold elsewhere would give, counts only (`scoring.PosteriorProfile.cuts`).
+    weight_histogram: tuple[tuple[float, int], ...] = ()
+    cuts: tuple[tuple[float, int, float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +239,7 @@ def _match_fields(
     )
     groups = hit_groups(pool, grouping.group, linked, settings.min_agencies, scored.agreed(keep))
     precision, recall = profile.estimate(threshold)
+    compared_recall = recall
     basis, interval = "compared pairs", None
     if scored.runners_up is not None:
         # How many families linked each linked pair: its best posterior did, and so did
@@ -259,6 +265,8 @@ def _match_fields(
         prior=scored.prior,
         recall_basis=basis,
         recall_interval=interval,
+        weight_histogram=weight_histogram(scored.weight),
+        cuts=profile.cuts(recall / compared_recall if compared_recall > 0 else 1.0),
     )
     hits = Hits(threshold=threshold, min_agencies=settings.min_agencies, groups=tuple(groups))
     progress("matched", 1.0)

@@ -306,6 +306,19 @@ def agreed(plan: LevelPlan, levels: npt.NDArray[np.int8]) -> list[tuple[str, ...
     return [shared[i] for i in inverse.tolist()]
 
 
+CUTS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)  # posterior thresholds
+WEIGHT_BINS = np.arange(-40.0, 104.0, 4.0)  # match weight histogram edges, bits
+
+
+def weight_histogram(weight: npt.NDArray[np.float64]) -> tuple[tuple[float, int], ...]:
+    """(bin start in bits, candidate pairs) per 4-bit bin; the ends take what lies beyond."""
+    clipped = np.clip(weight, WEIGHT_BINS[0], WEIGHT_BINS[-1] - 1e-9)
+    counts, _ = np.histogram(clipped, bins=WEIGHT_BINS)
+    return tuple(
+        (float(edge), int(count)) for edge, count in zip(WEIGHT_BINS, counts, strict=False)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PosteriorProfile:
     """Expected precision and recall of each posterior cut, from the model (no labels)."""
@@ -333,6 +346,19 @@ class PosteriorProfile:
         f1 = 2.0 * found / (np.arange(1, len(found) + 1) + found[-1])
         best = float(self.posteriors[int(np.argmax(f1))])
         return round(max(MIN_POSTERIOR, min(best, 0.999)), 3)
+
+    def cuts(self, recall_scale: float = 1.0) -> tuple[tuple[float, int, float, float], ...]:
+        """(cut, pairs kept, expected precision, expected recall) at each of `CUTS`.
+
+        `recall_scale` carries what the compared pairs miss: the run's recall over all
+        pairs divided by the posteriors' own recall at its threshold (1: compared only).
+        """
+        out = []
+        for cut in CUTS:
+            precision, recall = self.estimate(cut)
+            kept = int(np.count_nonzero(self.posteriors >= cut))
+            out.append((cut, kept, round(precision, 6), round(recall * recall_scale, 6)))
+        return tuple(out)
 
     def histogram(self, bins: int = 20) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
         """Candidate pairs per posterior bin: (bin starts, counts)."""

@@ -457,7 +457,9 @@ def quality_page(
     fields = report.get("scoring") == "fields"
     threshold = float(report.get("threshold", run.threshold or 0.0))
     scores = data.link_scores(session, run.id)
-    counts, edges = data.score_histogram(scores, fields=fields, threshold=threshold)
+    compared = data.candidate_histogram(report)  # every compared pair, in newer runs
+    counts, edges = compared or data.score_histogram(scores, fields=fields, threshold=threshold)
+    stored_cuts = data.report_cuts(report)
     table = data.weight_table(report)
     families = sorted(
         {row[0] for levels in table.values() for rows in levels.values() for row in rows}
@@ -487,14 +489,23 @@ def quality_page(
             counts,
             edges,
             title=t("analyst.quality.histogram_title"),
-            description=t("analyst.quality.histogram_desc", links=len(scores)),
+            description=t(
+                "analyst.quality.compared_desc" if compared else "analyst.quality.histogram_desc",
+                links=len(scores),
+                pairs=sum(counts),
+            ),
             marker=data.logit2(threshold) if fields else threshold,
             marker_label=t("analyst.quality.threshold_marker", threshold=f"{threshold:.3f}"),
             axis_label=t("analyst.quality.axis_bits" if fields else "analyst.quality.axis_dice"),
             digits=0 if fields else 2,
         ),
         links=len(scores),
-        cuts=data.cuts(scores, threshold=threshold, recall=report.get("estimated_recall"))
+        compared=compared is not None,
+        compared_pairs=sum(counts) if compared else 0,
+        from_stored_links=stored_cuts is None,
+        cuts=stored_cuts
+        if stored_cuts is not None
+        else data.cuts(scores, threshold=threshold, recall=report.get("estimated_recall"))
         if fields
         else [],
         overlap=shared,

@@ -17,7 +17,10 @@ partial, close or missing look alike afterwards), which family scored the link, 
 candidate pairs below the threshold. So a link's explanation names the comparisons that
 agreed with their learned weights and shows the others together as one remainder; the
 score histogram and the precision and recall per threshold cover the stored links, from the
-chosen threshold up.
+chosen threshold up. Runs made since runs keep them also store, as counts, the match
+weights of every compared pair (a histogram) and the estimated precision and recall at a
+ladder of thresholds over all compared pairs (`MatchReport.weight_histogram`, `cuts`);
+the pages show those where they exist.
 """
 
 import json
@@ -330,6 +333,35 @@ def cuts(
         kept = int((profile.posteriors >= cut).sum())
         out.append(Cut(cut, kept, precision, None if recall is None else recall * share))
     return out
+
+
+def candidate_histogram(report: dict[str, Any]) -> tuple[list[int], list[float]] | None:
+    """Every compared pair's match weight, binned by the run (None for older runs)."""
+    bins = report.get("weight_histogram") or ()
+    if not bins:
+        return None
+    starts = [float(start) for start, _ in bins]
+    width = starts[1] - starts[0] if len(starts) > 1 else 1.0
+    return [int(count) for _, count in bins], [*starts, starts[-1] + width]
+
+
+def report_cuts(report: dict[str, Any]) -> list[Cut] | None:
+    """The run's own estimates per threshold over every compared pair, with its chosen one.
+
+    None for runs made before runs kept them (the pages then estimate from stored links).
+    """
+    rows = report.get("cuts") or ()
+    if not rows:
+        return None
+    threshold = float(report.get("threshold", 0.0))
+    found = [Cut(float(c), int(k), float(p), float(r)) for c, k, p, r in rows if c != threshold]
+    chosen = Cut(
+        threshold,
+        int(report.get("pairs_at_threshold", 0)),
+        float(report.get("estimated_precision") or 0.0),
+        report.get("estimated_recall"),
+    )
+    return sorted([*found, chosen], key=lambda cut: cut.threshold)
 
 
 def _ladder(threshold: float, steps: int) -> list[float]:

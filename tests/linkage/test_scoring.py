@@ -6,6 +6,7 @@ import pytest
 from linkage.match.layout import LAYOUT_FORMAT, ComparisonLayout
 from linkage.match.levels import LevelPlan
 from linkage.match.scoring import (
+    CUTS,
     MIN_POSTERIOR,
     FamilyPairs,
     PosteriorProfile,
@@ -13,6 +14,7 @@ from linkage.match.scoring import (
     fit,
     fit_families,
     posterior,
+    weight_histogram,
 )
 
 # Five comparisons: two names (bloom, 4 levels), a date (4 levels), a phone and an id.
@@ -153,3 +155,25 @@ def test_families_pool_what_matches_look_like_where_their_salt_is_silent() -> No
     pooled_error = np.abs(models[1].m[0, 1:5] - truth).sum()
     alone_error = np.abs(alone[1].m[0, 1:5] - truth).sum()
     assert pooled_error < alone_error
+
+
+def test_the_cuts_estimate_every_threshold_from_all_candidates() -> None:
+    profile = PosteriorProfile.of(np.array([0.999, 0.99, 0.97, 0.9, 0.8, 0.6, 0.3, 0.1]))
+
+    cuts = profile.cuts(recall_scale=0.9)
+
+    assert [cut[0] for cut in cuts] == list(CUTS)
+    kept = [cut[1] for cut in cuts]
+    assert kept[0] == 6 and kept == sorted(kept, reverse=True)  # 0.5 keeps six
+    precision = [cut[2] for cut in cuts if cut[1]]
+    assert precision == sorted(precision)  # a higher cut keeps surer pairs
+    assert cuts[0][3] == pytest.approx(0.9 * profile.estimate(0.5)[1], abs=1e-6)
+
+
+def test_the_weight_histogram_counts_every_pair_the_ends_included() -> None:
+    weight = np.array([-500.0, -3.0, 0.0, 1.9, 2.0, 37.0, 900.0])
+
+    bins = weight_histogram(weight)
+
+    assert sum(count for _, count in bins) == len(weight)
+    assert bins[0][1] == 1 and bins[-1][1] == 1  # the far values fall in the end bins

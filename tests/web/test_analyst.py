@@ -191,6 +191,8 @@ def test_the_quality_view_shows_weights_scores_thresholds_and_overlap(
 
     assert page.get_by_role("img", name="Weight in bits of each comparison level").is_visible()
     assert page.get_by_role("img", name="Links per match weight").is_visible()
+    # The run kept every compared pair's weight: the chart is not only the linked ones.
+    assert page.get_by_text(re.compile(r"pairs the run compared, linked or not")).is_visible()
     cuts = page.get_by_role("table", name="Estimated precision and recall per threshold")
     assert cuts.get_by_text("(chosen)").is_visible()
     precisions = [float(p.rstrip("%")) for p in cuts.locator("td:nth-child(4)").all_inner_texts()]
