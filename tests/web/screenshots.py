@@ -31,6 +31,8 @@ class Ids:
     carousel: str
     first_run: str
     second_run: str
+    kmar_batch: str = ""  # one of kmar's batches in Carousel
+    analyst_principal: str = ""  # the Field Lab analyst's principal id
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,28 @@ SHOTS: list[Shot] = [
     Shot("analyst-quality", "analyst", _analyst("/runs/{ids.second_run}/quality")),
     Shot("analyst-suspects", "analyst", _analyst("/suspects")),
     Shot("refused-auditor-on-hit", "auditor", _analyst("/runs/{ids.second_run}/hits/1")),
+    # The data officer's, auditor's and administrator's pages (service.web.officer, .auditor,
+    # .admin).
+    Shot("officer-batches", "kmar", lambda ids: f"/app/officer/projects/{ids.carousel}"),
+    Shot("officer-batches-nl", "kmar", lambda ids: f"/app/officer/projects/{ids.carousel}", "nl"),
+    Shot(
+        "officer-batch",
+        "kmar",
+        lambda ids: f"/app/officer/projects/{ids.carousel}/batches/{ids.kmar_batch}",
+    ),
+    Shot("officer-hits", "kmar", lambda ids: f"/app/officer/projects/{ids.carousel}/hits"),
+    Shot(
+        "officer-approvals", "kmar", lambda ids: f"/app/officer/projects/{ids.carousel}/approvals"
+    ),
+    Shot("auditor-overview", "auditor", lambda ids: "/app/auditor"),
+    Shot("auditor-log", "auditor", lambda ids: "/app/auditor/log"),
+    Shot("auditor-log-nl", "auditor", lambda ids: "/app/auditor/log", "nl"),
+    Shot("auditor-verify", "auditor", lambda ids: "/app/auditor/verify"),
+    Shot("auditor-project", "auditor", lambda ids: f"/app/auditor/projects/{ids.carousel}"),
+    Shot("admin-people", "admin", lambda ids: "/app/admin"),
+    Shot("admin-principal", "admin", lambda ids: f"/app/admin/principals/{ids.analyst_principal}"),
+    Shot("admin-projects", "admin", lambda ids: "/app/admin/projects"),
+    Shot("admin-project", "admin", lambda ids: f"/app/admin/projects/{ids.carousel}"),
 ]
 
 
@@ -66,7 +90,17 @@ def seeded_ids(world: Seeded) -> Ids:
     projects = httpx.get(f"{world.url}/v1/projects", headers=headers).json()["items"]
     carousel = next(p["id"] for p in projects if p["name"] == "Carousel")
     runs = httpx.get(f"{world.url}/v1/projects/{carousel}/runs", headers=headers).json()["items"]
-    return Ids(carousel=carousel, first_run=runs[-1]["id"], second_run=runs[-2]["id"])
+    kmar = {"Authorization": f"Bearer {world.token('kmar')}"}
+    batch = httpx.get(f"{world.url}/v1/projects/{carousel}/uploads", headers=kmar).json()
+    admin = {"Authorization": f"Bearer {world.token('admin')}"}
+    people = httpx.get(f"{world.url}/v1/principals", headers=admin).json()["items"]
+    return Ids(
+        carousel=carousel,
+        first_run=runs[-1]["id"],
+        second_run=runs[-2]["id"],
+        kmar_batch=batch["items"][0]["id"],
+        analyst_principal=next(p["id"] for p in people if p["name"] == "Field Lab analyst"),
+    )
 
 
 def take(world: Seeded, shots: list[Shot], out: Path) -> list[Path]:

@@ -296,3 +296,30 @@ def test_the_upload_form_is_reached_and_used_by_keyboard_with_visible_focus(
             break
     assert "field-batch" in reached and reached[-1] == "Upload the batch"
     assert reached.index("field-batch") < len(reached) - 1  # the file comes before the button
+
+
+def test_a_form_without_a_file_or_not_multipart_is_refused_with_a_page(
+    page: Any, seeded: Seeded
+) -> None:
+    sign_in(page, seeded, "kmar")
+    page.goto(_base(seeded, "Pilot"))
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    target = f"{_base(seeded, 'Pilot')}/batches"
+
+    # What a browser sends when no file was chosen: the file part with an empty name.
+    body = (
+        f'--B\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+        '--B\r\nContent-Disposition: form-data; name="batch"; filename=""\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n\r\n--B--\r\n"
+    )
+    empty = page.request.post(
+        target,
+        data=body.encode(),
+        headers={"Content-Type": "multipart/form-data; boundary=B"},
+        max_redirects=0,
+    )
+    assert empty.status == 422
+    assert "The form or the file cannot be used" in empty.text()
+    assert "no file was chosen" in empty.text()
+    plain = page.request.post(target, form={"csrf_token": token}, max_redirects=0)
+    assert plain.status == 422  # a urlencoded form carries no file
