@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     auth_backoff_max_s: float = 300.0
     # Runs queued or running in one project at a time; one more is refused (429).
     max_active_runs_per_project: int = 4
+    # Retention (service.retention): each hub process purges, at start-up and then every
+    # purge_interval_s seconds (0: never; purge by hand with `fieldlink admin purge`), the
+    # projects whose expiry passed more than purge_grace_days ago. Until then auditors may
+    # read what is left.
+    purge_interval_s: float = 3600.0
+    purge_grace_days: float = 7.0
     # Web pages (service.web.sessions): a signed-in browser is signed out after this many
     # minutes without a page view, and this many hours after signing in, whichever is first.
     web_session_idle_minutes: int = 30

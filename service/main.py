@@ -19,6 +19,7 @@ from service.jobs import run_workers
 from service.metrics import install_metrics
 from service.objects import LocalObjects, ObjectStore, ObjectStoreError, object_store
 from service.request_log import install_request_log
+from service.retention import purge_schedule
 from service.routes import api_router
 from service.security_headers import install_security_headers
 from service.spool import remove_leftovers
@@ -39,9 +40,10 @@ def operation_id(route: APIRoute) -> str:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start-up: load (or create) the hub's keys, clean up, start the audit writer and workers.
+    """Start-up: keys, clean-up, then the audit writer, the run workers, the purge schedule.
 
-    Shutdown: stop the run workers, flush and stop the audit writer, dispose the engine.
+    Shutdown: stop the schedule and the run workers, flush and stop the audit writer,
+    dispose the engine.
     """
     settings: Settings = app.state.settings
     app.state.hub_keys = settings_keys(settings, create=True)  # the data folder, owner-only
@@ -49,7 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prepare_database_file(settings)  # hub.db owner-only, created so if it is new
     remove_leftovers(settings.data_dir)  # of killed processes: sealed spool files, partials
     _abort_stale_writes(app.state.objects)
-    with audit_writer(app), run_workers(app):
+    with audit_writer(app), run_workers(app), purge_schedule(app):
         yield
     app.state.tracing.shutdown()  # exports the spans still pending
     if app.state.owns_engine:  # an engine passed to create_app is its caller's to dispose

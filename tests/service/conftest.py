@@ -38,13 +38,14 @@ def settings(tmp_path: Path) -> Settings:
 
     Runs execute inline, in the request that starts them: worker threads would share the
     test's one database connection. tests/service/test_jobs.py starts real workers on a
-    database file.
+    database file, tests/service/test_retention.py the purge schedule.
     """
     return Settings(
         database_url=SecretStr("sqlite://"),
         data_dir=tmp_path / "hub-data",
         run_workers=0,
         run_inline=True,
+        purge_interval_s=0,  # no purge schedule thread on the test's shared connection
     )
 
 
