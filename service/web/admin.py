@@ -104,7 +104,9 @@ def add_agency_page(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Register an agency (the API's POST /v1/agencies)."""
-    agency = create_agency(_valid(AgencyCreate, name=name), browser.principal, session)
+    agency = create_agency(
+        body=_valid(AgencyCreate, name=name), admin=browser.principal, session=session
+    )
     return RedirectResponse(f"/app/admin#agency-{agency.id}", status_code=303)
 
 
@@ -165,7 +167,9 @@ def revoke_token_page(
     browser: AdminDep, session: SessionDep, principal_id: uuid.UUID, token_id: uuid.UUID
 ) -> Response:
     """Revoke one token (the API's revoke): it stops working at once, browsers signed in too."""
-    revoke_token(principal_id, token_id, browser.principal, session)
+    revoke_token(
+        principal_id=principal_id, token_id=token_id, admin=browser.principal, session=session
+    )
     return RedirectResponse(
         f"/app/admin/principals/{principal_id}#token-{token_id}", status_code=303
     )
@@ -174,7 +178,7 @@ def revoke_token_page(
 @router.post("/principals/{principal_id}/disable")
 def disable_page(browser: AdminDep, session: SessionDep, principal_id: uuid.UUID) -> Response:
     """Disable a principal (the API's disable): every token and code stops working at once."""
-    disable_principal(principal_id, browser.principal, session)
+    disable_principal(principal_id=principal_id, admin=browser.principal, session=session)
     return RedirectResponse(f"/app/admin/principals/{principal_id}", status_code=303)
 
 
@@ -219,7 +223,7 @@ def project_page(
     session: SessionDep,
 ) -> Response:
     """A project's settings and team (pending and confirmed), proposing and removing members."""
-    members = list_members(project, session).items  # the API's own list
+    members = list_members(project=project, session=session).items  # the API's own list
     on_team = {member.id for member in members}
     candidates = [
         principal
@@ -253,7 +257,7 @@ def propose_member_page(
     """Propose a principal for the team (the API's add): pending until a second person confirms."""
     body = _valid(MemberCreate, principal_id=principal_id)
     administered = get_administered_project(project.id, session, browser.principal)
-    add_member(body, administered, browser.principal, session)
+    add_member(body=body, project=administered, admin=browser.principal, session=session)
     return RedirectResponse(f"/app/admin/projects/{project.id}#team", status_code=303)
 
 
@@ -265,5 +269,10 @@ def remove_member_page(
     principal_id: uuid.UUID,
 ) -> Response:
     """Take a principal off the team (the API's remove): effective at its next request."""
-    remove_member(principal_id, project.id, browser.principal, session)
+    remove_member(
+        principal_id=principal_id,
+        project_id=project.id,
+        admin=browser.principal,
+        session=session,
+    )
     return RedirectResponse(f"/app/admin/projects/{project.id}#team", status_code=303)

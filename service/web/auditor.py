@@ -183,7 +183,7 @@ def _pages(session: Session, where: audit_store.EntryFilter) -> Any:
 @router.get("/export.json")
 def export_page(request: Request, browser: AuditorDep, session: SessionDep) -> StreamingResponse:
     """The whole chain with its signed checkpoints (the API's export, as a download)."""
-    answer = export_audit_log(browser.principal, session, request)
+    answer = export_audit_log(auditor=browser.principal, session=session, request=request)
     answer.headers["Content-Disposition"] = 'attachment; filename="audit.json"'
     return answer
 
@@ -191,7 +191,7 @@ def export_page(request: Request, browser: AuditorDep, session: SessionDep) -> S
 @router.get("/verify")
 def verify_page(request: Request, browser: AuditorDep, session: SessionDep) -> Response:
     """Check the stored chain now (the API's verification) and show the last checkpoint."""
-    result = verify_audit_log(browser.principal, session, request)
+    result = verify_audit_log(auditor=browser.principal, session=session, request=request)
     head, _ = audit_store.chain_head(session)
     return _page(
         request,
@@ -214,7 +214,9 @@ def project_page(
         kind: data.rows(data.entries_of_kind(session, project.id, kind, limit=_RECENT), names)
         for kind in data.KINDS
     }
-    suspects = list_suspects(project, session, request).items  # the API's list, as auditors see it
+    suspects = list_suspects(
+        project=project, session=session, request=request
+    ).items  # the API's list, as auditors see it
     statuses: dict[str, int] = {}
     for suspect in suspects:
         statuses[suspect.status.value] = statuses.get(suspect.status.value, 0) + 1

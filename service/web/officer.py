@@ -83,7 +83,9 @@ def _batches(
     *,
     refused: HubError | None = None,
 ) -> Response:
-    uploads = list_uploads(browser.principal, project, session).items  # the API's own listing
+    uploads = list_uploads(
+        caller=browser.principal, project=project, session=session
+    ).items  # the API's own listing
     response = _page(
         request,
         browser,
@@ -113,7 +115,9 @@ def batch_page(
     stored: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     """One own batch: what the hub recorded and checked (another agency's: not found)."""
-    upload = get_upload(upload_id, browser.principal, project, session)  # 404 as the API
+    upload = get_upload(
+        upload_id=upload_id, caller=browser.principal, project=project, session=session
+    )  # 404 as the API
     return _page(
         request,
         browser,
@@ -147,7 +151,13 @@ async def upload_page(
         _, chunks = await form.file(_FILE_FIELD)
         body = as_body(request, chunks, BATCH_MEDIA_TYPE)
         answer = Response(status_code=201)  # the route sets 200 for a file stored already
-        public = await upload_batch(body, answer, browser.principal, project, session)
+        public = await upload_batch(
+            request=body,
+            response=answer,
+            officer=browser.principal,
+            project=project,
+            session=session,
+        )
     except HubError as refused:
         session.rollback()
         return _batches(request, project, browser, session, refused=refused)
@@ -188,7 +198,13 @@ def hits_page(
     if chosen is not None:
         # The API's own page (it closes the session: read everything else before).
         answer = list_hits(
-            project.id, chosen.id, browser.principal, session, request, _HITS_PAGE, after
+            project_id=project.id,
+            run_id=chosen.id,
+            principal=browser.principal,
+            session=session,
+            request=request,
+            limit=_HITS_PAGE,
+            after=after,
         )
         found = json.loads(bytes(answer.body))
         hits, next_after = found["items"], found["next_after"]
@@ -209,7 +225,7 @@ def hits_page(
 
 def _finished_runs(browser: Browser, project: Project, session: Session) -> list[RunPublic]:
     """The project's succeeded runs, newest first, counted as the API counts them for officers."""
-    every = list_runs(project, browser.principal, session).items
+    every = list_runs(project=project, principal=browser.principal, session=session).items
     return [run for run in every if run.status is RunStatus.SUCCEEDED]
 
 
@@ -235,14 +251,20 @@ def approvals_page(
     after: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
 ) -> Response:
     """What waits for this officer: disclosure approvals of own hits, team confirmations."""
-    members = list_members(project, session).items
+    members = list_members(project=project, session=session).items
     confirmable = _confirmable(session, project, browser, members)
     runs = _finished_runs(browser, project, session)
     chosen = _chosen(runs, run)
     approvals = None
     if chosen is not None:
         approvals = list_approvals(  # the API's own list (it closes the session: last)
-            chosen.id, project, browser.principal, session, True, after, _HITS_PAGE
+            run_id=chosen.id,
+            project=project,
+            principal=browser.principal,
+            session=session,
+            pending=True,
+            after=after,
+            limit=_HITS_PAGE,
         )
     return _page(
         request,
@@ -285,7 +307,14 @@ def approve_page(
     number: Annotated[int, Path(ge=1, le=INT32_MAX)],
 ) -> Response:
     """Approve releasing the own agency's envelopes of one hit (the API's approval)."""
-    approve_disclosure(run_id, number, browser.principal, project, session, Response())
+    approve_disclosure(
+        run_id=run_id,
+        number=number,
+        officer=browser.principal,
+        project=project,
+        session=session,
+        response=Response(),
+    )
     target = f"{_base(project)}/approvals?run={run_id}#approved-{number}"
     return RedirectResponse(target, status_code=303)
 
@@ -295,7 +324,12 @@ def confirm_page(
     project: ProjectDep, browser: BrowserDep, session: SessionDep, principal_id: uuid.UUID
 ) -> Response:
     """Confirm a proposed team member: the second person of dual control (the API's rule)."""
-    confirm_member(principal_id, project.id, browser.principal, session)
+    confirm_member(
+        principal_id=principal_id,
+        project_id=project.id,
+        caller=browser.principal,
+        session=session,
+    )
     return RedirectResponse(f"{_base(project)}/approvals#team", status_code=303)
 
 
