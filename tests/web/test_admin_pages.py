@@ -190,3 +190,31 @@ def test_the_people_page_in_dutch(page: Any, seeded: Seeded) -> None:
     assert page.get_by_role("heading", name="Organisaties en mensen").is_visible()
     assert page.get_by_label("Naam van de nieuwe organisatie").is_visible()
     assert serious_violations(page) == []
+
+
+def test_every_form_of_the_administrators_pages_refuses_a_forged_token(
+    page: Any, seeded: Seeded
+) -> None:
+    analyst = _principal_id(seeded, "Field Lab analyst")
+    sign_in(page, seeded, "admin")
+    actions: set[str] = set()
+    for path in (
+        "/app/admin",
+        "/app/admin/projects",
+        f"/app/admin/projects/{_project_id(seeded, 'Carousel')}",
+        f"/app/admin/principals/{analyst}",
+    ):
+        page.goto(path)
+        found = page.locator("main form[method=post]").evaluate_all(
+            "forms => forms.map(form => form.getAttribute('action'))"
+        )
+        actions.update(found)
+    assert {"/app/admin/agencies"} < actions and any("/revoke" in a for a in actions)
+    assert any(a.endswith("/disable") for a in actions) and any("/remove" in a for a in actions)
+
+    for action in sorted(actions):
+        answer = page.request.post(action, form={"csrf_token": "forged"}, max_redirects=0)
+        assert answer.status == 403, action
+    assert _api(seeded, "analyst", "/principals/me").status_code == 200  # nothing was done
+    members = _api(seeded, "admin", f"/projects/{_project_id(seeded, 'Carousel')}/members")
+    assert "Field Lab analyst" in {m["name"] for m in members.json()["items"]}
