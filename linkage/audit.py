@@ -14,6 +14,7 @@ set, so entries written before it verify as they were.
 
 import hashlib
 import json
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -387,3 +388,30 @@ def verify_receipt(
     if trusted_keys is not None and public_key.lower() not in {k.lower() for k in trusted_keys}:
         return ReceiptVerification(False, f"signed by key {key_id}, which is not pinned")
     return ReceiptVerification(True)
+
+
+# What an entry was about, read from its resource path (for tables and pages).
+_RUN = re.compile(r"runs/([0-9a-f-]{36})|run=([0-9a-f-]{36})")
+_HIT = re.compile(r"hits/(\d+)|hits?=([\d,-]+)")
+_SUSPECT = re.compile(r"suspects/([0-9a-f-]{36})")
+_UPLOAD = re.compile(r"uploads/([0-9a-f-]{36})|upload=([0-9a-f-]{36})")
+
+
+def about(resource: str | None) -> str:
+    """What an entry was about, from its resource: run, hit(s), suspect, upload (short ids).
+
+    A run the standing watch queued reads "run 3f2a1b9c upload 9d8e7f6a": the upload that
+    queued it.
+    """
+    parts: list[str] = []
+    text = resource or ""
+    if match := _RUN.search(text):
+        parts.append(f"run {(match.group(1) or match.group(2))[:8]}")
+    if match := _HIT.search(text):
+        hits = match.group(1) or match.group(2)
+        parts.append(f"hit{'s' if not hits.isdigit() else ''} {hits}")
+    if match := _SUSPECT.search(text):
+        parts.append(f"suspect {match.group(1)[:8]}")
+    if match := _UPLOAD.search(text):
+        parts.append(f"upload {(match.group(1) or match.group(2))[:8]}")
+    return " ".join(parts)

@@ -10,22 +10,18 @@ with `--table` as an aligned row; a filter that keeps no entry exits 1.
 
 import argparse
 import json
-import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from linkage.audit import about
 from linkage.cli.common import UsageError
 from linkage.client import HubClient
 from linkage.errors import HubRequestError, LinkageError
 from linkage.hub_models import AuditEntry
 
 NamedT = TypeVar("NamedT")
-_RUN = re.compile(r"runs/([0-9a-f-]{36})|run=([0-9a-f-]{36})")
-_HIT = re.compile(r"hits/(\d+)|hits?=([\d,-]+)")
-_SUSPECT = re.compile(r"suspects/([0-9a-f-]{36})")
-_UPLOAD = re.compile(r"uploads/([0-9a-f-]{36})|upload=([0-9a-f-]{36})")
 
 
 def add_filters(parser: argparse.ArgumentParser) -> None:
@@ -86,26 +82,6 @@ def filters(directory: Directory, args: argparse.Namespace) -> dict[str, Any]:
         "since": args.since,
         "until": args.until,
     }
-
-
-def about(resource: str | None) -> str:
-    """What an entry was about, from its resource: run, hit(s), suspect, upload (short ids).
-
-    A run the standing watch queued reads "run 3f2a1b9c upload 9d8e7f6a": the upload that
-    queued it.
-    """
-    parts: list[str] = []
-    text = resource or ""
-    if match := _RUN.search(text):
-        parts.append(f"run {(match.group(1) or match.group(2))[:8]}")
-    if match := _HIT.search(text):
-        hits = match.group(1) or match.group(2)
-        parts.append(f"hit{'s' if not hits.isdigit() else ''} {hits}")
-    if match := _SUSPECT.search(text):
-        parts.append(f"suspect {match.group(1)[:8]}")
-    if match := _UPLOAD.search(text):
-        parts.append(f"upload {(match.group(1) or match.group(2))[:8]}")
-    return " ".join(parts)
 
 
 def described(entry: AuditEntry, directory: Directory) -> dict[str, Any]:

@@ -22,8 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from linkage.audit import format_time
-from linkage.cli.audit_log import about
+from linkage.audit import about, format_time
 from service import store
 from service.auth import Principal
 from service.errors import InvalidInput
