@@ -67,16 +67,41 @@ def group_records(
     left, right, score = left[keep], right[keep], score[keep]
     component = _components(len(agency), left, right)
     group = np.full(len(agency), -1, dtype=np.int64)
-    next_group = 0
-    known = _known_pairs(component, compared) if compared is not None else None
-    for members, pair_index in _by_component(component, left):
+    # Components of two records are one group each: only larger ones need the coherence
+    # check. Groups are numbered in order of their component's root either way.
+    roots = np.unique(component[left])
+    sizes = np.bincount(component, minlength=len(agency))[roots]
+    pairs_of, larger = roots[sizes == 2], roots[sizes > 2]
+    big = np.zeros(len(agency), dtype=bool)
+    big[larger] = True
+    known = (
+        _known_pairs(component, _inside(compared, component, big)) if compared is not None else None
+    )
+    made, total = [], 0  # groups each larger component made, and all of them so far
+    for members, pair_index in _by_component(component, left, big):
         links = (left[pair_index], right[pair_index], score[pair_index])
         if known is not None:
             links = known.get(int(component[members[0]]), links)
-        next_group = _cohere(
-            members, links, agency, threshold, group, next_group, only_known=known is not None
-        )
-    return Grouping(group=group, groups=next_group)
+        first = int(np.searchsorted(pairs_of, component[members[0]])) + total
+        end = _cohere(members, links, agency, threshold, group, first, only_known=known is not None)
+        made.append(end - first)
+        total += end - first
+    before = np.concatenate([[0], np.cumsum(made, dtype=np.int64)])
+    numbers = np.arange(len(pairs_of)) + before[np.searchsorted(larger, pairs_of)]
+    index = np.full(len(agency), -1, dtype=np.int64)
+    index[pairs_of] = np.arange(len(pairs_of))
+    paired = index[component]
+    group[paired >= 0] = numbers[paired[paired >= 0]]
+    return Grouping(group=group, groups=len(pairs_of) + int(before[-1]))
+
+
+def _inside(
+    compared: ScoredPairs, component: npt.NDArray[np.int64], big: npt.NDArray[np.bool_]
+) -> ScoredPairs:
+    """The compared pairs whose ends are both in one of the `big` components."""
+    left, right, score = compared
+    keep = np.flatnonzero(big[component[left]] & (component[left] == component[right]))
+    return left[keep], right[keep], score[keep]
 
 
 def _known_pairs(component: npt.NDArray[np.int64], compared: ScoredPairs) -> dict[int, ScoredPairs]:
@@ -146,13 +171,15 @@ def _components(size, left, right):
 
 
 def _by_component(
-    component: npt.NDArray[np.int64], left: npt.NDArray[np.int64]
+    component: npt.NDArray[np.int64], left: npt.NDArray[np.int64], chosen: npt.NDArray[np.bool_]
 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    """(member records, pair indices) of every component that has a pair."""
+    """(member records, pair indices) of every `chosen` component (by root) that has a pair."""
     pair_component = component[left]
-    order = np.argsort(pair_component, kind="stable")
+    mine = np.flatnonzero(chosen[pair_component])
+    order = mine[np.argsort(pair_component[mine], kind="stable")]
     pair_runs = np.split(order, np.flatnonzero(np.diff(pair_component[order])) + 1)
-    node_order = np.argsort(component, kind="stable")
+    nodes = np.flatnonzero(chosen[component])
+    node_order = nodes[np.argsort(component[nodes], kind="stable")]
     node_component = component[node_order]
     out = []
     for pairs in pair_runs:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit, uint64
+from numba import njit, prange, uint64
 
 from linkage.match.dice import _popcount
 from linkage.match.layout import METHOD_CODES, ComparisonLayout
@@ -75,11 +75,20 @@ def pair_levels(
     values: npt.NDArray[np.uint64],
     left: npt.NDArray[np.int64],
     right: npt.NDArray[np.int64],
+    *,
+    threads: bool = False,
 ) -> npt.NDArray[np.int8]:
-    """Levels of each pair (rows of `values`) for every comparison: pairs x comparisons."""
+    """Levels of each pair (rows of `values`) for every comparison: pairs x comparisons.
+
+    With `threads`, pairs are shared among numba's threads (the same levels).
+    """
     out = np.zeros((len(left), len(plan.layout.entries)), dtype=np.int8)
-    _levels(values, left, right, plan.plan, np.array(_DICE_LEVELS), np.array(_BAND_LEVELS), out)
+    kernel = _levels_threaded if threads and len(left) >= _THREADED_PAIRS else _levels
+    kernel(values, left, right, plan.plan, np.array(_DICE_LEVELS), np.array(_BAND_LEVELS), out)
     return out
+
+
+_THREADED_PAIRS = 10_000  # fewer pairs than this take longer to hand out than to score
 
 
 @njit(cache=True)
@@ -157,6 +166,16 @@ def _level(values, a, b, plan, index, crossed, cuts, band_cuts):
 @njit(cache=True)
 def _levels(values, left, right, plan, cuts, band_cuts, out):
     for pair in range(left.shape[0]):
+        a, b = left[pair], right[pair]
+        crossed = _crosswise_wins(values, a, b, plan)
+        for index in range(plan.shape[0]):
+            out[pair, index] = _level(values, a, b, plan, index, crossed, cuts, band_cuts)
+
+
+# A function of its own, not a flag: numba caches by function and signature (`dice`).
+@njit(parallel=True, cache=True)
+def _levels_threaded(values, left, right, plan, cuts, band_cuts, out):
+    for pair in prange(left.shape[0]):
         a, b = left[pair], right[pair]
         crossed = _crosswise_wins(values, a, b, plan)
         for index in range(plan.shape[0]):

@@ -35,3 +35,53 @@ def test_hits_are_written_group_by_group_as_the_whole_document_would_be(
         )
         for n, g in enumerate(groups, 1)
     )
+
+
+def test_hits_text_is_json_dumps_text_for_any_names_references_and_scores(
+    tmp_path: Path,
+) -> None:
+    import random
+
+    rng = random.Random(5)
+    awkward = [
+        "plain",
+        'quote"d',
+        "back\\slash",
+        "tab\tnew\nline",
+        "é ñ ü",
+        "中文",
+        "\x00\x1f",
+        "%s %d",
+    ]
+    groups = []
+    for number in range(300):
+        members = tuple(
+            Member(rng.choice([*awkward[:3], "gemeente"]), f"{rng.choice(awkward)}-{i}")
+            for i in range(rng.randint(1, 5))
+        )
+        links = tuple(
+            Link(
+                rng.randrange(len(members)),
+                rng.randrange(len(members)),
+                rng.choice([1.0, 0.0, 0.5, 1 / 3, 1e-7, rng.random(), 0.99995]),
+                tuple(rng.sample(awkward, rng.randint(0, 3))),
+            )
+            for _ in range(rng.randint(0, 4))
+        )
+        groups.append(
+            Group(
+                members=members,
+                links=links,
+                agreed_fields=tuple(rng.sample(awkward, rng.randint(0, 2))),
+                number=rng.choice([None, number * 3]),
+                best_score=rng.choice([None, 0.25]),
+                unshown_agencies=tuple(rng.sample(["fiu", "kmar"], rng.randint(0, 2))),
+            )
+        )
+    hits = Hits(threshold=0.61, min_agencies=2, groups=tuple(groups))
+
+    write_hits(hits, tmp_path / "hits.json")
+
+    assert (tmp_path / "hits.json").read_text(encoding="utf-8") == (
+        json.dumps(hits.to_json(), indent=2) + "\n"
+    )
