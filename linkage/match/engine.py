@@ -15,15 +15,13 @@ from linkage.match.coverage import estimate_coverage
 from linkage.match.dice import DicePairs, dice_pairs
 from linkage.match.fields import (
     CANDIDATE_FLOOR,
-    FamilyCandidates,
     FieldScores,
     candidate_threshold,
     kept_threshold,
-    score_families,
     score_pairs,
 )
+from linkage.match.group_tasks import family_levels, score_levels
 from linkage.match.grouping import group_records
-from linkage.match.groups import pairs_of_equal_filters
 from linkage.match.layout import ComparisonLayout
 from linkage.match.pool import (
     Pool,
@@ -35,6 +33,9 @@ from linkage.match.pool import (
     record_counts,
 )
 from linkage.match.scoring import PosteriorProfile, weight_histogram
+from linkage.match.tasks import Runner as Runner
+from linkage.match.tasks import TaskDone as TaskDone
+from linkage.match.tasks import run_here as run_here
 from linkage.match.threshold import ScoreProfile, pooled, score_profile
 
 ALL_PAIRS_LIMIT = 400_000_000  # compare everything below this many pairs (seconds of work)
@@ -99,6 +100,10 @@ class CompareTask:
     threshold: float
     plan: BandPlan | None  # None: compare all pairs
 
+    def run(self, filters: npt.NDArray[np.uint8]) -> tuple[DicePairs, int]:
+        """The block's pairs (`run_task`): what a runner calls."""
+        return run_task(filters, self)
+
 
 def run_task(filters: npt.NDArray[np.uint8], task: CompareTask) -> tuple[DicePairs, int]:
     """Run one block; pairs come back with indices into `filters`, with the work done."""
@@ -117,26 +122,7 @@ def run_task(filters: npt.NDArray[np.uint8], task: CompareTask) -> tuple[DicePai
     ), int(comparisons)
 
 
-TaskDone = Callable[[], None]  # a runner calls it once per finished task
-Runner = Callable[
-    [npt.NDArray[np.uint8], Sequence[CompareTask], TaskDone], list[tuple[DicePairs, int]]
-]
 Progress = Callable[[str, float], None]  # stage name, fraction of the whole run done
-
-
-def _nothing() -> None:
-    return None
-
-
-def run_here(
-    filters: npt.NDArray[np.uint8], tasks: Sequence[CompareTask], done: TaskDone = _nothing
-) -> list[tuple[DicePairs, int]]:
-    """The in-process runner: tasks one after another (each uses every core)."""
-    results = []
-    for task in tasks:
-        results.append(run_task(filters, task))
-        done()
-    return results
 
 
 def match_batches(
@@ -333,7 +319,7 @@ def _family_scores(
     if layout is None:
         raise LinkageError("salt families need comparison encodings in every batch")
     parts = (
-        _grouped_families(pool, layout, progress)
+        _grouped_families(pool, layout, runner, progress)
         if layout.group_filters
         else _valued_families(pool, layout, settings, runner, progress)
     )
@@ -408,34 +394,31 @@ def _valued_families(
     return parts
 
 
-def _grouped_families(pool: Pool, layout: ComparisonLayout, progress: Progress) -> list[_Family]:
+def _grouped_families(
+    pool: Pool, layout: ComparisonLayout, runner: Runner, progress: Progress
+) -> list[_Family]:
     """Families with group filters: the pairs of each group, scored with joint models.
 
-    The families' models are learned together, matches' levels pooled where a family's
-    salt does not read the field (`scoring.fit_families`).
+    Pairs and their levels come from block tasks on the runner (`group_tasks`); the
+    families' models are learned together, matches' levels pooled where a family's salt
+    does not read the field (`scoring.fit_families`).
     """
-    found = []
-    for family in range(layout.families):
-        sub, rows = family_pool(pool, family)
-        if len(sub.agencies) < 2:
-            continue  # nobody to compare with in this family
-        share = _family_progress(progress, family, layout.family_names)
-        share("choosing threshold", 0.0)
-        found.append((family, sub, rows, _group_candidates(sub, share)))
+
+    def share(family: int, stage: str, fraction: float) -> None:
+        _family_progress(progress, family, layout.family_names)(stage, fraction * _COMPARED)
+
+    found = family_levels(pool, layout, runner, share)
     if not found:
         return []
     progress("learning weights", _COMPARED)
-    scores = score_families(
-        layout.one_family(),
-        [
-            FamilyCandidates(values, sub.starts, pairs.left, pairs.right, pairs.score >= 1)
-            for _, sub, _, (pairs, _, values) in found
-        ],
-        layout.shared_matches()[[family for family, *_ in found]],
-    )
+    scores = score_levels(layout, found)
     return [
-        (family, rows, _Scored.of(ScoredCandidates(pairs, score, 1.0, len(pairs.left), methods)))
-        for (family, _, rows, (pairs, methods, _)), score in zip(found, scores, strict=True)
+        (
+            f.family,
+            f.rows,
+            _Scored.of(ScoredCandidates(f.pairs, s, 1.0, len(f.pairs.left), f.methods)),
+        )
+        for f, s in zip(found, scores, strict=True)
     ]
 
 
@@ -514,31 +497,6 @@ def _field_scores(
         clk_threshold,
     )
     return ScoredCandidates(pairs, scores, candidates, comparisons, methods)
-
-
-def _group_candidates(
-    pool: Pool, progress: Progress
-) -> tuple[DicePairs, dict[str, str], npt.NDArray[np.uint64]]:
-    """Salt group filters: the candidates are the pairs of equal filters (`groups`).
-
-    Returns:
-        The pairs, the blocking method per agency pair and the family's encodings.
-    """
-    values = pool.comparisons
-    if pool.layout is None or values is None:
-        raise LinkageError("field scoring needs comparison encodings in every batch")
-    progress("comparing", _COMPARING)
-    found = pairs_of_equal_filters(pool.filters, pool.agency)
-    progress("comparing", _COMPARED)
-    method = "salt groups" + (
-        f" ({found.left_out} records in oversized groups)" if found.left_out else ""
-    )
-    methods = {
-        f"{pool.agencies[a]}-{pool.agencies[b]}": method
-        for a, b in combinations(range(len(pool.agencies)), 2)
-    }
-    same = np.ones(len(found.left), dtype=np.float64)  # equal filters: Dice 1
-    return DicePairs(found.left, found.right, same), methods, values
 
 
 # Shares of the whole run in `progress`: choosing the threshold, comparing, grouping.

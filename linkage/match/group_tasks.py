@@ -1,0 +1,280 @@
+"""Salt families with group filters, cut into independent block tasks for a runner.
+
+What: in a family with group filters the candidates are the cross-agency pairs of equal
+filters (`groups`). Equal filters have equal digests, so a family's records split by
+digest range into blocks that share no pair: each block sorts its own digests, lists its
+pairs and computes their comparison levels (`levels`), the costly part. One more task per
+family computes the levels of its random pairs (the chance rates, `fields.random_pairs`).
+Every family's tasks go to the runner at once (`tasks`): in this process one after
+another, or spread over a Dask cluster's workers (`distributed`). The models are then
+learned on the caller's side from all families' levels together (`scoring.fit_families`).
+
+Why: levels are most of a salted run's matching time and each pair's levels depend on
+its two records only, so blocks run anywhere, in any order. Ranges are taken in digest
+order and each block sorts stably, so the blocks' pairs, one range after the other, are
+exactly `pairs_of_equal_filters`' pairs in its order: the hits are the same on every
+runner and for any number of blocks (`tests/linkage/test_group_tasks.py`).
+
+Memory: a block holds references to the pool's arrays and copies its own records'
+comparison words only when it runs; pickled for a cluster it carries those rows alone
+(`__reduce__`), never the whole pool.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from linkage.errors import LinkageError
+from linkage.match.dice import DicePairs
+from linkage.match.fields import FieldScores, random_pairs
+from linkage.match.groups import GroupPairs, family_digests, pairs_of_equal_digests
+from linkage.match.layout import ComparisonLayout
+from linkage.match.levels import LevelPlan, pair_levels
+from linkage.match.pool import Pool
+from linkage.match.scoring import FamilyPairs, fit_families, posterior
+from linkage.match.tasks import Runner
+
+BLOCK_RECORDS = 250_000  # a family's records per block task, about (digest ranges)
+
+# family, stage ("choosing threshold" once, then "comparing"), share of its tasks done
+FamilyProgress = Callable[[int, str, float], None]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class BlockPairs:
+    """A block's pairs (indices into its family's records), their levels, records left out."""
+
+    left: npt.NDArray[np.int64]
+    right: npt.NDArray[np.int64]
+    levels: npt.NDArray[np.int8]
+    left_out: int
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _Words:
+    """Comparison words of some records: `rows` of the parts, `width` words from `offset`.
+
+    The parts are the pool's (one per batch, `Pool.comparison_parts`), first rows `bounds`.
+    """
+
+    parts: tuple[npt.NDArray[np.uint64], ...]
+    bounds: npt.NDArray[np.int64]
+    rows: npt.NDArray[np.int64]
+    offset: int
+    width: int
+
+    def take(self) -> npt.NDArray[np.uint64]:
+        """The records' words, a row each, in `rows` order."""
+        out = np.empty((len(self.rows), self.width), dtype=np.uint64)
+        part = np.searchsorted(self.bounds, self.rows, side="right") - 1
+        columns = slice(self.offset, self.offset + self.width)
+        for index, words in enumerate(self.parts):
+            mine = np.flatnonzero(part == index)
+            if len(mine):
+                out[mine] = words[self.rows[mine] - self.bounds[index], columns]
+        return out
+
+    def of(self, rows: npt.NDArray[np.int64]) -> "_Words":
+        """Some of these records (indices into `rows`)."""
+        return _Words(self.parts, self.bounds, self.rows[rows], self.offset, self.width)
+
+    def packed(self) -> "_Words":
+        """The same records as an array of their own (what a worker is sent)."""
+        count = len(self.rows)
+        return _Words((self.take(),), np.array([0, count]), np.arange(count), 0, self.width)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class GroupBlock:
+    """Records of one family whose digests fall in one range: their pairs and levels."""
+
+    family: int
+    plan: LevelPlan
+    members: npt.NDArray[np.int64]  # indices into the family's records, ascending
+    digest: npt.NDArray[np.uint64]  # the members' digests
+    agency: npt.NDArray[np.int64]  # the members' agencies
+    words: _Words  # the members' comparison words
+
+    def run(self, shared: None) -> BlockPairs:
+        """The block's pairs of equal digests and their levels."""
+        found: GroupPairs = pairs_of_equal_digests(self.digest, self.agency)
+        levels = pair_levels(self.plan, self.words.take(), found.left, found.right, threads=True)
+        return BlockPairs(
+            self.members[found.left], self.members[found.right], levels, found.left_out
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.family, self.plan, self.members, self.digest, self.agency)
+        return (GroupBlock, (*fields, self.words.packed()))
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class RandomLevels:
+    """Levels of one family's random cross-agency pairs (for the chance rates)."""
+
+    family: int
+    plan: LevelPlan
+    left: npt.NDArray[np.int64]  # indices into `words`' records
+    right: npt.NDArray[np.int64]
+    words: _Words
+
+    def run(self, shared: None) -> BlockPairs:
+        """The pairs' levels."""
+        levels = pair_levels(self.plan, self.words.take(), self.left, self.right, threads=True)
+        return BlockPairs(self.left, self.right, levels, 0)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Only the records the pairs touch travel, the pairs renumbered among them.
+        used, inverse = np.unique(np.concatenate([self.left, self.right]), return_inverse=True)
+        half = len(self.left)
+        fields = (self.family, self.plan, inverse[:half], inverse[half:])
+        return (RandomLevels, (*fields, self.words.of(used).packed()))
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FamilyLevels:
+    """One family's candidates with their levels, ready for the models to be learned."""
+
+    family: int
+    rows: npt.NDArray[np.int64]  # the family's records: their rows in the pool
+    pairs: DicePairs  # indices into `rows`; score 1 (equal filters)
+    methods: dict[str, str]  # agency pair -> "salt groups" (with records left out)
+    levels: FamilyPairs  # the pairs' levels, the random pairs' levels, EM's start (all)
+
+
+def family_levels(
+    pool: Pool, layout: ComparisonLayout, runner: Runner, progress: FamilyProgress
+) -> list[FamilyLevels]:
+    """Every family's pairs of equal group filters and their levels, through the runner.
+
+    Families with records of fewer than two agencies are left out (nobody to compare).
+    """
+    if pool.layout is None:
+        raise LinkageError("salt families need comparison encodings in every batch")
+    one = layout.one_family()
+    plan = LevelPlan.of(one)
+    bounds = pool.part_bounds()
+    parts = [family_digests(filters, layout.families) for filters in pool.filter_parts]
+    digests = np.concatenate([digest for digest, _ in parts])
+    present = np.concatenate([mine for _, mine in parts])
+    families, tasks = [], []
+    for family in range(layout.families):
+        rows = np.flatnonzero(present[:, family])
+        agencies, agency = _renumbered(pool.agency[rows], len(pool.agencies))
+        if len(agencies) < 2:
+            continue
+        source = _Words(pool.comparison_parts, bounds, rows, family * one.words, one.words)
+        mine = _tasks(family, plan, digests[rows, family], agency, source)
+        families.append((family, rows, agencies, len(mine)))
+        tasks.extend(mine)
+    results = runner(None, tasks, _counter(tasks, progress))
+    out, at = [], 0
+    for family, rows, agencies, count in families:
+        out.append(_family(pool, family, rows, agencies, results[at : at + count]))
+        at += count
+    return out
+
+
+def score_levels(layout: ComparisonLayout, families: Sequence[FamilyLevels]) -> list[FieldScores]:
+    """Models learned together on the families' levels, and each family's scores.
+
+    The steps of `fields.score_families` after its levels, on the blocks' levels.
+    """
+    plan = LevelPlan.of(layout.one_family())
+    shared = layout.shared_matches()[[found.family for found in families]]
+    inputs = [found.levels for found in families]
+    models = fit_families(plan, inputs, shared)
+    out = []
+    for family, model in zip(inputs, models, strict=True):
+        weight = model.match_weight(family.levels)
+        out.append(
+            FieldScores(
+                model=model, levels=family.levels, weight=weight, posterior=posterior(weight)
+            )
+        )
+    return out
+
+
+def _renumbered(
+    agency: npt.NDArray[np.int64], agencies: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The agencies present (pool numbers, ascending) and each record's among them."""
+    present = np.flatnonzero(np.bincount(agency, minlength=agencies))
+    number = np.zeros(agencies, dtype=np.int64)
+    number[present] = np.arange(len(present))
+    return present, number[agency]
+
+
+def _tasks(
+    family: int,
+    plan: LevelPlan,
+    digest: npt.NDArray[np.uint64],
+    agency: npt.NDArray[np.int64],
+    source: _Words,
+) -> list[GroupBlock | RandomLevels]:
+    """A family's block tasks, in digest order, then its random pairs' task."""
+    blocks = max(1, -(-len(digest) // BLOCK_RECORDS))
+    # A block is a range of digest values: monotone in the digest, so blocks in order
+    # are the family sorted by digest. Digests are uniform: blocks about equal.
+    block = ((digest >> np.uint64(40)).astype(np.int64) * blocks) >> 24
+    # Stable, so records stay ascending within a block; 16-bit keys sort by radix.
+    order = np.argsort(block.astype(np.int16 if blocks < 2**15 else np.int64), kind="stable")
+    bounds = np.searchsorted(block[order], np.arange(blocks + 1))
+    tasks: list[GroupBlock | RandomLevels] = []
+    for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        members = order[start:stop]
+        words = source.of(members)
+        tasks.append(GroupBlock(family, plan, members, digest[members], agency[members], words))
+    starts = np.searchsorted(agency, np.arange(int(agency.max()) + 1))
+    left, right = random_pairs(starts, len(agency))
+    tasks.append(RandomLevels(family, plan, left, right, source))
+    return tasks
+
+
+def _counter(
+    tasks: Sequence[GroupBlock | RandomLevels], progress: FamilyProgress
+) -> Callable[[], None]:
+    """`done` for the runner: each family's share of its tasks, stage named on its first."""
+    families = [task.family for task in tasks]
+    totals = {family: families.count(family) for family in set(families)}
+    finished: dict[int, int] = {}
+
+    def done() -> None:
+        family = families[sum(finished.values())]
+        if family not in finished:
+            progress(family, "choosing threshold", 0.0)
+        finished[family] = finished.get(family, 0) + 1
+        progress(family, "comparing", finished[family] / totals[family])
+
+    return done
+
+
+def _family(
+    pool: Pool,
+    family: int,
+    rows: npt.NDArray[np.int64],
+    agencies: npt.NDArray[np.int64],
+    blocks: Sequence[BlockPairs],
+) -> FamilyLevels:
+    """A family's blocks put together, in task order (digest ranges, then random pairs)."""
+    pairs, random = blocks[:-1], blocks[-1]
+    left = np.concatenate([b.left for b in pairs])
+    right = np.concatenate([b.right for b in pairs])
+    levels = np.concatenate([b.levels for b in pairs])
+    left_out = sum(b.left_out for b in pairs)
+    method = "salt groups" + (f" ({left_out} records in oversized groups)" if left_out else "")
+    names = [pool.agencies[a] for a in agencies.tolist()]
+    methods = {f"{a}-{b}": method for a, b in combinations(names, 2)}
+    same = np.ones(len(left), dtype=np.float64)  # equal filters: Dice 1
+    start = np.ones(len(left), dtype=bool)  # every candidate a match in EM's first round
+    return FamilyLevels(
+        family,
+        rows,
+        DicePairs(left, right, same),
+        methods,
+        FamilyPairs(levels, random.levels, start),
+    )
