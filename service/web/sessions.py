@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from service.auth import Principal, Role, hash_token
 from service.config import Settings
 from service.deps import SessionDep, SettingsDep, charge_principal
-from service.errors import AccessDenied
+from service.errors import AccessDenied, PayloadTooLarge, UnsupportedMediaType
 from service.models import Agency, ApiToken, WebSession, utcnow
 from service.models import Principal as PrincipalRow
 
@@ -177,10 +177,26 @@ def current_browser(request: Request, session: SessionDep, settings: SettingsDep
 BrowserDep = Annotated[Browser, Depends(current_browser)]
 
 
+MAX_FORM_BYTES = 64 * 1024  # a page's form: a few fields, never a file
+
+
 async def csrf_guard(request: Request, browser: BrowserDep) -> None:
-    """Refuse a POST whose form lacks this session's CSRF token (on every area's router)."""
+    """Refuse a POST whose form lacks this session's CSRF token (on every area's router).
+
+    Only small URL-encoded forms are read: a multipart body would make Starlette's parser
+    write its parts to temporary files in plain (the batch upload page reads its own form
+    as it streams, on a router of its own), and no page form needs more than
+    `MAX_FORM_BYTES`: both are refused before anything is read.
+    """
     if request.method in ("GET", "HEAD"):
         return
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("page forms are sent URL-encoded")
+    # The server reads no more than the declared length, so checking it bounds the read.
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+        raise PayloadTooLarge(f"a page form declares its length, at most {MAX_FORM_BYTES} bytes")
     form = await request.form()
     if not csrf_matches(getattr(request.state, "web_session_id", None), form.get(CSRF_FIELD)):
         raise CsrfRefused()

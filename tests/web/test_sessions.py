@@ -209,3 +209,32 @@ def test_a_key_custodian_signs_in_and_is_told_to_use_the_command_line(
 ) -> None:
     sign_in(page, seeded, "custodian")
     assert page.get_by_text("Key custodians work with the fieldlink command").is_visible()
+
+
+def test_page_forms_are_small_and_url_encoded(page: Any, seeded: Seeded) -> None:
+    # Parsing a multipart form, or a large one, before any check would put a signed-in
+    # user's upload in a plain temporary file or in memory: both are refused unread.
+    sign_in(page, seeded, "analyst")
+    token = page.locator("form[action='/app/sign-out'] input[name=csrf_token]").first
+    csrf = token.get_attribute("value")
+
+    multipart = page.request.post(
+        "/app/sign-out",
+        multipart={
+            "csrf_token": csrf,
+            "file": {
+                "name": "x.bin",
+                "mimeType": "application/octet-stream",
+                "buffer": b"x" * 2_000_000,
+            },
+        },
+        max_redirects=0,
+    )
+    large = page.request.post(
+        "/app/sign-out", form={"csrf_token": csrf, "pad": "x" * 100_000}, max_redirects=0
+    )
+
+    assert multipart.status == 415
+    assert large.status == 413
+    page.goto("/app")
+    assert "/app/sign-in" not in page.url  # neither was taken as signing out
