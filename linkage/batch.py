@@ -288,15 +288,40 @@ def read_batch(source: Path | bytes | IO[bytes]) -> Batch:
         The batch, validated: format, metadata, filter width, record count, unique references.
     """
     table = _read_table(source)
-    meta = _metadata(table)
+    meta, count = _header(table.schema)
+    if table.num_rows != count:
+        raise BatchError(f"metadata says {count} records, the file holds {table.num_rows}")
+    return _batch(table, meta)
+
+
+def check_batch_schema(schema: pa.Schema) -> dict[str, str]:
+    """Every check of `read_batch` that needs no record: metadata, columns and their types.
+
+    For readers that see the schema before the records (`linkage.batch_stream`): the
+    checks are `read_batch`'s own, run on an empty table of the schema, so a file is
+    refused with the same message either way.
+
+    Returns:
+        The fieldlink metadata, without the `fieldlink.` prefix.
+    """
+    meta, _ = _header(schema)
+    _batch(schema.empty_table(), meta)
+    return meta
+
+
+def _header(schema: pa.Schema) -> tuple[dict[str, str], int]:
+    meta = _metadata(schema)
     missing = [key for key in _META_KEYS if key not in meta]
     if missing:
         raise BatchError(f"batch metadata lacks {', '.join(missing)}")
     if meta["format"] != BATCH_FORMAT:
         raise BatchError(f"unsupported batch format (this fieldlink reads {BATCH_FORMAT})")
-    filter_bits, count = _int(meta, "filter_bits"), _int(meta, "record_count")
-    if table.num_rows != count:
-        raise BatchError(f"metadata says {count} records, the file holds {table.num_rows}")
+    _int(meta, "filter_bits")
+    return meta, _int(meta, "record_count")
+
+
+def _batch(table: pa.Table, meta: dict[str, str]) -> Batch:
+    filter_bits = _int(meta, "filter_bits")
     return Batch(
         agency=meta["agency"],
         schema_fingerprint=meta["schema_fingerprint"],
@@ -327,11 +352,11 @@ def _read_table(source: Path | bytes | IO[bytes]) -> pa.Table:
         raise BatchError("not a batch file (an Arrow IPC file was expected)") from err
 
 
-def _metadata(table: pa.Table) -> dict[str, str]:
+def _metadata(schema: pa.Schema) -> dict[str, str]:
     try:
         return {
             key.decode().removeprefix("fieldlink."): value.decode()
-            for key, value in (table.schema.metadata or {}).items()
+            for key, value in (schema.metadata or {}).items()
             if key.startswith(b"fieldlink.")
         }
     except UnicodeDecodeError as err:
@@ -390,7 +415,8 @@ def _fixed_rows(table: pa.Table, name: str, what: str) -> npt.NDArray[np.uint8]:
         raise BatchError(f"batch has records without {what}")
     data = np.frombuffer(column.buffers()[1], dtype=np.uint8)
     start = column.offset * kind.byte_width
-    return data[start : start + len(column) * kind.byte_width].reshape(len(column), -1).copy()
+    rows = data[start : start + len(column) * kind.byte_width]
+    return rows.reshape(len(column), kind.byte_width).copy()
 
 
 def _envelopes(table: pa.Table, meta: dict[str, str]) -> Envelopes | None:

@@ -27,6 +27,9 @@ _RECORD_BATCH_COMPRESSION = 3
 _BLOCK_BYTES = 24  # offset: int64, metaDataLength: int32, padding, bodyLength: int64
 _CONTINUATION = 0xFFFFFFFF
 _NOT_IPC = "not a batch file (an Arrow IPC file was expected)"
+COMPRESSED = (
+    "compressed batch files are refused: write it uncompressed (as `fieldlink encode` does)"
+)
 
 
 def refuse_compressed(data: bytes | memoryview) -> None:
@@ -42,10 +45,7 @@ def refuse_compressed(data: bytes | memoryview) -> None:
     try:
         for offset in _block_offsets(view):
             if _message_compressed(view, offset):
-                raise BatchError(
-                    "compressed batch files are refused: write it uncompressed "
-                    "(as `fieldlink encode` does)"
-                )
+                raise BatchError(COMPRESSED)
     except (struct.error, IndexError, ValueError) as err:
         raise BatchError(_NOT_IPC) from err
 

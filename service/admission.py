@@ -12,14 +12,13 @@ import secrets
 import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage.batch import Batch, read_batch, refmap_line
+from linkage.batch import Batch, refmap_line
+from linkage.batch_stream import Streamed, read_streamed
 from linkage.errors import BatchError
-from linkage.ipc_blocks import refuse_compressed
 from service.errors import (
     AbnormalFill,
     AgencyMismatch,
@@ -38,7 +37,6 @@ from service.probing import ProbingSettings, Rule, content_digest, probing_refus
 
 logger = logging.getLogger(__name__)
 
-_NOT_A_BATCH = "not a batch file (an Arrow IPC file was expected)"
 _REFUSALS: dict[Rule, type[ProbingRefused]] = {
     Rule.UNSALTED: UnsaltedEncodings,
     Rule.BUDGET: UploadBudgetExceeded,
@@ -76,8 +74,9 @@ def probing_settings(project: Project) -> ProbingSettings:
 
 
 def admit(
-    source: Path | bytes,
+    source: Iterable[bytes],
     *,
+    size_bytes: int | None = None,
     project: Project,
     agency: str,
     filter_bits_in_use: Collection[int],
@@ -88,14 +87,18 @@ def admit(
 ) -> Admitted:
     """Check the batch file at `source` for upload by `agency` to `project`.
 
-    Checks, in order: a readable batch (format, metadata, unique references, via
-    `linkage.batch.read_batch`) with at least one record; labelled with the caller's agency;
+    Checks, in order: a readable batch (format, metadata, unique references, as
+    `linkage.batch.read_batch` checks them, read as it streams by
+    `linkage.batch_stream.read_streamed`, which is how runs and releases read it later)
+    with at least one record; labelled with the caller's agency;
     the project's schema fingerprint and key check value; the filter length of the
     project's other uploads; the project's probing controls (`service.probing`); no
     reference the agency already uploaded to the project.
 
     Args:
-        source: The batch file, or its bytes (the upload spool holds it sealed).
+        source: The batch file's bytes in chunks (the upload spool holds it sealed and
+            opens it a chunk at a time: the file is never in memory whole).
+        size_bytes: The file's size, which bounds what is allocated before it is read.
         project: The project uploaded to.
         agency: The uploading agency's name, which the batch's label must equal.
         filter_bits_in_use: Filter lengths of the project's other uploads (empty: any).
@@ -113,8 +116,8 @@ def admit(
     Raises:
         InvalidBatch: Or a subclass of it, naming the first check that failed.
     """
-    references = _reference_column(source)
-    batch = _read(source)
+    streamed = _read(source, size_bytes)
+    batch = streamed.batch
     _check_labels(batch, project, agency, earlier_key_checks)
     if filter_bits_in_use and batch.filter_bits not in filter_bits_in_use:
         expected = ", ".join(str(bits) for bits in sorted(filter_bits_in_use))
@@ -124,7 +127,7 @@ def admit(
     content = content_digest(batch)
     _check_probing(batch, project, budget or Budget(), content, seed)
     for upload_id, earlier in earlier_references:
-        _check_disjoint(references, earlier, upload_id)
+        _check_disjoint(streamed.references, earlier, upload_id)
     return Admitted(
         record_count=len(batch),
         filter_bits=batch.filter_bits,
@@ -133,31 +136,16 @@ def admit(
     )
 
 
-def _reference_column(source: Path | bytes) -> pa.Array:
-    # Memory-mapped and zero-copy: the record count is known before anything is decoded.
-    # A compressed file is refused before pyarrow could inflate it (a decompression bomb).
+def _read(source: Iterable[bytes], size_bytes: int | None) -> Streamed:
+    # Compressed files are refused before anything is inflated (a decompression bomb), and
+    # arrays are sized by the record count only once the file is known to be that large.
     try:
-        mapped = (
-            pa.BufferReader(source) if isinstance(source, bytes) else pa.memory_map(str(source))
-        )
-        refuse_compressed(memoryview(mapped.read_buffer()))
-        table = pa.ipc.open_file(mapped).read_all()
-    except BatchError as err:
-        raise InvalidBatch(str(err)) from err
-    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as err:
-        raise InvalidBatch(_NOT_A_BATCH) from err
-    if table.num_rows == 0:
-        raise InvalidBatch("the batch holds no records")
-    if "ref" not in table.column_names:
-        raise InvalidBatch("batch lacks a text column 'ref'")
-    return table.column("ref").combine_chunks()
-
-
-def _read(source: Path | bytes) -> Batch:
-    try:
-        return read_batch(source)
+        streamed = read_streamed(source, size_bytes=size_bytes)
     except BatchError as err:
         raise InvalidBatch(str(err)) from err  # linkage's messages never hold record values
+    if not len(streamed.batch):
+        raise InvalidBatch("the batch holds no records")
+    return streamed
 
 
 def _check_labels(

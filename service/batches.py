@@ -3,20 +3,33 @@
 Each upload's batch file is stored as uploaded (an Arrow IPC file), sealed with
 `service.vault` under the hub's active storage key and bound to the upload's id, in the
 hub's object store (`service.objects`: the data folder, or an S3 bucket) under `blob_key`.
+
+An upload is only ever read a sealed chunk at a time (`linkage.batch_stream`): a run
+takes its references, filters and comparison encodings, which go straight into the
+arrays it matches, and never its envelopes; a release takes the references and the
+envelopes of the rows asked for. Nothing holds a whole upload.
 """
 
-from collections.abc import Generator, Iterator
+from collections.abc import Collection, Generator, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
-from linkage.batch import Batch, read_batch
+from linkage.batch import Batch
+from linkage.batch_stream import (
+    Picked,
+    Streamed,
+    pick_envelopes,
+    read_reference_column,
+    read_streamed,
+)
 from service.hub_keys import Keyring
 from service.models import Upload
 from service.objects import ObjectStore
 from service.store import uploads as store
-from service.vault import iter_object, open_object, reseal_object, seal_object
+from service.vault import iter_object, reseal_object, seal_object
 
 
 def blob_key(upload: Upload) -> str:
@@ -33,13 +46,14 @@ def blob_path(data_dir: Path, upload: Upload) -> Path:
 
 
 def open_upload(upload: Upload, *, objects: ObjectStore, keyring: Keyring) -> Batch:
-    """Decrypt and read an upload's batch (validated again by `read_batch`)."""
-    return read_batch(open_upload_bytes(upload, objects=objects, keyring=keyring))
+    """An upload's batch as a run matches it: checked again, without its envelopes."""
+    return read_upload(upload, objects=objects, keyring=keyring).batch
 
 
-def open_upload_bytes(upload: Upload, *, objects: ObjectStore, keyring: Keyring) -> bytes:
-    """An upload's batch file as uploaded (Arrow IPC), decrypted."""
-    return open_object(objects, blob_key(upload), keyring=keyring, name=str(upload.id))
+def read_upload(upload: Upload, *, objects: ObjectStore, keyring: Keyring) -> Streamed:
+    """An upload's batch read chunk by chunk (`linkage.batch_stream.read_streamed`)."""
+    with closing(iter_upload(upload, objects=objects, keyring=keyring)) as chunks:
+        return read_streamed(chunks, size_bytes=upload.size_bytes)
 
 
 def iter_upload(
@@ -51,8 +65,16 @@ def iter_upload(
 
 def read_references(upload: Upload, *, objects: ObjectStore, keyring: Keyring) -> pa.Array:
     """An upload's reference column as one Arrow array, without a Python object per record."""
-    data = open_upload_bytes(upload, objects=objects, keyring=keyring)
-    return pa.ipc.open_file(pa.py_buffer(data)).read_all().column("ref").combine_chunks()
+    with closing(iter_upload(upload, objects=objects, keyring=keyring)) as chunks:
+        return read_reference_column(chunks, size_bytes=upload.size_bytes)
+
+
+def upload_envelopes(
+    upload: Upload, references: Collection[str], *, objects: ObjectStore, keyring: Keyring
+) -> Picked:
+    """The sealed envelopes of these references in an upload (those it holds), by row."""
+    with closing(iter_upload(upload, objects=objects, keyring=keyring)) as chunks:
+        return pick_envelopes(chunks, references, size_bytes=upload.size_bytes)
 
 
 def seal_upload(

@@ -3,7 +3,9 @@
 The hub holds each agency's envelopes inside its sealed upload and cannot open them. For
 a hit, it reads the envelope of each member from the upload the run matched (the run
 recorded each upload's content digest), in the `linkage.batch.released_envelope` shape,
-and reads each stored batch once however many hits are asked for. A member gets no
+and reads each stored batch once however many hits are asked for: a sealed chunk at a
+time, keeping its references and the envelopes of the rows asked for, nothing else
+(`service.batches.upload_envelopes`). A member gets no
 envelope when its agency has not approved (step-up projects), when its batch carries no
 envelopes, or when that batch was replaced or deleted after the run.
 """
@@ -14,11 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from linkage.batch import ENVELOPE_COLUMN, RELEASED_ENVELOPE_FORMAT
-from service.batches import open_upload_bytes
+from linkage.batch import RELEASED_ENVELOPE_FORMAT
+from service.batches import upload_envelopes
 from service.hub_keys import Keyring
 from service.models import Run, Upload
 from service.objects import ObjectStore
@@ -120,43 +119,25 @@ def _envelopes(
         references = wanted.get(upload.agency_id)
         if not references:
             continue
-        data = open_upload_bytes(upload, objects=objects, keyring=keyring)
-        table = pa.ipc.open_file(pa.py_buffer(data)).read_all()
-        found |= _from_table(table, upload.agency_id, sorted(references))
+        # References in another of the agency's uploads are simply not found in this one.
+        picked = upload_envelopes(upload, references, objects=objects, keyring=keyring)
+        for reference, sealed in picked.envelopes.items():
+            found[upload.agency_id, reference] = (
+                Withheld.UNSEALED if sealed is None else released(picked.meta, reference, sealed)
+            )
     return found
 
 
-def _from_table(
-    table: pa.Table, agency_id: uuid.UUID, references: list[str]
-) -> dict[tuple[uuid.UUID, str], dict[str, str] | Withheld]:
-    stored = table.column("ref").combine_chunks()
-    positions = pc.index_in(pa.array(references, pa.string()), value_set=stored)
-    present = [
-        (reference, position)
-        for reference, position in zip(references, positions.to_pylist(), strict=True)
-        if position is not None
-    ]
-    if not present:  # the references are in another of the agency's uploads
-        return {}
-    meta = {key.decode(): value.decode() for key, value in (table.schema.metadata or {}).items()}
-    if ENVELOPE_COLUMN not in table.column_names or "fieldlink.envelope_key" not in meta:
-        return {(agency_id, reference): Withheld.UNSEALED for reference, _ in present}
-    # Typed indices: an untyped empty list is Arrow's null type, which take() refuses.
-    indices = pa.array([position for _, position in present], pa.int64())
-    sealed = table.column(ENVELOPE_COLUMN).take(indices)
-    return {
-        (agency_id, reference): released(meta, reference, envelope)
-        for (reference, _), envelope in zip(present, sealed.to_pylist(), strict=True)
-    }
-
-
 def released(meta: Mapping[str, str], reference: str, sealed: bytes) -> dict[str, str]:
-    """One record's envelope in the `linkage.batch.released_envelope` shape."""
+    """One record's envelope in the `linkage.batch.released_envelope` shape.
+
+    `meta` is the batch's fieldlink metadata (`linkage.batch_stream.Picked.meta`).
+    """
     return {
         "format": RELEASED_ENVELOPE_FORMAT,
-        "agency": meta["fieldlink.agency"],
+        "agency": meta["agency"],
         "reference": reference,
-        "ephemeral_key": meta["fieldlink.envelope_key"],
-        "team_key_id": meta["fieldlink.team_key_id"],
+        "ephemeral_key": meta["envelope_key"],
+        "team_key_id": meta["team_key_id"],
         "sealed": base64.b64encode(sealed).decode(),
     }

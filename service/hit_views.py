@@ -11,15 +11,17 @@ leave no gaps that would tell how many hits the run found in all.
 
 import csv
 import io
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from pydantic_core import to_json
 
-from linkage.hits import HITS_FORMAT
+from linkage.hits import HITS_FORMAT, Group
 from service.models import EVERY_AGENCY
-from service.store.hits import HitRow, MemberRow
+from service.store import hits as hits_store
+from service.store.hits import HitRow, MemberRow, RowBatch
 
 CSV_COLUMNS = ("hit", "agencies", "agency", "reference", "best_score", "agreed_fields")
 _SCORE_DIGITS = 4  # as linkage.hits writes them
@@ -95,18 +97,42 @@ def _by_number(hits: Sequence[HitRow], members: Iterable[MemberRow]) -> dict[int
     return by_number
 
 
+def stored_hits(
+    run_id: uuid.UUID, groups: Sequence[Group], agency_names: Mapping[str, str]
+) -> Iterator[RowBatch]:
+    """A run's hits as the run stores them: INSERT batches of hits, members and views.
+
+    The groups become rows a slice (`store.hits.INSERT_ROWS` hits) at a time, and a
+    slice's views are rendered as its rows go in, so the rows and views of one slice are
+    in memory at once, never a whole run's (1,000,000 hits have about 3.5 million views).
+    Each slice's hits come before their members and views.
+    """
+    counts: dict[str, int] = {}  # carried from slice to slice: officers' dense numbers
+    size = hits_store.INSERT_ROWS
+    for start in range(0, len(groups), size):
+        rows = hits_store.hit_rows(run_id, groups[start : start + size], first=start + 1)
+        pages = hits_store.row_pages(rows, agency_names)
+        views = rendered_views(pages, agency_names, counts=counts)
+        yield from hits_store.row_batches(run_id, rows, views)
+
+
 def rendered_views(
-    pages: Iterable[tuple[Sequence[HitRow], Sequence[MemberRow]]], agency_names: Mapping[str, str]
+    pages: Iterable[tuple[Sequence[HitRow], Sequence[MemberRow]]],
+    agency_names: Mapping[str, str],
+    *,
+    counts: dict[str, int] | None = None,
 ) -> Iterator[tuple[str, int, str]]:
     """Every view of a run's hits, rendered for storage: (audience, hit number, JSON).
 
     Each hit has the analysts' view (audience EVERY_AGENCY, under the run's hit number)
     and one view for each agency holding a member, addressed by the agency's id
     (`agency_names` maps ids to the names members carry), in which only its own members
-    appear, under the hit's number among that agency's own hits.
+    appear, under the hit's number among that agency's own hits. `counts` holds each
+    agency's own hits before these pages (by name), and is updated: for a run's hits
+    rendered in slices.
     """
     agency_ids = {name: agency for agency, name in agency_names.items()}
-    counts: dict[str, int] = {}  # own hits so far, by agency name: officers' dense numbers
+    counts = {} if counts is None else counts  # own hits so far, by agency name
     for hits, members in pages:
         by_number = _by_number(hits, members)
         for hit in hits:

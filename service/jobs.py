@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from linkage.hits import Hits
 from linkage.match.engine import Runner, run_here
 from service.config import Settings
-from service.hit_views import rendered_views
+from service.hit_views import stored_hits
 from service.hub_keys import Keyring
 from service.matching import RunInputMissing, load_batches, match_run, safe_error
 from service.metrics import HubMetrics
@@ -155,17 +155,16 @@ def _store(
     _ProgressWriter(context, run_id, attempt, clock)("storing hits", _MATCHED_SHARE)
     with context.sessions() as session:
         names = hits_store.agency_names(session)
-    rows = hits_store.hit_rows(run_id, hits.groups)
-    views = rendered_views(hits_store.row_pages(rows, names), names)
     # Hits go in by short transactions, each renewing this attempt's claim first: on
     # SQLite a write transaction locks every other writer (the audit log included), and a
     # result of 1,000,000 hits in one would hold it for minutes. Nobody reads the hits
     # before the last transaction marks the run succeeded; a later attempt clears them.
+    # Rows and views are made a slice of hits at a time, as they go in (`stored_hits`).
     writes = chain(
         [partial(hits_store.clear_hits, run_id=run_id)],
         (
             partial(hits_store.insert_rows, batch=batch)
-            for batch in hits_store.row_batches(run_id, rows, views)
+            for batch in stored_hits(run_id, hits.groups, names)
         ),
     )
     for write in writes:

@@ -120,9 +120,10 @@ def content_digest(batch: Batch) -> str:
     for reference in batch.references:
         encoded = reference.encode()
         digest.update(len(encoded).to_bytes(4, "big") + encoded)
-    digest.update(np.ascontiguousarray(batch.filters).tobytes())
+    # The arrays themselves, not `tobytes()` copies of them: a run digests every batch.
+    digest.update(np.ascontiguousarray(batch.filters).data.cast("B"))
     if batch.comparisons is not None:
-        digest.update(np.ascontiguousarray(batch.comparisons.values).tobytes())
+        digest.update(np.ascontiguousarray(batch.comparisons.values).data.cast("B"))
     return digest.hexdigest()
 
 

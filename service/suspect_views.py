@@ -1,10 +1,14 @@
-"""Suspects as analysts see them, and the suspect list's exports (JSON and CSV)."""
+"""Suspects as analysts see them, and the suspect list's exports (JSON and CSV).
+
+Exports are written a page of suspects at a time (`store.suspects.suspect_pages`), so a
+long list is never held whole; the text is the same as one document written at once.
+"""
 
 import csv
 import io
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from service.hit_views import safe_cell
@@ -51,35 +55,50 @@ def _suspect_public(row: SuspectRow, members: list[MemberRow], note: str) -> Sus
     )
 
 
-def json_document(suspects: Sequence[SuspectPublic], *, project_id: str, now: datetime) -> str:
-    """The suspect list as one fieldlink-suspects/1 JSON document."""
-    document = {
-        "format": SUSPECTS_FORMAT,
-        "project_id": project_id,
-        "exported_at": now.isoformat(),
-        "suspects": [suspect.model_dump(mode="json") for suspect in suspects],
-    }
-    return json.dumps(document, indent=2) + "\n"
+def json_chunks(
+    pages: Iterable[Sequence[SuspectPublic]], *, project_id: str, now: datetime
+) -> Iterator[str]:
+    """The suspect list as one fieldlink-suspects/1 JSON document, a page at a time.
+
+    The text is `json.dumps(document, indent=2)` and a newline, with the document
+    {"format", "project_id", "exported_at", "suspects": [...]}: each suspect is dumped
+    alone and indented to its place in the list (JSON strings hold no raw line breaks).
+    """
+    head = {"format": SUSPECTS_FORMAT, "project_id": project_id, "exported_at": now.isoformat()}
+    yield json.dumps(head, indent=2)[: -len("\n}")] + ',\n  "suspects": ['
+    written = False  # any suspect yet: the list's brackets are "[]" when empty
+    for page in pages:
+        pieces = []
+        for suspect in page:
+            dumped = json.dumps(suspect.model_dump(mode="json"), indent=2)
+            pieces.append(("," if written else "") + "\n    " + dumped.replace("\n", "\n    "))
+            written = True
+        yield "".join(pieces)
+    yield ("\n  ]" if written else "]") + "\n}\n"
 
 
-def csv_document(suspects: Sequence[SuspectPublic]) -> str:
-    """The suspect list as CSV, one row per member of each suspect's hit."""
+def csv_chunks(pages: Iterable[Sequence[SuspectPublic]]) -> Iterator[str]:
+    """The suspect list as CSV, one row per member of each suspect's hit, a page at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for suspect in suspects:
-        agencies = ";".join(suspect.agencies)
-        note = safe_cell(suspect.note)
-        hit = (suspect.run_id, suspect.hit_number, agencies)
-        writer.writerows(
-            (
-                suspect.id,
-                suspect.status.value,
-                note,
-                *hit,
-                member.agency,
-                safe_cell(member.reference),
+    for page in pages:
+        for suspect in page:
+            agencies = ";".join(suspect.agencies)
+            note = safe_cell(suspect.note)
+            hit = (suspect.run_id, suspect.hit_number, agencies)
+            writer.writerows(
+                (
+                    suspect.id,
+                    suspect.status.value,
+                    note,
+                    *hit,
+                    member.agency,
+                    safe_cell(member.reference),
+                )
+                for member in suspect.members
             )
-            for member in suspect.members
-        )
-    return buffer.getvalue()
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()

@@ -187,9 +187,14 @@ def _decrypt_chunks(stream: Readable, cipher: AESGCM, name: str, label: str) -> 
         nonce, sealed = stream.read(_NONCE_BYTES), stream.read(length)
         following = stream.read(4)
         try:
-            yield cipher.decrypt(nonce, sealed, _associated(name, number, not following))
+            plain = cipher.decrypt(nonce, sealed, _associated(name, number, not following))
         except InvalidTag as err:
             raise VaultError(f"{label}: chunk {number} fails authentication") from err
+        # One chunk at a time: neither its ciphertext while the reader works on the
+        # plaintext, nor the plaintext while the next chunk is read and decrypted.
+        del sealed
+        yield plain
+        del plain
         number, header = number + 1, following
     if number == 0:
         raise VaultError(f"{label}: holds no data")

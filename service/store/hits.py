@@ -7,7 +7,7 @@ while a large run is exported.
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -71,13 +71,13 @@ class HitRows:
     members: list[dict[str, Any]]
 
 
-def hit_rows(run_id: uuid.UUID, groups: Sequence[Group]) -> HitRows:
-    """A run's groups as hits 1..n and their members.
+def hit_rows(run_id: uuid.UUID, groups: Sequence[Group], *, first: int = 1) -> HitRows:
+    """A run's groups as hits numbered from `first` (1..n for a whole run) and their members.
 
     Each group's members carry the agency id (as a string) as their agency label.
     """
     rows = HitRows(hits=[], members=[])
-    for number, group in enumerate(groups, 1):
+    for number, group in enumerate(groups, first):
         hit_id = uuid.uuid4()
         rows.hits.append(
             {
@@ -120,7 +120,7 @@ def _links(group: Group) -> list[list[Any]]:
 
 
 def row_pages(
-    rows: HitRows, agency_names: dict[str, str], *, page: int = 1000
+    rows: HitRows, agency_names: Mapping[str, str], *, page: int = 1000
 ) -> Iterator[tuple[list[HitRow], list[MemberRow]]]:
     """The rows as `iter_hits` would read them back once stored, page by page."""
     numbers = {hit["id"]: hit["number"] for hit in rows.hits}

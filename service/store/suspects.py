@@ -1,11 +1,11 @@
 """The project's suspect list: hits an analyst shortlisted. Flushes, never commits."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from service.models import Hit, Suspect, SuspectStatus
@@ -69,6 +69,36 @@ def list_suspects(
     if suspect_id is not None:
         query = query.where(Suspect.id == suspect_id)
     return [SuspectRow(*row) for row in session.execute(query)]
+
+
+def suspect_pages(
+    session: Session, project_id: uuid.UUID, *, page: int = 500
+) -> Iterator[list[SuspectRow]]:
+    """The project's suspects in list order, `page` at a time (keyset pages: an export).
+
+    Each page's suspects leave the session once the next page is asked for, so a long
+    list never gathers in its identity map.
+    """
+    query = (
+        select(Suspect, Hit.run_id, Hit.number)
+        .join(Hit, Hit.id == Suspect.hit_id)
+        .where(Suspect.project_id == project_id)
+        .order_by(Suspect.created_at, Suspect.id)
+        .limit(page)
+    )
+    after = query
+    while rows := [SuspectRow(*row) for row in session.execute(after)]:
+        yield rows
+        last = rows[-1].suspect
+        after = query.where(tuple_(Suspect.created_at, Suspect.id) > (last.created_at, last.id))
+        for row in rows:
+            session.expunge(row.suspect)
+
+
+def count_suspects(session: Session, project_id: uuid.UUID) -> int:
+    """How many suspects the project's list holds."""
+    query = select(func.count()).select_from(Suspect).where(Suspect.project_id == project_id)
+    return session.scalar(query) or 0
 
 
 def update_suspect(

@@ -283,19 +283,13 @@ def test_nothing_is_pending_where_disclosure_needs_no_approval(
 def test_an_upload_without_the_wanted_references_adds_nothing_and_does_not_fail() -> None:
     # An agency with two uploads: the hit's members are all in the other one. Taking
     # zero rows once failed in Arrow (an untyped empty index list) and answered 500.
-    import pyarrow as pa
+    from linkage.batch_stream import pick_envelopes
 
-    from service.disclosure import ENVELOPE_COLUMN, _from_table
+    team = generate_keypair("Carousel team", KeyKind.TEAM)
+    batch = sealed(plant(list(AGENCIES)).batches["Politie"], team)
+    content = as_file(batch)
+    present = batch.references[1]
 
-    table = pa.table(
-        {"ref": pa.array(["r1", "r2"]), ENVELOPE_COLUMN: pa.array([b"a", b"b"], pa.binary())},
-        metadata={
-            "fieldlink.envelope_key": "00",
-            "fieldlink.agency": "Politie",
-            "fieldlink.team_key_id": "t",
-        },
-    )
-    agency = uuid.uuid4()
-
-    assert _from_table(table, agency, ["elsewhere-1", "elsewhere-2"]) == {}
-    assert set(_from_table(table, agency, ["r2", "elsewhere"])) == {(agency, "r2")}
+    assert pick_envelopes([content], ["elsewhere-1", "elsewhere-2"]).envelopes == {}
+    picked = pick_envelopes([content], [present, "elsewhere"])
+    assert picked.envelopes == {present: batch.envelopes.sealed[1]}  # type: ignore[union-attr]

@@ -22,7 +22,7 @@ from linkage.client import HubClient
 from linkage.hits import Group, Link, Member
 from service.auth import Role
 from service.config import Settings
-from service.hit_views import rendered_views
+from service.hit_views import stored_hits
 from service.models import Agency, Run
 from service.store import hits as hits_store
 from tests.service.factories import bearer, make_agency, make_principal, make_project
@@ -155,9 +155,7 @@ def store_run(session: Session, agencies: dict[str, Agency]) -> tuple[Run, str, 
     project = make_project(session, list(agencies.values()), members=[analyst])
     run, _ = make_finished_run(session, project, analyst.id, [])
     names = {str(agency.id): agency.name for agency in agencies.values()}
-    rows = hits_store.hit_rows(run.id, groups(agencies))
-    views = rendered_views(hits_store.row_pages(rows, names), names)
-    for batch in hits_store.row_batches(run.id, rows, views):
+    for batch in stored_hits(run.id, groups(agencies), names):
         hits_store.insert_rows(session, batch)
     run.hit_count = 2
     by_agency = {"FIU": 2, "Gemeente": 2, "Politie": 1}

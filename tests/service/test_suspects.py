@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import Role
 from service.models import Hit
+from service.routes import suspects as suspects_route
 from tests.service.factories import bearer, make_agency, make_principal, make_project
 from tests.service.matching_data import make_finished_run
 
@@ -186,3 +187,24 @@ def test_the_json_export_lists_every_suspect(client: TestClient, team: Team) -> 
     assert document["format"] == "fieldlink-suspects/1"
     assert document["project_id"] == str(team.project.id)
     assert [s["hit_number"] for s in document["suspects"]] == [1]
+
+
+@pytest.mark.parametrize("listed", [0, 1, 2])
+def test_exports_written_a_suspect_at_a_time_are_the_documents_written_at_once(
+    client: TestClient, team: Team, monkeypatch: pytest.MonkeyPatch, listed: int
+) -> None:
+    for hit in team.hits[:listed]:
+        team.add(client, hit, note='a\nnote, "quoted"')
+    url, headers = f"{team.url}/export", bearer(team.token)
+    whole_csv = client.get(url, params={"format": "csv"}, headers=headers).text
+
+    monkeypatch.setattr(suspects_route, "EXPORT_PAGE", 1)
+    paged = client.get(url, params={"format": "json"}, headers=headers)
+    paged_csv = client.get(url, params={"format": "csv"}, headers=headers).text
+
+    items = client.get(team.url, headers=headers).json()["items"]
+    document = json.loads(paged.content)
+    head = {k: document[k] for k in ("format", "project_id", "exported_at")}
+    assert paged.text == json.dumps(head | {"suspects": items}, indent=2) + "\n"
+    assert paged_csv == whole_csv
+    assert len(list(csv.DictReader(io.StringIO(paged_csv)))) == [0, 2, 5][listed]
