@@ -109,8 +109,8 @@ def read_streamed(chunks: Iterable[bytes], *, size_bytes: int | None = None) -> 
     Raises:
         BatchError: As `read_batch` would for the same file, or past the limits above.
     """
-    walker = _Walker(chunks)
-    meta, count = walker.start(size_bytes)
+    walker = _Walker(chunks, size_bytes)
+    meta, count = walker.start()
     schema = walker.schema
     filter_bits = int(meta["filter_bits"])
     filters = _Rows(count, filter_bits // 8, "a filter")
@@ -145,8 +145,8 @@ def read_streamed(chunks: Iterable[bytes], *, size_bytes: int | None = None) -> 
 
 def read_reference_column(chunks: Iterable[bytes], *, size_bytes: int | None = None) -> pa.Array:
     """The reference column of a batch file (one Arrow array); every other column skipped."""
-    walker = _Walker(chunks)
-    _, count = walker.start(size_bytes)
+    walker = _Walker(chunks, size_bytes)
+    _, count = walker.start()
     references = _References()
     walker.walk({"ref": references}, count)
     return references.column()
@@ -160,8 +160,8 @@ def pick_envelopes(
     Only the references and the envelopes of their rows are kept: the rest of each
     envelope column passes by unread, as do filters and comparison encodings.
     """
-    walker = _Walker(chunks)
-    meta, count = walker.start(size_bytes)
+    walker = _Walker(chunks, size_bytes)
+    meta, count = walker.start()
     asked = pa.array(sorted(wanted), pa.string())
     references = _References()
     picked = Picked(meta)
@@ -197,13 +197,16 @@ _EMPTY = memoryview(b"")
 class _Source:
     """The file's bytes, read front to back over chunks of any size; short means broken."""
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
+    def __init__(self, chunks: Iterable[bytes], size_bytes: int | None) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
+        self.size_bytes = size_bytes  # when known: no read asks for more than is left
         self._chunk = _EMPTY
         self.position = 0  # bytes of the file consumed
 
     def read(self, size: int) -> bytearray:
-        """The next `size` bytes."""
+        """The next `size` bytes (allocated only if the file can still hold them)."""
+        if self.size_bytes is not None and size > self.size_bytes - self.position:
+            raise BatchError(NOT_IPC)  # a length stated in the file that the file lacks
         out = bytearray(size)
         self.read_into(memoryview(out))
         return out
@@ -306,13 +309,13 @@ _Handler = Callable[[_Body, _Node, Sequence[_Buffer], int], None]
 class _Walker:
     """Walks a batch file's messages: the schema first, then each record batch's body."""
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self.source = _Source(chunks)
+    def __init__(self, chunks: Iterable[bytes], size_bytes: int | None) -> None:
+        self.source = _Source(chunks, size_bytes)
         self.schema = pa.schema([])
         self.layouts: list[tuple[int, int]] = []  # nodes and buffers of each column
-        self.size_bytes: int | None = None
+        self.size_bytes = size_bytes
 
-    def start(self, size_bytes: int | None) -> tuple[dict[str, str], int]:
+    def start(self) -> tuple[dict[str, str], int]:
         """Read up to the schema, check it; its metadata and the record count it states."""
         if bytes(self.source.read(8))[: len(MAGIC)] != MAGIC:
             raise BatchError(NOT_IPC)
@@ -328,7 +331,6 @@ class _Walker:
         names = self.schema.names
         if ENVELOPE_COLUMN in names and names.index(ENVELOPE_COLUMN) < names.index("ref"):
             raise BatchError(f"the column 'ref' must come before the column '{ENVELOPE_COLUMN}'")
-        self.size_bytes = size_bytes
         return meta, int(meta["record_count"])
 
     def walk(self, handlers: dict[str, _Handler], count: int) -> None:

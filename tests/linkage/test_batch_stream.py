@@ -4,6 +4,7 @@ only what was asked kept, and memory bounded by a chunk rather than by the file.
 import base64
 import io
 import json
+import struct
 import tracemalloc
 from collections.abc import Callable, Iterator
 
@@ -218,3 +219,32 @@ def test_reading_holds_what_it_keeps_and_one_chunk_not_the_file() -> None:
         lambda: read_reference_column(chunks()),
     ):
         assert peak_bytes(read) < len(data) // 8
+
+
+def with_a_stated_length(data: bytes, length: int) -> bytes:
+    """The file with its reference text buffer (and record batch body) stated `length` long."""
+    schema_bytes = struct.unpack_from("<i", data, 12)[0]
+    start = 8 + 8 + schema_bytes + 8  # the record batch message's header
+    header = bytearray(data[start : start + struct.unpack_from("<i", data, start - 4)[0]])
+    body = pa.ipc.read_message(pa.py_buffer(data[start - 8 :])).body.size
+    text = sum(len(reference) for reference in read_batch(data).references)
+    text_at = body - text - (-text % 8)  # the last buffer, padded to 8 bytes
+    for old, new in (
+        (struct.pack("<q", body), struct.pack("<q", 2 * length)),
+        (struct.pack("<qq", text_at, text), struct.pack("<qq", text_at, length)),
+    ):
+        assert header.count(old) == 1
+        header[header.index(old) : header.index(old) + len(old)] = new
+    return data[:start] + bytes(header) + data[start + len(header) :]
+
+
+def test_a_buffer_stated_longer_than_the_file_is_refused_before_it_is_allocated() -> None:
+    table = pa.ipc.open_file(pa.py_buffer(to_bytes(make_batch()))).read_all()
+    last = table.select(["filter", "ref"]).replace_schema_metadata(table.schema.metadata)
+    data = with_a_stated_length(ipc_file(last), 1 << 40)  # the references' text: 1 TiB
+
+    def attempt() -> None:
+        with pytest.raises(BatchError, match="not a batch file"):
+            read_streamed([data], size_bytes=len(data))
+
+    assert peak_bytes(attempt) < 1 << 20
