@@ -266,7 +266,7 @@ def _runner(workers: int, figures: dict[str, Any]) -> Iterator[Runner]:
     ):
         figures["cluster_start_s"] = time.perf_counter() - start
         yield dask_runner(client)
-        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+        peaks = client.run(_own_peak_gib)
         figures["dask_worker_peak_gib"] = sorted(round(peak, 2) for peak in peaks.values())
 
 
@@ -368,6 +368,17 @@ def _durations(stages: dict[str, float], end: float) -> dict[str, float]:
     # Seconds from each stage's start to the next one's (stages arrive in order).
     times = [*stages.values(), end]
     return {stage: round(times[i + 1] - times[i], 1) for i, stage in enumerate(stages)}
+
+
+def _own_peak_gib() -> float:
+    """This process's peak resident memory since it started its program (VmHWM).
+
+    Not ru_maxrss: Linux carries that over exec from the parent, and a cluster's workers
+    are started from this process, which holds the batches.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 2**20
 
 
 def _peak_gib() -> float:

@@ -5,8 +5,9 @@ every worker once. Tasks are scattered a few at a time, each to one worker, and 
 there: a comparison block is four bounds, a threshold and a band plan; a salt-group block
 (`group_tasks`) carries its own records' digests and comparison words, never the whole
 pool. At most `in_flight` tasks are out at once, so the caller never holds more than
-that many packed blocks. Results are gathered in task order, so they are those of the
-in-process runner: the hits do not depend on the cluster.
+that many packed blocks. Each runs on its worker's one thread (`tasks.run_alone`).
+Results are gathered in task order, so they are those of the in-process runner: the hits
+do not depend on the cluster.
 
 What stays with the caller: choosing the threshold, grouping, and learning the models
 of field scoring (`scoring`: EM on the distinct level patterns, seconds), which need
@@ -26,7 +27,7 @@ Usage (the hub does this when a scheduler address is configured):
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from linkage.match.tasks import Runner, Task, TaskDone, run_task
+from linkage.match.tasks import Runner, Task, TaskDone, run_alone
 
 S = TypeVar("S")
 R = TypeVar("R")
@@ -54,7 +55,7 @@ def dask_runner(client: Any, *, in_flight: int | None = None) -> Runner:  # Any:
                 if sent < min(len(tasks), index + window):
                     batch = list(tasks[sent : index + window])
                     for offset, task in enumerate(client.scatter(batch, hash=False)):
-                        result = client.submit(run_task, held[0], task, pure=False)
+                        result = client.submit(run_alone, held[0], task, pure=False)
                         pending[sent + offset] = (result, task)
                     sent += len(batch)
                 # The result's and the task's futures are dropped with it: released.

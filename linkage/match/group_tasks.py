@@ -36,7 +36,7 @@ from linkage.match.layout import ComparisonLayout
 from linkage.match.levels import LevelPlan, pair_levels
 from linkage.match.pool import Pool
 from linkage.match.scoring import FamilyPairs, fit_families, posterior
-from linkage.match.tasks import Runner
+from linkage.match.tasks import Runner, threads_allowed
 
 BLOCK_RECORDS = 250_000  # a family's records per block task, about (digest ranges)
 
@@ -102,7 +102,8 @@ class GroupBlock:
     def run(self, shared: None) -> BlockPairs:
         """The block's pairs of equal digests and their levels."""
         found: GroupPairs = pairs_of_equal_digests(self.digest, self.agency)
-        levels = pair_levels(self.plan, self.words.take(), found.left, found.right, threads=True)
+        words, threads = self.words.take(), threads_allowed()
+        levels = pair_levels(self.plan, words, found.left, found.right, threads=threads)
         return BlockPairs(
             self.members[found.left], self.members[found.right], levels, found.left_out
         )
@@ -124,7 +125,8 @@ class RandomLevels:
 
     def run(self, shared: None) -> BlockPairs:
         """The pairs' levels."""
-        levels = pair_levels(self.plan, self.words.take(), self.left, self.right, threads=True)
+        words, threads = self.words.take(), threads_allowed()
+        levels = pair_levels(self.plan, words, self.left, self.right, threads=threads)
         return BlockPairs(self.left, self.right, levels, 0)
 
     def __reduce__(self) -> tuple[Any, ...]:

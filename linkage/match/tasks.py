@@ -14,9 +14,14 @@ its cancellation apply to all of them.
 Progress and cancellation: the runner calls `done()` once per finished task, in task
 order. Whoever passed `done` may raise from it (the hub stops a run that lost its claim
 this way); the runner then stops, and a cluster runner cancels the tasks not yet run.
+
+Threads: in this process a task may use numba's threads (every core). A cluster's worker
+runs its tasks with `run_alone`: the cluster spreads tasks over cores itself, and a
+kernel's idle threads would spin on the cores the other workers need.
 """
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Protocol, TypeVar
 
 S = TypeVar("S")  # what every task of a list reads (scattered once to each worker)
@@ -47,6 +52,23 @@ class Runner(Protocol):
 def run_task(shared: S, task: Task[S, R]) -> R:
     """One task (a module-level function, so that cluster workers can be sent it)."""
     return task.run(shared)
+
+
+_alone: ContextVar[bool] = ContextVar("linkage_task_alone", default=False)
+
+
+def threads_allowed() -> bool:
+    """Whether the task now running may use numba's threads (not on a cluster's worker)."""
+    return not _alone.get()
+
+
+def run_alone(shared: S, task: Task[S, R]) -> R:
+    """One task on one thread: what a cluster's workers run (`distributed`)."""
+    token = _alone.set(True)
+    try:
+        return task.run(shared)
+    finally:
+        _alone.reset(token)
 
 
 def _nothing() -> None:

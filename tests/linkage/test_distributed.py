@@ -1,4 +1,5 @@
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -6,6 +7,7 @@ import pytest
 from linkage.match import group_tasks
 from linkage.match.distributed import dask_runner
 from linkage.match.engine import MatchSettings, match_batches
+from linkage.match.tasks import run_here, threads_allowed
 from tests.linkage.field_data import SynthBatches, synth_batches
 from tests.linkage.test_engine import three_agencies
 
@@ -122,3 +124,18 @@ def test_a_run_stopped_through_its_progress_cancels_its_tasks_on_the_cluster(
     assert stopped.traceback is not None
     assert len(steps) == 3
     assert _wanted(client) == 0
+
+
+@dataclass(frozen=True)
+class _Threads:
+    """A task that says whether it may use numba's threads where it runs."""
+
+    def run(self, shared: None) -> bool:
+        return threads_allowed()
+
+
+def test_tasks_run_on_one_thread_on_the_cluster_and_on_every_core_here(client: Any) -> None:
+    tasks = [_Threads(), _Threads(), _Threads()]
+
+    assert run_here(None, tasks) == [True, True, True]
+    assert dask_runner(client)(None, tasks, lambda: None) == [False, False, False]
