@@ -157,9 +157,16 @@ def score_families(
                 start=found.start,
             )
         )
-    models = fit_families(plan, inputs, shared)
+    return learned_scores(plan, inputs, shared)
+
+
+def learned_scores(
+    plan: LevelPlan, families: Sequence[FamilyPairs], shared: npt.NDArray[np.bool_]
+) -> list[FieldScores]:
+    """Models learned together on the families' levels, and each family's scores."""
+    models = fit_families(plan, families, shared)
     out = []
-    for family, model in zip(inputs, models, strict=True):
+    for family, model in zip(families, models, strict=True):
         weight = model.match_weight(family.levels)
         out.append(
             FieldScores(

@@ -30,12 +30,12 @@ import numpy.typing as npt
 
 from linkage.errors import LinkageError
 from linkage.match.dice import DicePairs
-from linkage.match.fields import FieldScores, random_pairs
+from linkage.match.fields import FieldScores, learned_scores, random_pairs
 from linkage.match.groups import GroupPairs, family_digests, pairs_of_equal_digests
 from linkage.match.layout import ComparisonLayout
 from linkage.match.levels import LevelPlan, pair_levels
 from linkage.match.pool import Pool
-from linkage.match.scoring import FamilyPairs, fit_families, posterior
+from linkage.match.scoring import FamilyPairs
 from linkage.match.tasks import Runner, threads_allowed
 
 BLOCK_RECORDS = 250_000  # a family's records per block task, about (digest ranges)
@@ -188,17 +188,7 @@ def score_levels(layout: ComparisonLayout, families: Sequence[FamilyLevels]) -> 
     """
     plan = LevelPlan.of(layout.one_family())
     shared = layout.shared_matches()[[found.family for found in families]]
-    inputs = [found.levels for found in families]
-    models = fit_families(plan, inputs, shared)
-    out = []
-    for family, model in zip(inputs, models, strict=True):
-        weight = model.match_weight(family.levels)
-        out.append(
-            FieldScores(
-                model=model, levels=family.levels, weight=weight, posterior=posterior(weight)
-            )
-        )
-    return out
+    return learned_scores(plan, [found.levels for found in families], shared)
 
 
 def _renumbered(
