@@ -142,7 +142,8 @@ def run_page(
     """A run's stages while it works (the page follows it), its counts once done."""
     run = _run(session, project, run_id)
     public = run_public(run, project, None)
-    previous = data.previous_run(session, run) if run.status is RunStatus.SUCCEEDED else None
+    succeeded = run.status is RunStatus.SUCCEEDED
+    previous = runs_store.previous_succeeded(session, run) if succeeded else None
     changes = None
     if previous is not None:
         found = data.hit_changes(session, previous.id, run.id)
@@ -223,7 +224,7 @@ def hits_page(
         sort=sort,
     )
     found = data.find_hits(session, run.id, wanted)
-    previous = data.previous_run(session, run)
+    previous = runs_store.previous_succeeded(session, run)
     kinds: dict[int, str] = {}
     gone: dict[int, Any] = {}
     if previous is not None:

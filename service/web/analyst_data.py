@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from linkage.hits import HitChanges, HitRecords, Member, compare_hits
 from linkage.match.scoring import PosteriorProfile
-from service.models import EVERY_AGENCY, Hit, HitMember, HitView, Principal, Run, RunStatus
+from service.models import EVERY_AGENCY, Hit, HitMember, HitView, Principal
 from service.store.hits import iter_hits
 
 PAGE_SIZE = 50
@@ -109,21 +109,6 @@ def hit_views(session: Session, run_id: uuid.UUID, numbers: Sequence[int]) -> di
         HitView.number.in_(list(numbers)),
     )
     return {number: json.loads(body) for number, body in session.execute(query)}
-
-
-def previous_run(session: Session, run: Run) -> Run | None:
-    """The project's newest succeeded run made before this one (what `compare` compares to)."""
-    query = (
-        select(Run)
-        .where(
-            Run.project_id == run.project_id,
-            Run.status == RunStatus.SUCCEEDED,
-            Run.created_at < run.created_at,
-        )
-        .order_by(Run.created_at.desc())
-        .limit(1)
-    )
-    return session.scalars(query).first()
 
 
 class _Changes:
