@@ -69,11 +69,7 @@ def overview_page(request: Request, browser: AuditorDep, session: SessionDep) ->
     )
 
 
-@router.get("/log")
-def log_page(
-    request: Request,
-    browser: AuditorDep,
-    session: SessionDep,
+def _log_form(
     principal: _FILTER = "",
     agency: _FILTER = "",
     project: _FILTER = "",
@@ -81,10 +77,23 @@ def log_page(
     outcome: _FILTER = "",
     since: _FILTER = "",
     until: _FILTER = "",
+) -> data.LogForm:
+    """The log filters from the query string (the page and its CSV export read the same)."""
+    return data.LogForm(principal, agency, project, action, outcome, since, until)
+
+
+LogFormDep = Annotated[data.LogForm, Depends(_log_form)]
+
+
+@router.get("/log")
+def log_page(
+    request: Request,
+    browser: AuditorDep,
+    session: SessionDep,
+    form: LogFormDep,
     before: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
 ) -> Response:
     """The access log, newest first, filtered like GET /v1/audit/entries, a page at a time."""
-    form = data.LogForm(principal, agency, project, action, outcome, since, until)
     where = form.entry_filter()
     names = data.directory(session, browser.principal)
     found = audit_store.list_entries_newest_first(
@@ -149,16 +158,9 @@ def log_csv(
     request: Request,
     browser: AuditorDep,
     session: SessionDep,
-    principal: _FILTER = "",
-    agency: _FILTER = "",
-    project: _FILTER = "",
-    action: _FILTER = "",
-    outcome: _FILTER = "",
-    since: _FILTER = "",
-    until: _FILTER = "",
+    form: LogFormDep,
 ) -> StreamingResponse:
     """Every entry the filters keep, in chain order, as CSV with names beside the ids."""
-    form = data.LogForm(principal, agency, project, action, outcome, since, until)
     where = form.entry_filter()
     names = data.directory(session, browser.principal)
     request.state.audit_records = audit_store.count_entries(session, where)
