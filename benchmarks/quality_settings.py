@@ -30,7 +30,7 @@ import numpy as np
 
 from benchmarks.agencies import encode_agencies
 from linkage.evaluate import evaluate, read_truth
-from linkage.match.engine import ScoreSummary, match_batches, score_batches
+from linkage.match.engine import MatchSettings, ScoreSummary, match_batches, score_batches
 from linkage.schema import load_schema
 from linkage.synth import generate
 from linkage.synth.difficulty import SETTINGS
@@ -72,17 +72,17 @@ def candidate_truth(
     return same, seen
 
 
-def run_one(data: Path, schema_name: str) -> dict[str, Any]:
+def run_one(data: Path, schema_name: str, settings: MatchSettings | None = None) -> dict[str, Any]:
     """Encode, match with the defaults, and measure against the truth."""
     label = Path(schema_name).stem  # a shipped name, or a schema file's name
     batches, refmaps = encode_agencies(data, load_schema(schema_name), label=label)
     start = time.perf_counter()
-    hits, report = match_batches(batches)
+    hits, report = match_batches(batches, settings)
     matched = time.perf_counter() - start
     quality = evaluate(hits, data / "truth.csv", refmaps)
     truth = read_truth(data / "truth.csv")
     wanted = true_pairs(truth)
-    summary = score_batches(batches)
+    summary = score_batches(batches, settings)
     same, seen = candidate_truth(summary, refmaps, truth)
     linked = summary.posterior >= report.threshold
     found = int((same & linked).sum())
@@ -157,13 +157,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--schema", default="person")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "settings")
+    parser.add_argument(
+        "--pool-families",
+        action="store_true",
+        help="pool matches' levels over salt families (MatchSettings.pool_families)",
+    )
     args = parser.parse_args(argv)
     rows: list[dict[str, Any]] = []
     for setting in args.settings:
         for seed in args.seeds:
             data = args.out / f"data-{setting}-{seed}"
             generate(data, persons=args.persons, seed=seed, difficulty=SETTINGS[setting])
-            row = {"setting": setting, "seed": seed, **run_one(data, args.schema)}
+            found = run_one(data, args.schema, MatchSettings(pool_families=args.pool_families))
+            row = {"setting": setting, "seed": seed, **found}
             rows.append(row)
             print_row(setting, seed, row)
     print()

@@ -181,13 +181,17 @@ def family_levels(
     return out
 
 
-def score_levels(layout: ComparisonLayout, families: Sequence[FamilyLevels]) -> list[FieldScores]:
-    """Models learned together on the families' levels, and each family's scores.
+def score_levels(
+    layout: ComparisonLayout, families: Sequence[FamilyLevels], *, pooled: bool = False
+) -> list[FieldScores]:
+    """Each family's model learned on its levels (together, with `pooled`), and its scores.
 
     The steps of `fields.score_families` after its levels, on the blocks' levels.
     """
     plan = LevelPlan.of(layout.one_family())
     shared = layout.shared_matches()[[found.family for found in families]]
+    if not pooled:
+        shared[:] = False
     return learned_scores(plan, [found.levels for found in families], shared)
 
 

@@ -8,7 +8,7 @@ import pytest
 from benchmarks.agencies import encode_agencies
 from linkage.comparisons import comparison_layout
 from linkage.match.coverage import MIN_LINKED, estimate_coverage
-from linkage.match.engine import match_batches
+from linkage.match.engine import MatchSettings, match_batches
 from linkage.schema import load_schema
 from linkage.synth import generate
 
@@ -85,3 +85,23 @@ def test_a_salted_run_estimates_recall_over_all_pairs(tmp_path: Path) -> None:
     assert report.recall_interval is not None
     low, high = report.recall_interval
     assert 0.5 < low <= (report.estimated_recall or 0) <= high + 1e-9
+
+
+def test_families_pool_matches_levels_only_when_asked(tmp_path: Path) -> None:
+    generate(tmp_path, persons=300, seed=5)
+    batches, _ = encode_agencies(tmp_path, load_schema("person"))
+
+    _, alone = match_batches(batches)
+    _, pooled = match_batches(batches, MatchSettings(pool_families=True))
+
+    def phone_agree(report: object) -> set[float]:
+        rows = report.field_weights  # type: ignore[attr-defined]
+        families = ("born_surname", "born_given", "names_month")  # none reads the phone
+        return {
+            round(m, 9)
+            for name, level, m, _, _ in rows
+            if level == "agree" and name in {f"{f}/phone" for f in families}
+        }
+
+    assert len(phone_agree(pooled)) == 1  # one m, pooled over the families
+    assert len(phone_agree(alone)) > 1  # each family its own

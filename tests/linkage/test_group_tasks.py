@@ -65,7 +65,10 @@ def test_pairs_from_digests_are_the_pairs_of_equal_filters_in_their_order(
     assert found.left_out == expected.left_out
 
 
-def test_blocks_give_what_each_family_scored_in_one_piece_gives(synth: SynthBatches) -> None:
+@pytest.mark.parametrize("pooled", [False, True])
+def test_blocks_give_what_each_family_scored_in_one_piece_gives(
+    synth: SynthBatches, pooled: bool
+) -> None:
     # The reference: each family pooled on its own, its pairs of equal filters in one
     # piece, and every family scored by `fields.score_families`.
     pool = pool_batches(synth.batches)
@@ -82,12 +85,11 @@ def test_blocks_give_what_each_family_scored_in_one_piece_gives(synth: SynthBatc
         assert values is not None
         ones = np.ones(len(found.left), dtype=bool)
         candidates.append(FamilyCandidates(values, sub.starts, found.left, found.right, ones))
-    expected = score_families(
-        layout.one_family(), candidates, layout.shared_matches()[[f for f, *_ in families]]
-    )
+    shared = layout.shared_matches()[[f for f, *_ in families]] & pooled
+    expected = score_families(layout.one_family(), candidates, shared)
 
     levels = family_levels(pool, layout, run_here, _quiet)
-    scores = score_levels(layout, levels)
+    scores = score_levels(layout, levels, pooled=pooled)
 
     assert [found.family for found in levels] == [family for family, *_ in families]
     for (_, rows, pairs), found, mine, theirs in zip(
