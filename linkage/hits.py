@@ -30,6 +30,10 @@ class Link:
     right: int
     score: float
     agreed: tuple[str, ...] = ()  # comparisons that agreed (field scoring), never values
+    # Field scoring: "FAMILY:DIGITS", the salt family that scored the link (empty for an
+    # unsalted run) and the level each comparison reached, one digit each in layout order
+    # (0 missing; the run's report names the levels: `MatchReport.comparison_levels`).
+    levels: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,7 @@ def _link_json(link: Link) -> dict[str, Any]:
         "right": link.right,
         "score": round(link.score, 4),
         "agreed": list(link.agreed),
-    }
+    } | ({"levels": link.levels} if link.levels else {})
 
 
 def write_hits(hits: Hits, path: Path) -> None:
@@ -147,7 +151,7 @@ class _GroupText:
     """
 
     def __init__(self) -> None:
-        self.templates: dict[tuple[int, int], str] = {}
+        self.templates: dict[tuple[int, int, bool], str] = {}
         self.names: dict[str, str] = {}  # agency name -> its JSON string
         # names -> JSON list, at the indent of a group's fields and of a link's
         self.group_lists: dict[tuple[str, ...], str] = {}
@@ -155,7 +159,7 @@ class _GroupText:
 
     def group(self, number: int, group: Group) -> str:
         members, links = group.members, group.links
-        shape = (len(members), len(links))
+        shape = (len(members), len(links), bool(links) and bool(links[0].levels))
         template = self.templates.get(shape) or self._template(shape)
         agencies, fields = group.agencies, group.agreed_fields
         values = [
@@ -175,6 +179,8 @@ class _GroupText:
                 _value(round(link.score, 4)),
                 agreed,
             )
+            if shape[2]:
+                values.append(_value(link.levels))
         values += (
             _value(round(group.score, 4)),
             self.group_lists.get(fields) or self._list(fields, self.group_lists, _GROUP_INDENT),
@@ -189,11 +195,13 @@ class _GroupText:
         text = cache[tuple(names)] = _list([_value(name) for name in names], indent)
         return text
 
-    def _template(self, shape: tuple[int, int]) -> str:
+    def _template(self, shape: tuple[int, int, bool]) -> str:
         member = '        {\n          "agency": %s,\n          "reference": %s\n        }'
         link = (
             '        {\n          "left": %s,\n          "right": %s,\n          "score": %s,'
-            '\n          "agreed": %s\n        }'
+            '\n          "agreed": %s'
+            + (',\n          "levels": %s' if shape[2] else "")
+            + "\n        }"
         )
         template = self.templates[shape] = (
             '    {\n      "group": %s,\n      "agencies": %s,\n      "members": '
@@ -254,7 +262,13 @@ def _group(document: dict[str, Any]) -> Group:
     return Group(
         members=members,
         links=tuple(
-            Link(k["left"], k["right"], float(k["score"]), tuple(k.get("agreed", ())))
+            Link(
+                k["left"],
+                k["right"],
+                float(k["score"]),
+                tuple(k.get("agreed", ())),
+                str(k.get("levels", "")),
+            )
             for k in document["links"]
         ),
         agreed_fields=tuple(document.get("agreed_fields", ())),

@@ -23,6 +23,7 @@ from linkage.match.fields import (
 from linkage.match.group_tasks import family_levels, score_levels
 from linkage.match.grouping import group_records
 from linkage.match.layout import ComparisonLayout
+from linkage.match.levels import LEVEL_NAMES
 from linkage.match.pool import (
     Pool,
     agency_sides,
@@ -92,6 +93,12 @@ class MatchReport:
     # what a threshold elsewhere would give, counts only (`scoring.PosteriorProfile.cuts`).
     weight_histogram: tuple[tuple[float, int], ...] = ()
     cuts: tuple[tuple[float, int, float, float], ...] = ()
+    # fields: what explains a link (`Link.levels`): each comparison's level names in digit
+    # order, per family (salted) each class's level probabilities (family, comparison,
+    # level, m, r, u) and the classes' shares (family, matches, related, chance).
+    comparison_levels: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    class_models: tuple[tuple[str, str, str, float, float, float], ...] = ()
+    class_shares: tuple[tuple[str, float, float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +235,14 @@ def _match_fields(
         # Salt families compare only records that share a salt: the others are unknown.
         compared=(scored.left, scored.right, scored.posterior) if scored.families else None,
     )
-    groups = hit_groups(pool, grouping.group, linked, settings.min_agencies, scored.agreed(keep))
+    groups = hit_groups(
+        pool,
+        grouping.group,
+        linked,
+        settings.min_agencies,
+        scored.agreed(keep),
+        scored.levels(keep),
+    )
     precision, recall = profile.estimate(threshold)
     compared_recall = recall
     basis, interval = "compared pairs", None
@@ -257,6 +271,9 @@ def _match_fields(
         recall_basis=basis,
         recall_interval=interval,
         weight_histogram=weight_histogram(scored.weight),
+        comparison_levels=comparison_levels(pool.layout),
+        class_models=scored.class_models,
+        class_shares=scored.class_shares,
         cuts=profile.cuts(recall / compared_recall if compared_recall > 0 else 1.0),
     )
     hits = Hits(threshold=threshold, min_agencies=settings.min_agencies, groups=tuple(groups))
@@ -265,6 +282,20 @@ def _match_fields(
 
 
 Agreed = Callable[[npt.NDArray[np.int64]], list[tuple[str, ...]]]
+Levels = Callable[[npt.NDArray[np.int64]], list[str]]
+
+
+def _no_levels(indices: npt.NDArray[np.int64]) -> list[str]:
+    return [""] * len(indices)
+
+
+def comparison_levels(
+    layout: ComparisonLayout | None,
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each comparison's level names, in the order of `Link.levels`' digits."""
+    if layout is None:
+        return ()
+    return tuple((entry.name, LEVEL_NAMES[entry.method]) for entry in layout.entries)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -286,6 +317,10 @@ class _Scored:
     # the number of families: capture frequencies for the recall estimate (`coverage`).
     runners_up: npt.NDArray[np.float64] | None = None
     occasions: int = 1
+    # Per pair "FAMILY:DIGITS" (`Link.levels`), and the models that explain them.
+    levels: Levels = _no_levels
+    class_models: tuple[tuple[str, str, str, float, float, float], ...] = ()
+    class_shares: tuple[tuple[str, float, float, float], ...] = ()
 
     @classmethod
     def of(cls, scored: "ScoredCandidates") -> "_Scored":
@@ -296,6 +331,9 @@ class _Scored:
             posterior=scored.scores.posterior,
             weight=scored.scores.weight,
             agreed=scored.scores.agreed,
+            levels=lambda indices: [":" + text for text in scored.scores.level_text(indices)],
+            class_models=tuple(("", *row) for row in model.class_rows()),
+            class_shares=(("", *model.shares),),
             comparisons=scored.comparisons,
             methods=scored.methods,
             candidate_threshold=scored.candidate_threshold,
@@ -351,6 +389,16 @@ def _family_scores(
                 out[slot] = names
         return out
 
+    def levels(indices: npt.NDArray[np.int64]) -> list[str]:
+        chosen = best[indices]
+        out = [""] * len(chosen)
+        for part, (family, _, scored) in enumerate(parts):
+            mine = np.flatnonzero(source[chosen] == part)
+            name = layout.family_names[family]
+            for slot, text in zip(mine.tolist(), scored.levels(within[chosen[mine]]), strict=True):
+                out[slot] = name + text  # the family's own text starts with ":"
+        return out
+
     counts = np.array([len(s.left) for _, _, s in parts], dtype=np.float64)
     return _Scored(
         left=left[best],
@@ -358,6 +406,17 @@ def _family_scores(
         posterior=posterior[best],
         weight=weight[best],
         agreed=agreed,
+        levels=levels,
+        class_models=tuple(
+            (layout.family_names[family], *row[1:])
+            for family, _, s in parts
+            for row in s.class_models
+        ),
+        class_shares=tuple(
+            (layout.family_names[family], *row[1:])
+            for family, _, s in parts
+            for row in s.class_shares
+        ),
         comparisons=sum(s.comparisons for _, _, s in parts),
         methods={
             f"{layout.family_names[family]} {pair}": method

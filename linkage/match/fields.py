@@ -24,6 +24,7 @@ from linkage.match.scoring import (
     PosteriorProfile,
     agreed,
     fit_families,
+    level_digits,
     posterior,
 )
 
@@ -49,6 +50,10 @@ class FieldScores:
     def agreed(self, pairs: npt.NDArray[np.int64]) -> list[tuple[str, ...]]:
         """Agreed comparison names of the given candidate pairs (indices)."""
         return agreed(self.model.plan, self.levels[pairs])
+
+    def level_text(self, pairs: npt.NDArray[np.int64]) -> list[str]:
+        """The level each comparison reached on the given pairs, a digit each (`Link`)."""
+        return level_digits(self.levels[pairs])
 
 
 def layout_of(batches: Sequence[Batch]) -> ComparisonLayout | None:

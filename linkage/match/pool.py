@@ -170,6 +170,7 @@ def hit_groups(
     pairs: DicePairs,
     min_agencies: int,
     agreed: Sequence[tuple[str, ...]] | None = None,
+    levels: Sequence[str] | None = None,
 ) -> list[Group]:
     """Groups of `min_agencies` agencies or more, in group order, as hits.
 
@@ -193,7 +194,9 @@ def hit_groups(
     link_ends = np.searchsorted(link_group, numbers[starts[wanted]], side="right")
     links_at = (by_group, link_starts, link_ends)
     with _no_collection():  # millions of small objects, none of them garbage
-        return _groups(pool, records, slot, starts[wanted], ends[wanted], pairs, agreed, links_at)
+        return _groups(
+            pool, records, slot, starts[wanted], ends[wanted], pairs, (agreed, levels), links_at
+        )
 
 
 def _groups(
@@ -203,7 +206,7 @@ def _groups(
     starts: npt.NDArray[np.int64],
     ends: npt.NDArray[np.int64],
     pairs: DicePairs,
-    agreed: Sequence[tuple[str, ...]] | None,
+    evidence: tuple[Sequence[tuple[str, ...]] | None, Sequence[str] | None],
     links_at: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]],
 ) -> list[Group]:
     """The groups' objects: members [start, end) of `records`, links from `links_at`."""
@@ -211,10 +214,16 @@ def _groups(
     names = np.array(pool.agencies, dtype=object)[pool.agency[records]].tolist()
     references = pool.references
     members = list(map(Member, names, [references[r] for r in records.tolist()]))
+    agreed, levels = evidence
     pair_agreed = (
         [agreed[index] for index in by_group.tolist()]
         if agreed is not None
         else [()] * len(by_group)
+    )
+    pair_levels = (
+        [levels[index] for index in by_group.tolist()]
+        if levels is not None
+        else [""] * len(by_group)
     )
     links = list(
         map(
@@ -223,6 +232,7 @@ def _groups(
             slot[pairs.right[by_group]].tolist(),
             pairs.score[by_group].tolist(),
             pair_agreed,
+            pair_levels,
         )
     )
     out = []

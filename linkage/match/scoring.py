@@ -79,6 +79,22 @@ class FieldModel:
         bits: npt.NDArray[np.float64] = (logs[:, 0] - rest) / np.log(2.0)
         return bits
 
+    def class_rows(self) -> list[tuple[str, str, float, float, float]]:
+        """(comparison, level, m, r, u) for every level but missing: what explains a link."""
+        out = []
+        for index, entry in enumerate(self.plan.layout.entries):
+            for level, name in enumerate(LEVEL_NAMES[entry.method][1:], 1):
+                out.append(
+                    (
+                        entry.name,
+                        name,
+                        float(self.m[index, level]),
+                        float(self.r[index, level]),
+                        float(self.u[index, level]),
+                    )
+                )
+        return out
+
     def rows(self) -> list[tuple[str, str, float, float, float]]:
         """(comparison, level, m, u, weight) for every level but missing: a printable table."""
         out = []
@@ -286,6 +302,16 @@ def _m_steps(
             )
         )
     return models
+
+
+def level_digits(levels: npt.NDArray[np.int8]) -> list[str]:
+    """Each pair's levels as one digit per comparison, in layout order (0: missing).
+
+    One string per distinct level pattern, shared by its pairs.
+    """
+    patterns, inverse, _ = _patterns(levels)
+    text = ["".join(str(int(level)) for level in row) for row in patterns]
+    return [text[i] for i in inverse.tolist()]
 
 
 def agreed(plan: LevelPlan, levels: npt.NDArray[np.int8]) -> list[tuple[str, ...]]:

@@ -105,16 +105,18 @@ def hit_rows(run_id: uuid.UUID, groups: Sequence[Group], *, first: int = 1) -> H
 
 
 def _links(group: Group) -> list[list[Any]]:
-    """[left, right, score] per link; field-scored hits add the mask of agreed comparisons.
+    """[left, right, score] per link; field scoring adds the agreed mask and the levels.
 
-    Bit i of the mask stands for `group.agreed_fields[i]`: a data officer's view shows
+    The levels are `Link.levels`: the family that scored the link and each comparison's
+    level. Bit i of the mask stands for `group.agreed_fields[i]`: a data officer's view shows
     only the comparisons that agreed on links touching an own record (`service.hit_views`).
     """
-    if not group.agreed_fields:
+    if not group.agreed_fields and not any(link.levels for link in group.links):
         return [[link.left, link.right, link.score] for link in group.links]
     bit = {name: 1 << index for index, name in enumerate(group.agreed_fields)}
     return [
         [link.left, link.right, link.score, sum(bit[name] for name in set(link.agreed))]
+        + ([link.levels] if link.levels else [])
         for link in group.links
     ]
 

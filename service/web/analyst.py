@@ -312,7 +312,9 @@ def hit_page(
     chosen = link if 0 <= link < len(hit.links) else _best_link(hit.links)
     stored = hit.links[chosen]
     agreed = data.agreed_on_link(stored, hit.agreed_fields)
-    explanation = data.explain(report, float(stored[2]), agreed)
+    explanation = (
+        len(stored) > 4 and data.explain_levels(report, float(stored[2]), str(stored[4]))
+    ) or data.explain(report, float(stored[2]), agreed)
     request.state.audit_records = 1
     suspects = api_list_suspects(project, session, request)  # the API's view of the list
     listed = next((s for s in suspects.items if s.hit_id == hit.id), None)
@@ -347,10 +349,18 @@ def _best_link(links: list[list[Any]]) -> int:
 
 def _waterfall(explanation: data.Explanation, t: Callable[..., str]) -> Any:
     steps = [
-        charts.Bar(step.comparison, step.weight or 0.0, t("analyst.hit.level_agree"))
+        charts.Bar(
+            step.comparison,
+            step.weight or 0.0,
+            t("analyst.hit.level." + step.level)
+            if explanation.exact
+            else t("analyst.hit.level_agree"),
+        )
         for step in explanation.steps
     ]
-    if explanation.not_agreed:
+    if explanation.exact:
+        steps.append(charts.Bar(t("analyst.hit.chance"), explanation.remainder, ""))
+    elif explanation.not_agreed:
         steps.append(charts.Bar(t("analyst.hit.other_comparisons"), explanation.remainder, ""))
     return charts.waterfall(
         "waterfall",

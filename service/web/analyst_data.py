@@ -6,21 +6,18 @@ every member of every hit, as `GET .../hits` shows them.
 
 What a run stores, and so what these pages can show:
 
-- per hit: its members, its links as [left, right, posterior (or Dice), agreed mask] and
-  the names of the comparisons that agreed on some link (`Hit.links`, `agreed_fields`);
-- per run (its report): the learned m and u probabilities and the weight in bits of each
-  comparison level (per salt family, where the batches carry families), the learned prior,
-  the threshold and the estimated precision and recall at that threshold.
+- per hit: its members, its links as [left, right, posterior (or Dice), agreed mask,
+  levels] and the names of the comparisons that agreed on some link (`Hit.links`,
+  `agreed_fields`); the levels (`Link.levels`) name the salt family that scored the link
+  and the level each comparison reached;
+- per run (its report): the learned probabilities of each class and comparison level per
+  salt family, the classes' shares, the threshold, the estimated precision and recall, the
+  match weights of every compared pair (a histogram) and the estimates at a ladder of
+  thresholds (`MatchReport.class_models`, `weight_histogram`, `cuts`).
 
-Not stored: the level each comparison reached on a link when it did not agree (disagree,
-partial, close or missing look alike afterwards), which family scored the link, and the
-candidate pairs below the threshold. So a link's explanation names the comparisons that
-agreed with their learned weights and shows the others together as one remainder; the
-score histogram and the precision and recall per threshold cover the stored links, from the
-chosen threshold up. Runs made since runs keep them also store, as counts, the match
-weights of every compared pair (a histogram) and the estimated precision and recall at a
-ladder of thresholds over all compared pairs (`MatchReport.weight_histogram`, `cuts`);
-the pages show those where they exist.
+Runs made before links kept their levels and the report its histogram show less: the
+comparisons that agreed with their learned weights and the others as one remainder, and
+estimates from the stored links, from the chosen threshold up.
 """
 
 import json
@@ -192,6 +189,11 @@ class Explanation:
     total: float  # bits
     posterior: float
     capped: bool  # the posterior is 1 to float precision: its weight is drawn at the cap
+    # Runs that store each link's levels (`Link.levels`): every comparison's level, its
+    # weight log2(m / r) against the related class of the family that scored the link;
+    # `remainder` is then what the chance class takes off (the total is exact).
+    exact: bool = False
+    family: str = ""
 
 
 def logit2(probability: float) -> float:
@@ -260,6 +262,54 @@ def explain(report: dict[str, Any], posterior: float, agreed: Sequence[str]) -> 
         posterior=posterior,
         capped=posterior >= 1.0 - _LOGIT_CAP,
     )
+
+
+def explain_levels(report: dict[str, Any], posterior: float, levels: str) -> Explanation | None:
+    """A link's waterfall from its stored levels; None where the run did not keep them.
+
+    Per comparison, the level the link reached and log2(m / r): how much likelier that
+    level is among matches than among the related non-matches (relatives, namesakes) of
+    the salt family that scored the link; missing counts 0. The prior is the family's
+    log2 of matches to related pairs. Scoring weighs the chance class too, so what is
+    left to the exact total (from the stored posterior) is shown as its own step.
+    """
+    family, _, digits = levels.partition(":")
+    names = report.get("comparison_levels") or ()
+    shares = {str(row[0]): row for row in report.get("class_shares") or ()}
+    if not digits or len(digits) != len(names) or family not in shares:
+        return None
+    table = {
+        (str(c), str(level)): (float(m), float(r))
+        for f, c, level, m, r, _ in report.get("class_models") or ()
+        if f == family
+    }
+    matches, related = float(shares[family][1]), float(shares[family][2])
+    prior_weight = _bits(matches, related)
+    steps = []
+    for (comparison, level_names), digit in zip(names, digits, strict=True):
+        level = str(level_names[int(digit)])
+        if int(digit) == 0 or (comparison, level) not in table:
+            steps.append(Step(str(comparison), "missing", 0.0))
+            continue
+        m, r = table[(comparison, level)]
+        steps.append(Step(str(comparison), level, _bits(m, r), m=m, u=r))
+    total = logit2(posterior)
+    return Explanation(
+        prior=matches,
+        prior_weight=prior_weight,
+        steps=tuple(steps),
+        remainder=total - prior_weight - sum(step.weight or 0.0 for step in steps),
+        not_agreed=(),
+        total=total,
+        posterior=posterior,
+        capped=posterior >= 1.0 - _LOGIT_CAP,
+        exact=True,
+        family=family,
+    )
+
+
+def _bits(top: float, bottom: float) -> float:
+    return math.log2(max(top, 1e-300) / max(bottom, 1e-300))
 
 
 def stored_hit(session: Session, run_id: uuid.UUID, number: int) -> Hit | None:

@@ -144,10 +144,16 @@ def test_a_hits_page_explains_its_link_like_a_waterfall(page: Any, seeded: Seede
     assert len(numbers) >= 3
     prior, *parts, total = numbers
     assert abs(prior + sum(parts) - total) < 0.05  # the steps add up to the link's weight
-    agreed = steps.get_by_role("cell", name="agree", exact=True).count()
-    unknown = steps.get_by_text("not agreed: disagree, partial, close or missing").count()
-    assert agreed >= 1 and agreed + unknown == 8  # every comparison of the person schema
-    assert len(parts) == agreed + (1 if unknown else 0)  # one remainder for the rest
+    # The run kept the link's levels: every comparison of the person schema is a step with
+    # the level it reached (a missing value as missing), then the chance class's share.
+    levels = steps.locator("tbody tr td:nth-child(2)").all_inner_texts()[1:-2]
+    assert len(levels) == 8 and len(parts) == 9
+    named = ("agree", "close", "partial", "disagree", "day and month swapped", "missing")
+    assert all(level.startswith(named) for level in levels)
+    assert "agree" in levels
+    missing = [w for level, w in zip(levels, parts, strict=False) if level.startswith("missing")]
+    assert all(weight == 0.0 for weight in missing)
+    assert steps.get_by_role("rowheader", name="Against chance pairs").is_visible()
     assert page.get_by_text("fieldlink hits --project").is_visible()
     assert serious_violations(page) == []
 
