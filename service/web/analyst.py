@@ -471,7 +471,8 @@ def quality_page(
     compared = data.candidate_histogram(report)  # every compared pair, in newer runs
     counts, edges = compared or data.score_histogram(scores, fields=fields, threshold=threshold)
     stored_cuts = data.report_cuts(report)
-    table = data.weight_table(report)
+    related = data.class_table(report)  # salted runs: weights against the related class
+    table = related or data.weight_table(report)
     families = sorted(
         {row[0] for levels in table.values() for rows in levels.values() for row in rows}
     )
@@ -494,7 +495,8 @@ def quality_page(
         table=table,
         families=families,
         family=family,
-        weights_chart=_weights_chart(table, family, t) if table else None,
+        weights_chart=_weights_chart(table, family, t, related=bool(related)) if table else None,
+        related=bool(related),
         histogram=charts.histogram(
             "scores",
             counts,
@@ -533,9 +535,12 @@ def _weights_chart(
     table: dict[str, dict[str, list[tuple[str, float, float, float]]]],
     family: str,
     t: Callable[..., str],
+    *,
+    related: bool,
 ) -> Any:
+    other = "r" if related else "u"
     items = [
-        charts.Bar(f"{comparison} · {level}", row[3], f"m {row[1]:.3f} · u {row[2]:.4f}")
+        charts.Bar(f"{comparison} · {level}", row[3], f"m {row[1]:.3f} · {other} {row[2]:.4f}")
         for comparison, levels in table.items()
         for level, rows in levels.items()
         for row in rows

@@ -215,6 +215,24 @@ def weight_table(
     return table
 
 
+def class_table(
+    report: dict[str, Any],
+) -> dict[str, dict[str, list[tuple[str, float, float, float]]]]:
+    """Levels against the related class: comparison -> level -> [(family, m, r, bits)].
+
+    The weight a link's explanation uses (`explain_levels`). Empty for runs that did not
+    keep their class probabilities, or unsalted ones (use `weight_table` there).
+    """
+    table: dict[str, dict[str, list[tuple[str, float, float, float]]]] = {}
+    for family, comparison, level, m, r, _ in report.get("class_models") or ():
+        if not family:
+            return {}  # an unsalted run: u is a real chance rate, its table says more
+        table.setdefault(str(comparison), {}).setdefault(str(level), []).append(
+            (str(family), float(m), float(r), _bits(float(m), float(r)))
+        )
+    return table
+
+
 def comparisons_of(report: dict[str, Any]) -> list[str]:
     """The run's comparison names, in the schema's order."""
     return list(weight_table(report))

@@ -207,7 +207,10 @@ def test_the_quality_view_shows_weights_scores_thresholds_and_overlap(
     other = family.locator("option").nth(1).get_attribute("value")
     family.select_option(other)
     page.get_by_role("button", name="Apply").click()
-    assert page.get_by_role("table", name=f"Weights of salt family {other}").is_visible()
+    weights = page.get_by_role("table", name=f"Weights of salt family {other}")
+    assert weights.is_visible()
+    # Salted runs weigh levels against the related class, as a link's explanation does.
+    assert weights.get_by_role("columnheader", name="r (related)").is_visible()
 
     hits = _api(
         seeded,
