@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # read what is left.
     purge_interval_s: float = 3600.0
     purge_grace_days: float = 7.0
+    # Sealed batch objects no upload references (a replace or delete killed between its
+    # commit and the object's removal) go at start-up and with each purge sweep, once older
+    # than this: a younger one may be an upload sealed but not yet committed (service.orphans).
+    orphan_grace_s: float = Field(default=3600.0, ge=0)
     # Web pages (service.web.sessions): a signed-in browser is signed out after this many
     # minutes without a page view, and this many hours after signing in, whichever is first.
     web_session_idle_minutes: int = 30

@@ -3,12 +3,14 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from service import orphans
 from service.audit import audit_writer, install_audit
 from service.config import Settings
 from service.db import make_engine, prepare_database_file
@@ -40,7 +42,7 @@ def operation_id(route: APIRoute) -> str:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start-up: keys, clean-up, then the audit writer, the run workers, the purge schedule.
+    """Start-up: keys, clean-up, the audit writer, orphaned batches, workers, purge schedule.
 
     Shutdown: stop the schedule and the run workers, flush and stop the audit writer,
     dispose the engine.
@@ -51,8 +53,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prepare_database_file(settings)  # hub.db owner-only, created so if it is new
     remove_leftovers(settings.data_dir)  # of killed processes: sealed spool files, partials
     _abort_stale_writes(app.state.objects)
-    with audit_writer(app), run_workers(app), purge_schedule(app):
-        yield
+    with audit_writer(app):
+        _remove_orphans(app)  # audited: inside the audit writer
+        with run_workers(app), purge_schedule(app):
+            yield
     app.state.tracing.shutdown()  # exports the spans still pending
     if app.state.owns_engine:  # an engine passed to create_app is its caller's to dispose
         app.state.engine.dispose()
@@ -67,6 +71,21 @@ def _abort_stale_writes(objects: ObjectStore) -> None:
         objects.remove_leftovers()
     except ObjectStoreError as err:
         logger.warning("unfinished uploads in the object store not removed: %s", err)
+
+
+def _remove_orphans(app: FastAPI) -> None:
+    # Sealed batches a killed replace or delete left unreferenced (service.orphans). The hub
+    # starts all the same when the store or the audit log does not answer.
+    settings: Settings = app.state.settings
+    try:
+        orphans.sweep_orphans(
+            app.state.sessions,
+            app.state.objects,
+            app.state.audit_writer,
+            grace=timedelta(seconds=settings.orphan_grace_s),
+        )
+    except Exception as exc:
+        logger.warning("unreferenced batch objects not removed: %s", type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:

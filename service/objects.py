@@ -88,6 +88,10 @@ class ObjectStore(Protocol):
         """Every stored key that starts with `prefix`, sorted."""
         ...
 
+    def stored(self, prefix: str = "") -> dict[str, datetime]:
+        """Every stored key that starts with `prefix`, with when it was last written (UTC)."""
+        ...
+
     def remove_leftovers(self) -> int:
         """Remove what killed writers left (partial files, unfinished uploads); how many."""
         ...
@@ -146,6 +150,16 @@ class LocalObjects:
             if path.is_file() and not path.name.endswith(PARTIAL_SUFFIX)
         )
         return sorted(key for key in found if key.startswith(prefix))
+
+    def stored(self, prefix: str = "") -> dict[str, datetime]:
+        """See `ObjectStore.stored`: the files' modification times (a rename keeps the write's)."""
+        written = {}
+        for key in self.keys(prefix):
+            try:
+                written[key] = datetime.fromtimestamp(self.path(key).stat().st_mtime, UTC)
+            except FileNotFoundError:
+                continue  # removed meanwhile
+        return written
 
     def remove_leftovers(self) -> int:
         """Partial files under the root that no process holds a lock on."""
@@ -256,6 +270,18 @@ class S3Objects:
         with _errors(prefix or "(bucket)"):
             found = [item["Key"] for page in pages for item in page.get("Contents", [])]
         return sorted(key[len(self.prefix) :] for key in found)
+
+    def stored(self, prefix: str = "") -> dict[str, datetime]:
+        """See `ObjectStore.stored`: LastModified (a multipart upload's: when it began)."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
+        with _errors(prefix or "(bucket)"):
+            return {
+                str(item["Key"])[len(self.prefix) :]: item["LastModified"].astimezone(UTC)
+                for page in pages
+                for item in page.get("Contents", [])
+            }
 
     def remove_leftovers(self) -> int:
         """Abort this hub's multipart uploads begun more than `STALE_UPLOAD` ago.

@@ -31,7 +31,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service import purge
+from service import orphans, purge
 from service.audit_writer import AuditWriter
 from service.auth import Principal
 from service.config import Settings
@@ -197,6 +197,8 @@ class PurgeSchedule:
 def purge_schedule(app: FastAPI) -> Iterator[PurgeSchedule | None]:
     """Run the hub's purge schedule while it serves (settings.purge_interval_s; 0: none).
 
+    Each sweep then removes sealed batch objects no upload references (service.orphans).
+
     Needs the audit writer running: enter it inside `service.audit.audit_writer`.
     """
     settings: Settings = app.state.settings
@@ -205,10 +207,16 @@ def purge_schedule(app: FastAPI) -> Iterator[PurgeSchedule | None]:
         return
     context = PurgeContext.of(app)
     grace = timedelta(days=settings.purge_grace_days)
-    schedule = PurgeSchedule(
-        lambda: sweep(app.state.sessions, context, grace=grace),
-        interval_s=settings.purge_interval_s,
-    )
+    orphan_grace = timedelta(seconds=settings.orphan_grace_s)
+
+    def sweep_once() -> int:
+        purged = sweep(app.state.sessions, context, grace=grace)
+        orphans.sweep_orphans(
+            app.state.sessions, context.objects, context.writer, grace=orphan_grace
+        )
+        return purged
+
+    schedule = PurgeSchedule(sweep_once, interval_s=settings.purge_interval_s)
     schedule.start()
     try:
         yield schedule
