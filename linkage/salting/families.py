@@ -47,26 +47,44 @@ def salt_part(values: Sequence[str | None], transform: str) -> str | None:
     return "+".join(sorted(pieces)) if len(pieces) > 1 else pieces[0]
 
 
-def _part_column(
-    fields: Sequence[Sequence[str | None]], transform: str, rows: int
-) -> list[str | None]:
-    # Each distinct value (or combination of values) is transformed once.
-    if len(fields) == 1:
-        column = fields[0]
-        single = {value: salt_part((value,), transform) for value in set(column)}
-        return [single[value] for value in column]
+_UNSEEN = object()
+PartColumns = dict[str, list[str | None]]
+
+
+def _part_column(column: Sequence[str | None], transform: str) -> list[str | None]:
+    # Each distinct value is transformed once.
+    single = {value: salt_part((value,), transform) for value in dict.fromkeys(column)}
+    return [single[value] for value in column]
+
+
+def _combined_column(pieces: Sequence[Sequence[str | None]]) -> list[str | None]:
+    # `salt_part` of several fields from each field's own part column: None when any field
+    # has none, else the pieces sorted and joined. Each distinct combination is joined once.
     cache: dict[tuple[str | None, ...], str | None] = {}
     out: list[str | None] = []
-    for values in zip(*fields, strict=True) if fields else [()] * rows:
+    for values in zip(*pieces, strict=True):
         found = cache.get(values, _UNSEEN)
         if found is _UNSEEN:
-            found = cache[values] = salt_part(values, transform)
+            found = cache[values] = None if None in values else "+".join(sorted(values))
         out.append(found)  # type: ignore[arg-type]
     return out
 
 
-_UNSEEN = object()
-PartColumns = dict[str, list[str | None]]
+def _fill_part(
+    part: str, names: Sequence[str], columns: Sequence[Sequence[str | None]], known: PartColumns
+) -> list[str | None]:
+    # A part of several fields is built from the one-field parts of its fields (kept in
+    # `known` too), so a sound key is computed once per distinct value for all families.
+    found = known.get(part)
+    if found is None:
+        fields, transform = split_salt_part(part)
+        if len(fields) == 1:
+            found = _part_column(columns[names.index(fields[0])], transform)
+        else:
+            singles = [f"{field}:{transform}" if transform else field for field in fields]
+            found = _combined_column([_fill_part(one, names, columns, known) for one in singles])
+        known[part] = found
+    return found
 
 
 def family_salts(
@@ -85,14 +103,9 @@ def family_salts(
             (part -> values); filled with this family's. Families share most parts.
     """
     names = schema.field_names
-    rows = len(columns[0]) if columns else 0
     known = {} if parts is None else parts
     for part in family.parts:
-        if part not in known:
-            fields, transform = split_salt_part(part)
-            known[part] = _part_column(
-                [columns[names.index(field)] for field in fields], transform, rows
-            )
+        _fill_part(part, names, columns, known)
     prefix = family.name + SEPARATOR
     if len(family.parts) == 1:
         return [None if value is None else prefix + value for value in known[family.parts[0]]]

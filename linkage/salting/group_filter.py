@@ -32,31 +32,41 @@ def group_key(secret: LinkageSecret, family: str) -> bytes:
     return secret.derive(GROUP_PURPOSE, family, length_bytes=16)
 
 
+def _distinct_salts(salts: Sequence[str | None]) -> tuple[list[str | None], npt.NDArray[np.int64]]:
+    """The distinct salts (None included) in first-seen order, and each record's index there."""
+    index: dict[str | None, int] = {}
+    inverse = np.fromiter(
+        (index.setdefault(salt, len(index)) for salt in salts), dtype=np.int64, count=len(salts)
+    )
+    return list(index), inverse
+
+
 def _salt_hashes(key: bytes, salts: Sequence[str | None]) -> npt.NDArray[np.uint64]:
-    """A keyed 64-bit hash of each record's salt (0 for none), each distinct salt once."""
+    """A keyed 64-bit hash of each salt (0 for None): BLAKE2b's first 8 bytes, little-endian."""
     import hashlib
 
-    distinct = {
-        salt: int.from_bytes(
-            hashlib.blake2b(salt.encode("utf-8"), key=key, digest_size=8).digest(), "little"
-        )
-        for salt in dict.fromkeys(s for s in salts if s is not None)
-    }
-    return np.fromiter(
-        (0 if salt is None else distinct[salt] for salt in salts), dtype=np.uint64, count=len(salts)
+    blake = hashlib.blake2b
+    digests = b"".join(
+        bytes(8) if salt is None else blake(salt.encode("utf-8"), key=key, digest_size=8).digest()
+        for salt in salts
     )
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
 def group_filters(key: bytes, salts: Sequence[str | None], bits: int) -> npt.NDArray[np.uint8]:
     """Records x (bits / 8) bytes: each record's group filter (zeros without a salt).
+
+    Each distinct salt's filter is drawn once and copied to the records that share it
+    (records of one group have equal filters by design).
 
     Args:
         key: The family's key (`group_key`).
         salts: Each record's salt in the family, None where it has none.
         bits: The filter's length, a multiple of 64.
     """
-    hashes = _salt_hashes(key, salts)
-    rows = len(salts)
+    distinct, inverse = _distinct_salts(salts)
+    hashes = _salt_hashes(key, distinct)
+    rows = len(distinct)
     out = np.zeros((rows, bits), dtype=bool)
     state = hashes
     row_index = np.arange(rows)
@@ -64,7 +74,7 @@ def group_filters(key: bytes, salts: Sequence[str | None], bits: int) -> npt.NDA
         state = mix(state + GOLDEN)  # SplitMix64's step, fed back
         out[row_index, (state % np.uint64(bits)).astype(np.int64)] = True
     out[hashes == 0] = False
-    return np.packbits(out, axis=1)
+    return np.packbits(out, axis=1)[inverse]
 
 
 __all__ = ["GROUP_BITS", "group_filters", "group_key"]
