@@ -17,6 +17,13 @@ Progress and cancellation: `done()` is called after each task's result, in task 
 If it raises (the hub stops a run that lost its claim), or a task fails, the tasks still
 out are cancelled on the cluster before the error goes on.
 
+A worker that dies mid-run costs only its tasks: the blocks scattered to it, and results
+it held that were not yet gathered, are lost with it; the runner scatters those tasks
+again from its own list (a block refers to the pool the caller holds) and the rest of
+the run goes on. A task is sent again at most `retries` times (then `TaskLost`); results
+are still gathered in task order and `done()` still comes once per task. Results the
+scheduler can recompute itself (their block is still on a live worker) it recomputes.
+
 Usage (the hub does this when a scheduler address is configured):
 
     from dask.distributed import Client
@@ -25,46 +32,133 @@ Usage (the hub does this when a scheduler address is configured):
 """
 
 from collections.abc import Sequence
+from concurrent.futures import CancelledError
 from typing import Any, TypeVar
 
-from linkage.match.tasks import Runner, Task, TaskDone, run_alone
+from linkage.match.tasks import Task, TaskDone, run_alone
 
 S = TypeVar("S")
 R = TypeVar("R")
 
+RETRIES = 3  # resubmissions of one task whose block or result a lost worker took with it
 
-def dask_runner(client: Any, *, in_flight: int | None = None) -> Runner:  # Any: dask optional
+
+class TaskLost(RuntimeError):
+    """A task was lost with its worker more often than the runner retries one task."""
+
+    def __init__(self, index: int, retries: int) -> None:
+        super().__init__(f"task {index} was lost with its worker {retries + 1} times")
+        self.index = index
+
+
+def _lost(error: BaseException) -> bool:
+    """Whether a task's future failed because a worker went away, not because it raised.
+
+    Its scattered block went with the worker (the future is cancelled), or the task was
+    running on workers that died too often (`KilledWorker`).
+    """
+    return isinstance(error, CancelledError) or type(error).__name__ == "KilledWorker"
+
+
+class _Run:
+    """One call of a `DaskRunner`: the futures it has out, and how often each task was lost."""
+
+    def __init__(self, runner: "DaskRunner", shared: Any, tasks: Sequence[Task[Any, Any]]):
+        self.runner = runner
+        self.client = runner.client
+        self.shared = shared
+        self.tasks = tasks
+        self.pending: dict[int, tuple[Any, Any]] = {}  # index -> its result's, its future
+        self.losses: dict[int, int] = {}  # task index -> times it was lost
+        self.held = [self.client.scatter(shared, broadcast=True, hash=False)]
+
+    def send(self, indices: Sequence[int]) -> None:
+        """Scatter these tasks (one worker each) and submit them."""
+        if self.held[0].status != "finished":  # every copy of the shared object was lost
+            self.held[0] = self.client.scatter(self.shared, broadcast=True, hash=False)
+        batch = [self.tasks[index] for index in indices]
+        for index, task in zip(indices, self.client.scatter(batch, hash=False), strict=True):
+            result = self.client.submit(run_alone, self.held[0], task, pure=False)
+            self.pending[index] = (result, task)
+
+    def resend(self, index: int) -> None:
+        """Send a lost task again, or give up once it was lost too often."""
+        self.losses[index] = self.losses.get(index, 0) + 1
+        if self.losses[index] > self.runner.retries:
+            raise TaskLost(index, self.runner.retries)
+        self.runner.resubmitted += 1
+        self.send([index])
+
+    def gather(self, index: int) -> Any:
+        """The task's result, sending it again (with any other lost task) while it is lost."""
+        while True:
+            try:
+                result = self.pending[index][0].result()
+                break
+            except BaseException as error:
+                if not _lost(error):
+                    raise
+            # Only the lost tasks go again: this one and any other the worker took.
+            self.resend(index)
+            for other in sorted(self.pending):
+                if other != index and self.pending[other][0].status == "cancelled":
+                    self.resend(other)
+        # The result's and the task's futures are dropped with it: released.
+        del self.pending[index]
+        return result
+
+    def cancel(self) -> None:
+        """Release everything still out on the cluster."""
+        out = [future for both in self.pending.values() for future in both]
+        self.client.cancel(out + self.held)
+
+
+class DaskRunner:
+    """A runner that executes the tasks on the cluster behind a `dask.distributed.Client`.
+
+    `resubmitted` counts the tasks this runner sent again because a worker took them
+    with it (over every run it made): a task runs once, plus once per loss.
+    """
+
+    def __init__(
+        self, client: Any, *, in_flight: int | None = None, retries: int = RETRIES
+    ) -> None:  # Any: dask is optional
+        self.client = client
+        self.in_flight = in_flight
+        self.retries = retries
+        self.resubmitted = 0
+
+    def __call__(self, shared: S, tasks: Sequence[Task[S, R]], done: TaskDone) -> list[R]:
+        """Run every task with `shared` on the cluster; `done()` after each, in task order."""
+        if not tasks:
+            return []
+        window = self.in_flight or 2 * max(1, sum(self.client.nthreads().values()))
+        run = _Run(self, shared, tasks)
+        results: list[R] = []
+        try:
+            sent = 0
+            for index in range(len(tasks)):
+                upto = min(len(tasks), index + window)
+                if sent < upto:
+                    run.send(range(sent, upto))
+                    sent = upto
+                results.append(run.gather(index))
+                done()
+        except BaseException:
+            run.cancel()
+            raise
+        run.client.cancel(run.held)
+        return results
+
+
+def dask_runner(
+    client: Any, *, in_flight: int | None = None, retries: int = RETRIES
+) -> DaskRunner:  # Any: dask optional
     """A runner that executes the tasks on the cluster behind a `dask.distributed.Client`.
 
     Args:
         client: A connected `dask.distributed.Client`.
         in_flight: Tasks out on the cluster at once; default two per worker thread.
+        retries: Times one task is sent again after a worker took it with it.
     """
-
-    def run(shared: S, tasks: Sequence[Task[S, R]], done: TaskDone) -> list[R]:
-        if not tasks:
-            return []
-        window = in_flight or 2 * max(1, sum(client.nthreads().values()))
-        pending: dict[int, tuple[Any, Any]] = {}  # task index -> its result's and its future
-        held: list[Any] = []
-        results: list[R] = []
-        try:
-            held.append(client.scatter(shared, broadcast=True, hash=False))
-            sent = 0
-            for index in range(len(tasks)):
-                if sent < min(len(tasks), index + window):
-                    batch = list(tasks[sent : index + window])
-                    for offset, task in enumerate(client.scatter(batch, hash=False)):
-                        result = client.submit(run_alone, held[0], task, pure=False)
-                        pending[sent + offset] = (result, task)
-                    sent += len(batch)
-                # The result's and the task's futures are dropped with it: released.
-                results.append(pending.pop(index)[0].result())
-                done()
-        except BaseException:
-            client.cancel([future for both in pending.values() for future in both] + held)
-            raise
-        client.cancel(held)
-        return results
-
-    return run
+    return DaskRunner(client, in_flight=in_flight, retries=retries)

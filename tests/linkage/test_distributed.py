@@ -1,4 +1,7 @@
-from collections.abc import Iterator
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,3 +142,109 @@ def test_tasks_run_on_one_thread_on_the_cluster_and_on_every_core_here(client: A
 
     assert run_here(None, tasks) == [True, True, True]
     assert dask_runner(client)(None, tasks, lambda: None) == [False, False, False]
+
+
+class _Executions(pytest.importorskip("distributed.diagnostics.plugin").SchedulerPlugin):  # type: ignore[misc]
+    """A scheduler plugin that counts finished executions of the runner's tasks."""
+
+    name = "count-task-executions"
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+        if start == "processing" and finish == "memory" and str(key).startswith("run_alone"):
+            self.count += 1
+
+
+def _executions(client: Any) -> int:
+    return int(
+        client.run_on_scheduler(
+            lambda dask_scheduler: dask_scheduler.plugins[_Executions.name].count
+        )
+    )
+
+
+def _settled(dask_scheduler: Any, me: str) -> bool:
+    """Whether every task this client still wants has finished (none is running)."""
+    wanted = dask_scheduler.clients[me].wants_what
+    return all(ts.state == "memory" for ts in wanted if str(ts.key).startswith("run_alone"))
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    """Wait for a state of the cluster (a minute at most, then fail rather than hang)."""
+    for _ in range(1200):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the cluster did not reach the state waited for")
+
+
+def _lone_holders(dask_scheduler: Any, me: str) -> dict[str, list[str]]:
+    """Worker -> the keys this client wants that only that worker holds."""
+    held: dict[str, list[str]] = {}
+    for ts in dask_scheduler.clients[me].wants_what:
+        if ts.state == "memory" and len(ts.who_has) == 1:
+            (ws,) = ts.who_has
+            held.setdefault(ws.address, []).append(str(ts.key))
+    return held
+
+
+def test_a_worker_killed_mid_run_costs_only_its_tasks(
+    synth: SynthBatches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dask
+
+    monkeypatch.setattr(group_tasks, "BLOCK_RECORDS", 40)
+    here_steps: list[tuple[str, float]] = []
+    once: list[int] = []  # tasks of each runner call
+
+    def counted(shared: Any, tasks: Any, done: Any) -> Any:
+        once.append(len(tasks))
+        return run_here(shared, tasks, done)
+
+    here = match_batches(
+        synth.batches, runner=counted, progress=lambda *step: here_steps.append(step)
+    )
+
+    # No work stealing: a block stays where it was scattered unless its task runs
+    # elsewhere, so what the killed worker alone holds is known when it is killed.
+    with (
+        dask.config.set({"distributed.scheduler.work-stealing": False}),
+        distributed.LocalCluster(  # any free port: the other tests' cluster holds 8787
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False},
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.register_plugin(_Executions())
+        steps: list[tuple[str, float]] = []
+        lost: list[str] = []
+        runner = dask_runner(client, in_flight=6)
+
+        def progress(stage: str, fraction: float) -> None:
+            steps.append((stage, fraction))
+            if lost or sum(step.startswith("comparing") for step, _ in steps) != 3:
+                return
+            # Every task out has finished; the results not yet gathered are on the
+            # workers. Kill the worker that alone holds the most of them (blocks too).
+            _wanted(client)
+            _until(lambda: client.run_on_scheduler(_settled, me=client.id))
+            alone = client.run_on_scheduler(_lone_holders, me=client.id)
+            victim = max(alone, key=lambda address: len(alone[address]))
+            lost.extend(key for key in alone[victim] if key.startswith("run_alone"))
+            pid = client.run(os.getpid, workers=[victim])[victim]
+            os.kill(pid, signal.SIGKILL)
+            _until(lambda: victim not in client.scheduler_info()["workers"])
+
+        there = match_batches(synth.batches, runner=runner, progress=progress)
+        executions = _executions(client)
+
+    assert there == here
+    assert steps == here_steps  # progress once per block, in block order
+    assert lost  # the killed worker held results not yet gathered
+    assert 1 <= runner.resubmitted <= len(lost)  # blocks sent again: only the lost ones
+    assert executions == sum(once) + len(lost)  # each lost result ran once more, nothing else
