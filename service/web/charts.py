@@ -169,7 +169,7 @@ def waterfall(
     total = levels[-1]
     low, high = min([0.0, *levels]), max([0.0, *levels])
     span = (high - low) or 1.0
-    width, height = label_width + plot + 220, row * (len(steps) + 2) + 16
+    width, height = label_width + plot + 380, row * (len(steps) + 2) + 16  # notes: a level each
 
     def x(value: float) -> float:
         return label_width + plot * (value - low) / span
