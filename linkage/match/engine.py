@@ -3,6 +3,7 @@
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -282,6 +283,7 @@ def _match_fields(
 
 
 Agreed = Callable[[npt.NDArray[np.int64]], list[tuple[str, ...]]]
+_T = TypeVar("_T")
 Levels = Callable[[npt.NDArray[np.int64]], list[str]]
 
 
@@ -380,24 +382,33 @@ def _family_scores(
     best = order[first]
     weight = np.concatenate([s.weight for _, _, s in parts])
 
-    def agreed(indices: npt.NDArray[np.int64]) -> list[tuple[str, ...]]:
+    def gathered(
+        indices: npt.NDArray[np.int64],
+        pick: Callable[[int, _Scored, npt.NDArray[np.int64]], list[_T]],
+        empty: _T,
+    ) -> list[_T]:
+        """Per chosen pair, what its best family's scores say of it (`pick`)."""
         chosen = best[indices]
-        out: list[tuple[str, ...]] = [() for _ in range(len(chosen))]
-        for part, (_, _, scored) in enumerate(parts):
-            mine = np.flatnonzero(source[chosen] == part)
-            for slot, names in zip(mine.tolist(), scored.agreed(within[chosen[mine]]), strict=True):
-                out[slot] = names
-        return out
-
-    def levels(indices: npt.NDArray[np.int64]) -> list[str]:
-        chosen = best[indices]
-        out = [""] * len(chosen)
+        out = [empty] * len(chosen)
         for part, (family, _, scored) in enumerate(parts):
             mine = np.flatnonzero(source[chosen] == part)
-            name = layout.family_names[family]
-            for slot, text in zip(mine.tolist(), scored.levels(within[chosen[mine]]), strict=True):
-                out[slot] = name + text  # the family's own text starts with ":"
+            found = pick(family, scored, within[chosen[mine]])
+            for slot, value in zip(mine.tolist(), found, strict=True):
+                out[slot] = value
         return out
+
+    def agreed(indices: npt.NDArray[np.int64]) -> list[tuple[str, ...]]:
+        return gathered(indices, lambda _, scored, rows: scored.agreed(rows), ())
+
+    def levels(indices: npt.NDArray[np.int64]) -> list[str]:
+        # A family's own text starts with ":"; the family's name goes in front.
+        return gathered(
+            indices,
+            lambda family, scored, rows: [
+                layout.family_names[family] + text for text in scored.levels(rows)
+            ],
+            "",
+        )
 
     counts = np.array([len(s.left) for _, _, s in parts], dtype=np.float64)
     return _Scored(
