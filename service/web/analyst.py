@@ -467,10 +467,11 @@ def quality_page(
     report = run.report or {}
     fields = report.get("scoring") == "fields"
     threshold = float(report.get("threshold", run.threshold or 0.0))
-    scores = data.link_scores(session, run.id)
     compared = data.candidate_histogram(report)  # every compared pair, in newer runs
-    counts, edges = compared or data.score_histogram(scores, fields=fields, threshold=threshold)
     stored_cuts = data.report_cuts(report)
+    # Older runs kept neither: read every stored link's score instead (a whole run's links).
+    scores = data.link_scores(session, run.id) if compared is None or stored_cuts is None else []
+    counts, edges = compared or data.score_histogram(scores, fields=fields, threshold=threshold)
     related = data.class_table(report)  # salted runs: weights against the related class
     table = related or data.weight_table(report)
     families = sorted(
