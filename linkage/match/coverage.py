@@ -43,8 +43,6 @@ class Coverage:
     recall: float
     low: float
     high: float
-    once: int  # linked pairs linked by exactly one family (f1)
-    twice: int  # by exactly two (f2)
 
 
 def estimate_coverage(captures: npt.NDArray[np.int64], occasions: int) -> Coverage | None:
@@ -66,14 +64,12 @@ def estimate_coverage(captures: npt.NDArray[np.int64], occasions: int) -> Covera
     unseen, variance = _unseen(f1, f2, occasions)
     recall = linked / (linked + unseen)
     if unseen <= 0:
-        return Coverage(recall=1.0, low=1.0, high=1.0, once=f1, twice=f2)
+        return Coverage(recall=1.0, low=1.0, high=1.0)
     spread = math.exp(Z_95 * math.sqrt(math.log(1.0 + variance / unseen**2)))
     return Coverage(
         recall=recall,
         low=linked / (linked + unseen * spread),
         high=linked / (linked + unseen / spread),
-        once=f1,
-        twice=f2,
     )
 
 
