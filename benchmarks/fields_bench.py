@@ -18,11 +18,14 @@
   split into an A side (``-org``) and a B side (``-dup-``) of ``--records`` each, with one
   true link per record; matching time and peak memory of both scorings, with quality.
 * ``endtoend``: the same data through the default path only, step by step as an agency
-  pair and the hub would run it: encode each side (2 workers), match (default settings:
-  field scoring), write the hits file; wall time per step, peak memory, quality, and the
-  blocking's reduction ratio and pair completeness (`benchmarks.blocking_check`).
-* ``rematch``: the match and hits steps of ``endtoend`` again, on the sides it encoded
-  (``--out`` as there), after a change to the engine.
+  pair and the hub would run it: encode each side (2 workers) into its batch file, read
+  both files for matching as a run reads an upload (`batch_stream.read_for_matching`, in
+  8 MiB chunks: with group filters only the family digests are kept), match (default
+  settings: field scoring), write the hits file; wall time per step, peak memory,
+  quality, and the blocking's reduction ratio and pair completeness.
+* ``rematch``: the read, match and hits steps of ``endtoend`` again, on the sides it
+  encoded (``--out`` as there), after a change to the engine; ``--read whole`` reads the
+  whole batches instead (`read_batch`, filters and all), as runs did before.
 
 ``endtoend`` and ``rematch`` take ``--dask-workers N``: the match then runs on a
 ``dask.distributed.LocalCluster`` of N single-threaded worker processes
@@ -36,6 +39,7 @@ import argparse
 import csv
 import os
 import resource
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,18 +48,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from benchmarks.febrl import write_febrl_csvs, write_large_csv
 from keys import LinkageSecret, ReferenceKey
 from linkage.agency import encode_csv, read_refmap
 from linkage.backend import Backend
-from linkage.batch import Batch, read_batch
+from linkage.batch import Batch, DigestedBatch, MatchBatch, read_batch
+from linkage.batch_stream import read_for_matching
 from linkage.bloom import BloomEncoder
 from linkage.comparisons import ComparisonEncoder
 from linkage.encode import normalize_column
 from linkage.hits import Hits, write_hits
 from linkage.match.engine import MatchSettings, Runner, match_batches, run_here
-from linkage.match.groups import MAX_GROUP, filter_digests
+from linkage.match.groups import MAX_GROUP, family_digests
 from linkage.match.layout import ComparisonLayout
 from linkage.schema import LinkageSchema, load_schema
 from linkage.synth import generate
@@ -227,24 +233,53 @@ def scale_figures(records: int, out: Path) -> dict[str, Any]:
 def endtoend_figures(
     records: int, out: Path, schema: Path = FIELDS_SCHEMA, workers: int = 0
 ) -> dict[str, Any]:
-    """Encode, match with the defaults and write hits, timing each step."""
+    """Encode into batch files, read them for matching, match with the defaults and write
+    hits, timing each step."""
     large = write_large_csv(out / "data" / "scale.csv", 2 * records, distinct_values=True)
     side_a, side_b = split_large(large, out / "data")
     figures: dict[str, Any] = {}
     start = time.perf_counter()
-    a, ref_a = encode_side(side_a, "a", out / "scale_a.arrow", schema)
+    encode_file(side_a, "a", out / "scale_a.arrow", schema)
     figures["encode_a_s"] = time.perf_counter() - start
-    b, ref_b = encode_side(side_b, "b", out / "scale_b.arrow", schema)
+    encode_file(side_b, "b", out / "scale_b.arrow", schema)
     figures["encode_b_s"] = time.perf_counter() - start - figures["encode_a_s"]
     figures["encode_rss_gib"] = _peak_gib()
-    return figures | match_figures(a, b, {"a": ref_a, "b": ref_b}, out, workers)
+    return figures | rematch_figures(out, workers)
 
 
-def rematch_figures(out: Path, workers: int = 0) -> dict[str, Any]:
-    """Match the sides `endtoend` encoded again (after a change to the engine)."""
-    a, b = read_batch(out / "scale_a.arrow"), read_batch(out / "scale_b.arrow")
+def rematch_figures(out: Path, workers: int = 0, read: str = "digests") -> dict[str, Any]:
+    """Read the sides `endtoend` encoded and match them again (after a change to the engine).
+
+    `read`: "digests" as a run reads an upload (`read_for_matching`), "whole" with
+    `read_batch` (every column in memory, filters included).
+    """
+    start = time.perf_counter()
+    a, b = (_read_side(out / f"scale_{side}.arrow", read) for side in ("a", "b"))
+    figures: dict[str, Any] = {"read_s": time.perf_counter() - start, "read": read}
+    figures["read_rss_gib"] = _peak_gib()
     refmaps = {side: dict(read_refmap(out / f"scale_{side}.refs.csv")) for side in ("a", "b")}
-    return match_figures(a, b, refmaps, out, workers)
+    return figures | match_figures(a, b, refmaps, out, workers)
+
+
+def _read_side(path: Path, read: str) -> MatchBatch:
+    if read == "whole":
+        return read_batch(path)
+    with path.open("rb") as handle:
+        chunks = iter(lambda: handle.read(8 << 20), b"")
+        return read_for_matching(chunks, size_bytes=path.stat().st_size)
+
+
+def encode_file(path: Path, agency: str, out: Path, schema: Path) -> None:
+    """Encode one FEBRL side into the batch file `out` (2 workers), its reference map beside."""
+    encode_csv(
+        path,
+        schema=load_schema(schema),
+        secret=SECRET,
+        ref_key=ReferenceKey(agency=agency, value=bytes(32)),
+        out=out,
+        id_column="rec_id",
+        workers=2,
+    )
 
 
 @contextmanager
@@ -271,27 +306,33 @@ def _runner(workers: int, figures: dict[str, Any]) -> Iterator[Runner]:
 
 
 def match_figures(
-    a: Batch, b: Batch, refmaps: dict[str, dict[str, str]], out: Path, workers: int = 0
+    a: MatchBatch, b: MatchBatch, refmaps: dict[str, dict[str, str]], out: Path, workers: int = 0
 ) -> dict[str, Any]:
     """Match with the defaults and write hits, timing each step."""
     figures: dict[str, Any] = {"load_before": os.getloadavg()[0]}
     stages: dict[str, float] = {}
+    sampler = _StagePeaks()
 
     def progress(stage: str, _: float) -> None:
-        stages.setdefault(stage.split(" (salt family")[0], time.perf_counter())
+        name = stage.split(" (salt family")[0]
+        if name not in stages:
+            stages[name] = time.perf_counter()
+            sampler.stage(name)
 
-    with _runner(workers, figures) as runner:
+    with _runner(workers, figures) as runner, sampler:
         if workers:  # workers load numba's cached kernels once, as long-lived ones have
             match_batches([_first(a, 3000), _first(b, 3000)], runner=runner)
         start, cpu = time.perf_counter(), time.process_time()
         hits, report = match_batches([a, b], runner=runner, progress=progress)
         figures["match_s"] = time.perf_counter() - start
         figures["match_cpu_s"] = time.process_time() - cpu
-    figures["match_stages"] = _durations(stages, start + figures["match_s"])
-    figures["match_rss_gib"] = _peak_gib()
-    start = time.perf_counter()
-    write_hits(hits, out / "scale_hits.json")
-    figures["write_hits_s"] = time.perf_counter() - start
+        figures["match_stages"] = _durations(stages, start + figures["match_s"])
+        figures["match_rss_gib"] = _peak_gib()
+        sampler.stage("write hits")
+        start = time.perf_counter()
+        write_hits(hits, out / "scale_hits.json")
+        figures["write_hits_s"] = time.perf_counter() - start
+    figures["stage_peak_rss_gib"] = sampler.peaks
     figures["match_and_write_s"] = figures["match_s"] + figures["write_hits_s"]
     figures["peak_rss_gib"] = _peak_gib()
     figures["child_processes_peak_gib"] = (
@@ -318,8 +359,15 @@ def match_figures(
     )
 
 
-def _first(batch: Batch, count: int) -> Batch:
+def _first(batch: MatchBatch, count: int) -> MatchBatch:
     comparisons = batch.comparisons
+    if isinstance(batch, DigestedBatch):
+        return replace(
+            batch,
+            references=batch.references[:count],
+            digests=batch.digests[:count],
+            comparisons=replace(batch.comparisons, values=batch.comparisons.values[:count]),
+        )
     return replace(
         batch,
         references=batch.references[:count],
@@ -331,7 +379,15 @@ def _first(batch: Batch, count: int) -> Batch:
     )
 
 
-def group_completeness(a: Batch, b: Batch, refmaps: dict[str, dict[str, str]]) -> float | None:
+def _family_digests(batch: MatchBatch, layout: ComparisonLayout) -> npt.NDArray[np.uint64]:
+    if isinstance(batch, DigestedBatch):
+        return batch.digests
+    return family_digests(batch.filters, layout.families)[0]
+
+
+def group_completeness(
+    a: MatchBatch, b: MatchBatch, refmaps: dict[str, dict[str, str]]
+) -> float | None:
     """Share of the true links in a salt group together in some family (salt group filters).
 
     A run scores exactly the cross-agency pairs of equal group filters, in groups of at
@@ -350,14 +406,10 @@ def group_completeness(a: Batch, b: Batch, refmaps: dict[str, dict[str, str]]) -
     ]
     left = np.array([x for x, y in pairs if y >= 0], dtype=np.int64)
     right = np.array([y for _, y in pairs if y >= 0], dtype=np.int64)
-    width = a.filters.shape[1] // layout.families
+    digests_a, digests_b = _family_digests(a, layout), _family_digests(b, layout)
     found = np.zeros(len(left), dtype=bool)
     for family in range(layout.families):
-        columns = slice(family * width, (family + 1) * width)
-        digest_a, digest_b = (
-            filter_digests(a.filters[:, columns]),
-            filter_digests(b.filters[:, columns]),
-        )
+        digest_a, digest_b = digests_a[:, family], digests_b[:, family]
         values, counts = np.unique(np.concatenate([digest_a, digest_b]), return_counts=True)
         small = np.isin(digest_a[left], values[counts <= MAX_GROUP])
         found |= (digest_a[left] == digest_b[right]) & (digest_a[left] != 0) & small
@@ -368,6 +420,36 @@ def _durations(stages: dict[str, float], end: float) -> dict[str, float]:
     # Seconds from each stage's start to the next one's (stages arrive in order).
     times = [*stages.values(), end]
     return {stage: round(times[i + 1] - times[i], 1) for i, stage in enumerate(stages)}
+
+
+class _StagePeaks:
+    """The process's resident memory sampled every 20 ms: its peak in each named stage."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[str, float] = {}
+        self.current = "before"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def stage(self, name: str) -> None:
+        self.current = name
+
+    def __enter__(self) -> "_StagePeaks":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            while not self._stop.wait(0.02):
+                statm.seek(0)
+                resident = int(statm.read().split()[1]) * page / 2**30
+                peak = self.peaks.get(self.current, 0.0)
+                self.peaks[self.current] = round(max(peak, resident), 2)
 
 
 def _own_peak_gib() -> float:
@@ -400,6 +482,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0,
         help="endtoend, rematch: match on a local Dask cluster of this many workers",
     )
+    parser.add_argument(
+        "--read",
+        choices=["digests", "whole"],
+        default="digests",
+        help="rematch: read the batches as a run does (digests) or whole, filters and all",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.what == "encode":
@@ -411,10 +499,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.what == "endtoend":
         figures = endtoend_figures(args.records, args.out, args.schema, args.dask_workers)
         figures["end_to_end_s"] = (
-            figures["encode_a_s"] + figures["encode_b_s"] + figures["match_and_write_s"]
+            figures["encode_a_s"]
+            + figures["encode_b_s"]
+            + figures["read_s"]
+            + figures["match_and_write_s"]
         )
     else:
-        figures = rematch_figures(args.out, args.dask_workers)
+        figures = rematch_figures(args.out, args.dask_workers, args.read)
     for key, value in figures.items():
         print(f"{key:<28} {value}")
     return 0

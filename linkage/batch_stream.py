@@ -37,19 +37,24 @@ import pyarrow.compute as pc
 
 from linkage.batch import (
     COMPARISON_COLUMN,
+    COMPARISON_META_KEY,
     ENVELOPE_COLUMN,
     MAX_ENVELOPE_BYTES,
     Batch,
     Comparisons,
+    DigestedBatch,
     check_batch_schema,
 )
 from linkage.errors import BatchError
 from linkage.ipc_blocks import COMPRESSED, MAGIC
+from linkage.match.groups import family_digests
+from linkage.match.layout import ComparisonLayout
 
 __all__ = [
     "Picked",
     "Streamed",
     "pick_envelopes",
+    "read_for_matching",
     "read_reference_column",
     "read_streamed",
 ]
@@ -111,6 +116,11 @@ def read_streamed(chunks: Iterable[bytes], *, size_bytes: int | None = None) -> 
     """
     walker = _Walker(chunks, size_bytes)
     meta, count = walker.start()
+    return _streamed(walker, meta, count)
+
+
+def _streamed(walker: "_Walker", meta: dict[str, str], count: int) -> Streamed:
+    """The rest of `read_streamed`, from the schema on."""
     schema = walker.schema
     filter_bits = int(meta["filter_bits"])
     filters = _Rows(count, filter_bits // 8, "a filter")
@@ -141,6 +151,57 @@ def read_streamed(chunks: Iterable[bytes], *, size_bytes: int | None = None) -> 
         ),
     )
     return Streamed(batch=batch, references=column, sealed=sealed)
+
+
+def read_for_matching(
+    chunks: Iterable[bytes], *, size_bytes: int | None = None
+) -> Batch | DigestedBatch:
+    """A batch file read for a run: as `read_streamed` reads it, or digested when it can be.
+
+    A batch whose comparison layout has group filters comes back as a `DigestedBatch`:
+    each record's filter reduced to its salt families' digests as the bytes pass, a few
+    thousand records at a time, so the filters are never held. Others come back as
+    `read_streamed`'s batch. Either way every check of `read_streamed` is made.
+    """
+    walker = _Walker(chunks, size_bytes)
+    meta, count = walker.start()
+    layout = _group_layout(meta)
+    if layout is None:
+        return _streamed(walker, meta, count).batch
+    filter_bits = int(meta["filter_bits"])
+    if filter_bits % (8 * layout.families):
+        raise BatchError("the filters do not split into the layout's salt families")
+    digests = _Digests(count, filter_bits // 8, layout.families)
+    references = _References()
+    width = walker.schema.field(COMPARISON_COLUMN).type.byte_width
+    comparisons = _Rows(count, width, "a comparison encoding")
+    handlers: dict[str, _Handler] = {
+        "ref": references,
+        "filter": digests,
+        COMPARISON_COLUMN: comparisons,
+    }
+    if ENVELOPE_COLUMN in walker.schema.names:
+        handlers[ENVELOPE_COLUMN] = _Envelopes(walker.schema.field(ENVELOPE_COLUMN).type, None)
+    walker.walk(handlers, count)
+    return DigestedBatch(
+        agency=meta["agency"],
+        schema_fingerprint=meta["schema_fingerprint"],
+        key_check=meta["key_check"],
+        filter_bits=filter_bits,
+        references=tuple(references.column().to_pylist()),
+        digests=digests.array(),
+        created_at=meta["created_at"],
+        comparisons=Comparisons(layout=meta[COMPARISON_META_KEY], values=comparisons.array()),
+    )
+
+
+def _group_layout(meta: dict[str, str]) -> ComparisonLayout | None:
+    """The file's comparison layout when it has group filters (digests serve matching)."""
+    text = meta.get(COMPARISON_META_KEY)
+    if text is None:
+        return None
+    layout = ComparisonLayout.parse(text)
+    return layout if layout.group_filters else None
 
 
 def read_reference_column(chunks: Iterable[bytes], *, size_bytes: int | None = None) -> pa.Array:
@@ -278,6 +339,12 @@ class _Body:
     def read_into(self, buffer: _Buffer, target: memoryview) -> None:
         """The buffer's first bytes, into `target`."""
         self._seek(buffer, len(target))
+        self.source.read_into(target)
+        self.at += len(target)
+
+    def read_part_into(self, buffer: _Buffer, start: int, target: memoryview) -> None:
+        """The buffer's bytes from `start` on, into `target` (parts read in order)."""
+        self._seek(_Buffer(buffer.offset + start, buffer.length - start), len(target))
         self.source.read_into(target)
         self.at += len(target)
 
@@ -595,6 +662,39 @@ class _Rows:
         """Every record's row (count x width)."""
         if self.target is None:
             self.target = np.empty((self.count, self.width), dtype=np.uint8)
+        return self.target
+
+
+class _Digests:
+    """The filter column reduced to salt-family digests (`family_digests`) as it passes.
+
+    The filters of a record batch are read a few thousand rows at a time into one scratch
+    array, so a reader holds the digests and that array, never the filters.
+    """
+
+    ROWS = 4096
+
+    def __init__(self, count: int, width: int, families: int) -> None:
+        self.count, self.width, self.families = count, width, families
+        self.target: npt.NDArray[np.uint64] | None = None
+
+    def __call__(self, body: _Body, node: _Node, buffers: Sequence[_Buffer], first: int) -> None:
+        if node.nulls:
+            raise BatchError("batch has records without a filter")
+        if node.length * self.width > buffers[1].length:
+            raise BatchError(NOT_IPC)  # a column shorter than its rows
+        target = self.array()
+        scratch = np.empty((min(self.ROWS, node.length), self.width), dtype=np.uint8)
+        for start in range(0, node.length, self.ROWS):
+            rows = scratch[: min(self.ROWS, node.length - start)]
+            body.read_part_into(buffers[1], start * self.width, rows.data.cast("B"))
+            digests, _ = family_digests(rows, self.families)
+            target[first + start : first + start + len(rows)] = digests
+
+    def array(self) -> npt.NDArray[np.uint64]:
+        """Every record's digests (count x families)."""
+        if self.target is None:
+            self.target = np.empty((self.count, self.families), dtype=np.uint64)
         return self.target
 
 

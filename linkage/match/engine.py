@@ -8,7 +8,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from linkage.batch import Batch
+from linkage.batch import Batch, MatchBatch
 from linkage.errors import LinkageError
 from linkage.hits import Hits
 from linkage.match.blocking import BandPlan, Similarities, lsh_pairs, plan_bands
@@ -139,7 +139,7 @@ Progress = Callable[[str, float], None]  # stage name, fraction of the whole run
 
 
 def match_batches(
-    batches: Sequence[Batch],
+    batches: Sequence[MatchBatch],
     settings: MatchSettings | None = None,
     *,
     runner: Runner = run_here,

@@ -13,7 +13,7 @@ from itertools import combinations
 import numpy as np
 import numpy.typing as npt
 
-from linkage.batch import Batch
+from linkage.batch import MatchBatch
 from linkage.errors import LinkageError
 from linkage.match.layout import ComparisonLayout
 from linkage.match.levels import LevelPlan, pair_levels
@@ -56,7 +56,7 @@ class FieldScores:
         return level_digits(self.levels[pairs])
 
 
-def layout_of(batches: Sequence[Batch]) -> ComparisonLayout | None:
+def layout_of(batches: Sequence[MatchBatch]) -> ComparisonLayout | None:
     """The comparison layout all batches share, or None when one has no comparisons.
 
     Raises:

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from linkage.errors import LinkageError
 from linkage.match.dice import DicePairs
 from linkage.match.fields import FieldScores, learned_scores, random_pairs
-from linkage.match.groups import GroupPairs, family_digests, pairs_of_equal_digests
+from linkage.match.groups import GroupPairs, pairs_of_equal_digests
 from linkage.match.layout import ComparisonLayout
 from linkage.match.levels import LevelPlan, pair_levels
 from linkage.match.pool import Pool
@@ -160,9 +160,10 @@ def family_levels(
     one = layout.one_family()
     plan = LevelPlan.of(one)
     bounds = pool.part_bounds()
-    parts = [family_digests(filters, layout.families) for filters in pool.filter_parts]
-    digests = np.concatenate([digest for digest, _ in parts])
-    present = np.concatenate([mine for _, mine in parts])
+    digests = (
+        pool.digest_parts[0] if len(pool.digest_parts) == 1 else np.concatenate(pool.digest_parts)
+    )
+    present = digests != 0  # `family_digests`: 0 for a record not in the family
     families, tasks = [], []
     for family in range(layout.families):
         rows = np.flatnonzero(present[:, family])

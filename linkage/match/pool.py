@@ -6,6 +6,9 @@ The pool keeps each batch's filters and comparison words as the batch holds them
 joins them into one array only when some step asks for `filters` or `comparisons`: salt
 families with group filters never do (`group_tasks` reads the parts), which spares a copy
 of every encoding (about 3.8 GB at 1,000,000 records a side with the hardened schema).
+With group filters the pool also holds each record's family digests, all that such
+families compare; batches read as digests (`DigestedBatch`) bring nothing else, and their
+pool has no filters at all.
 """
 
 import gc
@@ -18,11 +21,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from linkage.batch import Batch
+from linkage.batch import Batch, DigestedBatch, MatchBatch
 from linkage.errors import LinkageError
 from linkage.hits import Group, Link, Member, agreed_on
 from linkage.match.dice import DicePairs
 from linkage.match.fields import layout_of
+from linkage.match.groups import family_digests
 from linkage.match.layout import ComparisonLayout
 
 
@@ -38,11 +42,15 @@ class Pool:
     layout: ComparisonLayout | None = None  # when every batch carries comparisons
     # records x layout words, in parts as `filter_parts` (when `layout` is not None)
     comparison_parts: tuple[npt.NDArray[np.uint64], ...] = ()
+    # records x families, in parts as `filter_parts` (when the layout has group filters)
+    digest_parts: tuple[npt.NDArray[np.uint64], ...] = ()
     _joined: dict[str, Any] = field(default_factory=dict, compare=False)  # parts, joined
 
     @property
     def filters(self) -> npt.NDArray[np.uint8]:
         """Every record's filter, one array (joined from the parts once, then kept)."""
+        if not self.filter_parts and len(self.agency):
+            raise LinkageError("the batches were read as family digests: no filters to compare")
         return self._join("filters", self.filter_parts)
 
     @property
@@ -59,7 +67,8 @@ class Pool:
 
     def part_bounds(self) -> npt.NDArray[np.int64]:
         """First record of each part, and the number of records last."""
-        return np.cumsum([0, *(len(part) for part in self.filter_parts)])
+        parts = self.filter_parts or self.digest_parts
+        return np.cumsum([0, *(len(part) for part in parts)])
 
 
 def record_counts(pool: Pool) -> dict[str, int]:
@@ -74,7 +83,7 @@ def all_pairs(pool: Pool) -> int:
     return sum(int(a) * int(b) for a, b in combinations(sizes, 2))
 
 
-def check_compatible(batches: Sequence[Batch]) -> None:
+def check_compatible(batches: Sequence[MatchBatch]) -> None:
     """Refuse batches that cannot be compared, naming the first one that differs."""
     if not batches:
         raise LinkageError("no batches to match")
@@ -88,8 +97,12 @@ def check_compatible(batches: Sequence[Batch]) -> None:
                 )
 
 
-def pool_batches(batches: Sequence[Batch]) -> Pool:
-    """One pool of the batches, agencies sorted by name; refuses incompatible batches."""
+def pool_batches(batches: Sequence[MatchBatch]) -> Pool:
+    """One pool of the batches, agencies sorted by name; refuses incompatible batches.
+
+    Batches read as digests (`DigestedBatch`) pool only with a layout of group filters,
+    which is the only kind they are made of; a pool holding one has no filters.
+    """
     check_compatible(batches)
     agencies = tuple(sorted({batch.agency for batch in batches}))
     ordered = sorted(batches, key=lambda batch: agencies.index(batch.agency))
@@ -102,16 +115,29 @@ def pool_batches(batches: Sequence[Batch]) -> Pool:
         agencies=agencies,
         agency=agency,
         references=references,
-        filter_parts=tuple(b.filters for b in ordered),
+        filter_parts=tuple(b.filters for b in ordered if isinstance(b, Batch))
+        if all(isinstance(b, Batch) for b in ordered)
+        else (),
         starts=starts,
         layout=layout,
         comparison_parts=_comparison_words(ordered) if layout is not None else (),
+        digest_parts=_digests(ordered, layout.families)
+        if layout is not None and layout.group_filters
+        else (),
     )
 
 
-def _refuse_repeats(batches: Sequence[Batch]) -> None:
+def _digests(batches: Sequence[MatchBatch], families: int) -> tuple[npt.NDArray[np.uint64], ...]:
+    """Each batch's family digests: as read, or computed from its filters."""
+    return tuple(
+        b.digests if isinstance(b, DigestedBatch) else family_digests(b.filters, families)[0]
+        for b in batches
+    )
+
+
+def _refuse_repeats(batches: Sequence[MatchBatch]) -> None:
     """Refuse an agency whose batches share a reference (each batch's own are distinct)."""
-    by_agency: dict[str, list[Batch]] = {}
+    by_agency: dict[str, list[MatchBatch]] = {}
     for batch in batches:
         by_agency.setdefault(batch.agency, []).append(batch)
     for mine in by_agency.values():
@@ -147,7 +173,7 @@ def family_pool(pool: Pool, family: int) -> tuple[Pool, npt.NDArray[np.int64]]:
     return sub, rows
 
 
-def _comparison_words(batches: Sequence[Batch]) -> tuple[npt.NDArray[np.uint64], ...]:
+def _comparison_words(batches: Sequence[MatchBatch]) -> tuple[npt.NDArray[np.uint64], ...]:
     return tuple(
         np.ascontiguousarray(b.comparisons.values).view(np.uint64)
         for b in batches

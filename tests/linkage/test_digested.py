@@ -1,0 +1,175 @@
+"""Batches read for matching as salt-family digests: the same run, without the filters."""
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from linkage.batch import Batch, Comparisons, DigestedBatch, read_batch, write_batch
+from linkage.batch_stream import read_for_matching, read_streamed
+from linkage.errors import BatchError, LinkageError
+from linkage.hits import write_hits
+from linkage.match.engine import match_batches
+from linkage.match.groups import family_digests
+from linkage.match.pool import pool_batches
+from tests.linkage.field_data import SynthBatches, synth_batches
+from tests.linkage.test_batch import to_bytes
+from tests.linkage.test_batch_stream import full_batch, in_record_batches, peak_bytes, pieces
+
+FAMILIES = ("born", "name", "place")
+
+
+def grouped_layout(words: int = 2) -> str:
+    return json.dumps(
+        {
+            "format": "fieldlink-comparisons/1",
+            "words": words,
+            "comparisons": [
+                {"name": "born", "method": "exact", "offset": 1, "words": 1, "crosswise": None}
+            ],
+            "families": list(FAMILIES),
+            "group_filters": True,
+        }
+    )
+
+
+def grouped_batch(records: int = 300, *, width: int = 16, seed: int = 0) -> Batch:
+    """Group filters of three families (some records absent from some), comparison words."""
+    rng = np.random.default_rng(seed)
+    shapes = rng.integers(1, 256, (40, width), dtype=np.uint8)
+    parts = []
+    for family in range(len(FAMILIES)):
+        label = rng.integers(0, 40, records)
+        part = shapes[label].copy()
+        part[rng.random(records) < 0.2 + 0.1 * family] = 0  # not in this family
+        parts.append(part)
+    return Batch.create(
+        agency="politie",
+        schema_fingerprint="ab" * 32,
+        key_check="0123456789abcdef",
+        references=[f"ref-{index:06d}" for index in range(records)],
+        filters=np.concatenate(parts, axis=1),
+        comparisons=Comparisons(
+            layout=grouped_layout(),
+            values=rng.integers(0, 256, (records, 16 * len(FAMILIES)), dtype=np.uint8),
+        ),
+    )
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 30])
+@pytest.mark.parametrize("rows", [None, 16, 5000])
+def test_a_digested_batch_holds_each_familys_digest_of_the_filters_read_whole(
+    chunk: int, rows: int | None
+) -> None:
+    # 5000 records in one record batch: its filters are digested in several slices.
+    whole = grouped_batch(records=6000 if rows == 5000 else 300)
+    data = to_bytes(whole)
+    data = data if rows is None else in_record_batches(data, rows)
+
+    read = read_for_matching(pieces(data, chunk), size_bytes=len(data))
+
+    assert isinstance(read, DigestedBatch)
+    assert read.references == whole.references
+    assert (read.agency, read.key_check, read.filter_bits) == (
+        whole.agency,
+        whole.key_check,
+        whole.filter_bits,
+    )
+    assert np.array_equal(read.digests, family_digests(whole.filters, len(FAMILIES))[0])
+    assert (read.digests == 0).any() and (read.digests != 0).any()
+    assert whole.comparisons is not None
+    assert np.array_equal(read.comparisons.values, whole.comparisons.values)
+    assert "ref-" not in repr(read)
+
+
+def test_a_batch_without_group_filters_is_read_as_read_streamed_reads_it() -> None:
+    data = to_bytes(full_batch())
+
+    read = read_for_matching(pieces(data, 4096), size_bytes=len(data))
+
+    streamed = read_streamed(pieces(data, 4096), size_bytes=len(data)).batch
+    assert isinstance(read, Batch)
+    assert read.references == streamed.references
+    assert np.array_equal(read.filters, streamed.filters)
+
+
+def test_reading_for_matching_holds_the_digests_not_the_filters() -> None:
+    # 20,000 records with three 128-byte group filters: 7.7 MB of filters, 0.5 MB of
+    # digests, 1 MB of comparison words; read in 256 kB chunks as the vault gives them.
+    batch = grouped_batch(records=20_000, width=128)
+    data = to_bytes(batch)
+    filters = batch.filters.nbytes
+
+    def chunks() -> Iterator[bytes]:
+        view = io.BytesIO(data)
+        while piece := view.read(256 * 1024):
+            yield piece
+
+    whole = peak_bytes(lambda: read_streamed(chunks(), size_bytes=len(data)))
+    digested = peak_bytes(lambda: read_for_matching(chunks(), size_bytes=len(data)))
+
+    assert whole > filters
+    assert whole - digested > 0.9 * filters  # what the whole read holds and this one not
+
+
+def test_a_digested_batch_must_have_a_digest_per_record_and_family() -> None:
+    whole = grouped_batch(records=10)
+    assert whole.comparisons is not None
+    fields = {
+        "agency": whole.agency,
+        "schema_fingerprint": whole.schema_fingerprint,
+        "key_check": whole.key_check,
+        "filter_bits": whole.filter_bits,
+        "references": whole.references,
+        "created_at": whole.created_at,
+        "comparisons": whole.comparisons,
+    }
+    with pytest.raises(BatchError, match="one digest per record and salt family"):
+        DigestedBatch(**fields, digests=np.zeros((10, 2), dtype=np.uint64))
+    plain = Comparisons(
+        layout=json.dumps(json.loads(grouped_layout()) | {"group_filters": False}),
+        values=whole.comparisons.values,
+    )
+    with pytest.raises(BatchError, match="only a batch with group filters"):
+        DigestedBatch(**fields | {"comparisons": plain}, digests=np.zeros((10, 3), np.uint64))
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> SynthBatches:
+    return synth_batches(tmp_path_factory.mktemp("synth"))
+
+
+def test_digested_batches_match_as_the_batches_they_were_read_from(
+    synth: SynthBatches, tmp_path: Path
+) -> None:
+    digested = []
+    for batch in synth.batches:
+        sink = io.BytesIO()
+        write_batch(batch, sink)
+        read = read_for_matching(pieces(sink.getvalue(), 65536))
+        assert isinstance(read, DigestedBatch)
+        digested.append(read)
+
+    expected, expected_report = match_batches(synth.batches)
+    found, report = match_batches(digested)
+
+    write_hits(expected, tmp_path / "expected.json")
+    write_hits(found, tmp_path / "found.json")
+    assert len(expected.groups) > 100
+    assert (tmp_path / "found.json").read_bytes() == (tmp_path / "expected.json").read_bytes()
+    assert report == expected_report
+
+
+def test_a_pool_of_digested_batches_has_no_filters_to_give(synth: SynthBatches) -> None:
+    sink = io.BytesIO()
+    write_batch(synth.batches[0], sink)
+    read = read_for_matching([sink.getvalue()])
+    pool = pool_batches([read, *synth.batches[1:]])
+
+    with pytest.raises(LinkageError, match="read as family digests"):
+        _ = pool.filters
+    assert len(pool.digest_parts) == len(synth.batches)
+    assert read_batch(sink.getvalue()).references == read.references
