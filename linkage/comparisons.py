@@ -223,15 +223,13 @@ class ComparisonEncoder:
             replace(self._params, salt_field=packed.starts.shape[0] - 1) if salted else self._params
         )
         if (backend or self.backend or Backend.for_rows(rows)) is Backend.VECTORIZED:
-            from linkage.vectorized.comparisons import encode_comparisons
+            from linkage.vectorized.comparisons import band_slots, encode_comparisons
 
             encode_comparisons(packed, params, out)
+            if self._bands:
+                band_slots(packed, params, out)
         else:
             from linkage.compiled.comparisons import encode_comparisons as compiled_comparisons
 
-            compiled_comparisons(packed, params, out, threads=threads)
-        if self._bands:
-            from linkage.vectorized.comparisons import band_slots
-
-            band_slots(packed, params, out)
+            compiled_comparisons(packed, params, out, threads=threads)  # bands included
         return out.view(np.uint8).reshape(rows, 8 * self.layout.words)

@@ -17,7 +17,8 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 
 
 @njit(inline="always", cache=True)
-def _set_bits(words, token_hash, bits_per_token, filter_bits):
+def set_token_bits(words, token_hash, bits_per_token, filter_bits):
+    """Set a token's `bits_per_token` positions (drawn from its hash) in `words`."""
     # Each 64-bit draw yields two positions, one from each 32-bit half, scaled to the
     # filter length by a multiply-shift (Lemire's fast range reduction).
     for draw in range(0, bits_per_token, 2):
@@ -35,7 +36,7 @@ def _set_bit(words, half, filter_bits):
 
 @njit(inline="always", cache=True)
 def _emit(words, key0, key1, buffer, length, bits, filter_bits):
-    _set_bits(words, siphash_codepoints(key0, key1, buffer, length), bits, filter_bits)
+    set_token_bits(words, siphash_codepoints(key0, key1, buffer, length), bits, filter_bits)
 
 
 @njit(cache=True)
@@ -135,7 +136,7 @@ def _record_filter(row, cps, starts, ends, plan, keys, salt_field, salt_keys, bu
             _date_parts(words, cps, first, key0, key1, buffer, prefix, bits, filter_bits)
         else:
             token_hash = span_hash(key0, key1, buffer, prefix, cps, first, last)
-            _set_bits(words, token_hash, bits, filter_bits)
+            set_token_bits(words, token_hash, bits, filter_bits)
 
 
 @njit(cache=True)

@@ -1,7 +1,8 @@
 """The comparison encoder of `linkage.comparisons`, compiled with numba: one record per call.
 
 `linkage.comparisons` describes the encoding; `linkage.vectorized.comparisons` is the same
-encoder in numpy, for inputs too small to repay numba's start-up. Both write the same words.
+encoder in numpy, for inputs too small to repay numba's start-up. Both write the same words,
+`bands` slots included (`linkage.compiled.bands`).
 """
 
 import numpy as np
@@ -10,8 +11,10 @@ from numba import njit, prange, uint64
 
 from linkage.codepoints import SPACE, PackedColumns
 from linkage.comparisons import ComparisonParams
+from linkage.compiled.bands import band_bits, gram_capacity
 from linkage.compiled.bloom import qgram_bits, salt_prefix, span_hash
 from linkage.compiled.siphash import siphash_codepoints
+from linkage.match.layout import METHOD_CODES
 
 
 @njit(inline="always", cache=True)
@@ -57,8 +60,9 @@ def _date_words(row_words, offset, key0, key1, buffer, prefix, cps, start):
 
 @njit(cache=True)
 def _encode_row(row, inputs, out):
-    cps, starts, ends, plan, keys, salt_field, salt_keys, buffer_size = inputs
+    cps, starts, ends, plan, keys, salt_field, salt_keys, buffer_size, gram_room = inputs
     buffer = np.empty(buffer_size, dtype=np.uint32)
+    grams = np.empty(gram_room, dtype=np.uint64)  # a `bands` value's bigram hashes
     row_words = out[row]
     prefix = salt_prefix(row, cps, starts, ends, salt_field, salt_keys, buffer)
     for index in range(plan.shape[0]):
@@ -77,6 +81,11 @@ def _encode_row(row, inputs, out):
             row_words[offset] = span_hash(key0, key1, buffer, prefix, cps, first, last)
         elif method == 2 and last - first == 10:  # a normalised date: YYYY-MM-DD
             _date_words(row_words, offset, key0, key1, buffer, prefix, cps, first)
+        elif method == 3:
+            slot = row_words[offset : offset + words]
+            band_bits(
+                slot, cps, first, last, key0, key1, buffer, prefix, grams, per_token, 64 * words
+            )
 
 
 @njit(parallel=True, cache=True)
@@ -98,7 +107,8 @@ def encode_comparisons(
     *,
     threads: bool,
 ) -> None:
-    """Write every record's comparison words into `out` (rows x layout words)."""
+    """Write every record's comparison words into `out` (rows x layout words), bands too."""
+    bands = bool((params.plan[:, 2] == METHOD_CODES["bands"]).any())
     inputs = (
         packed.codepoints,
         packed.starts,
@@ -108,5 +118,6 @@ def encode_comparisons(
         params.salt_field,
         params.salt_keys,
         packed.longest + 16,
+        gram_capacity(packed.longest) if bands else 0,
     )
     (_encode_threaded if threads else _encode_serial)(inputs, out)

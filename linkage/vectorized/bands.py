@@ -15,8 +15,9 @@ learns which bits each q-gram sets and decodes every other name, the rare ones i
 the key, different from value to value: learning the bits of known names tells nothing
 about the bits of a name not seen, so only near-copies of known names can be recognised.
 
-Both encoders (numpy and compiled) leave `bands` slots to `band_slots`, so the words are
-identical whichever encoded the rest.
+This is the numpy implementation, which `linkage.vectorized.comparisons.band_slots` writes
+into the slots; `linkage.compiled.bands` is the same construction compiled, value by
+value, inside the compiled comparison encoder. Both set the same bits.
 """
 
 import numpy as np
@@ -26,7 +27,7 @@ from linkage.vectorized.tokens import TokenHashes
 
 BANDS = 24  # tokens per value: Dice steps of 1/24
 ROWS = 2  # q-gram minima per band: agreement ~ Jaccard squared
-_ROW_STEP = np.uint64(0xD1B54A32D192ED03)  # odd: distinct seeds per (band, row)
+ROW_STEP = np.uint64(0xD1B54A32D192ED03)  # odd: distinct seeds per (band, row)
 
 
 def band_tokens(found: TokenHashes) -> TokenHashes:
@@ -49,7 +50,7 @@ def band_tokens(found: TokenHashes) -> TokenHashes:
         for band in range(BANDS):
             combined = np.full(len(values), GOLDEN * np.uint64(band + 1), dtype=np.uint64)
             for row in range(ROWS):
-                seed = _ROW_STEP * np.uint64(band * ROWS + row + 1)
+                seed = ROW_STEP * np.uint64(band * ROWS + row + 1)
                 minimum = np.minimum.reduceat(mix(hashes ^ seed), starts)
                 combined = mix(combined ^ minimum)
             tokens[:, band] = combined

@@ -83,7 +83,7 @@ def _encode_slice(
         present, keys, salts, spans = _slot_values(params, where, index, field, part)
         out[present, 0] |= np.uint64(1 << index)
         if method == _BANDS:
-            continue  # `band_slots`, after either encoder
+            continue  # `band_slots`, after this
         if method == _BLOOM:
             found = qgram_hashes(keys, packed.codepoints, spans, 2, padded=True, prefixes=salts)
             owned = TokenHashes(owners=present[found.owners], hashes=found.hashes)
@@ -104,8 +104,8 @@ def band_slots(
 ) -> None:
     """Write every record's `bands` slots (`linkage.vectorized.bands`) into `out`.
 
-    Both encoders leave these slots empty and set their presence bits; this fills them,
-    so the words are the same whichever encoded the rest.
+    `encode_comparisons` leaves these slots empty and sets their presence bits; this fills
+    them. (The compiled encoder writes them itself, the same bits: `linkage.compiled.bands`.)
     """
     if (params.plan[:, 2] == _BANDS).any():
         _by_slice(packed, params, out, _band_slice)

@@ -5,6 +5,7 @@ import numpy as np
 from keys import LinkageSecret
 from linkage.backend import Backend
 from linkage.comparisons import ComparisonEncoder, comparison_layout
+from linkage.encode import Encoders
 from linkage.match.levels import LevelPlan, pair_levels
 from linkage.schema import ComparisonMethod, load_schema
 from linkage.vectorized.bands import BANDS, band_tokens
@@ -81,3 +82,26 @@ def test_band_slots_get_bloom_like_levels() -> None:
 
     assert levels[:, index].tolist()[0] == 4  # agree
     assert levels[0, index] > levels[1, index] > levels[2, index] >= 1
+
+
+def test_both_encoders_write_the_same_salted_band_slots() -> None:
+    # The compiled encoder writes bands slots itself (`linkage.compiled.bands`); salted,
+    # of several words, first and rest parts, letters beyond ASCII, one letter, missing.
+    schema = load_schema()
+    given: list[str | None] = ["cristina", "jose maria", "ana", "", "wilhelmina", "øyvind", "a"]
+    given.append("ünï ü")
+    surnames: list[str | None] = ["garcia perez", "de la cruz", "x", "smit", "", "ødegård", "li"]
+    surnames.append("van der berg")
+    dates: list[str | None] = ["1985-03-07", "1985-07-03", "2001-12-31", "1985-03-07"] * 2
+    columns: list[list[str | None]] = [[None] * len(given) for _ in schema.fields]
+    names = schema.field_names
+    columns[names.index("given_names")] = given
+    columns[names.index("surnames")] = surnames
+    columns[names.index("date_of_birth")] = dates
+    comparisons = {
+        backend: Encoders.of(schema, SECRET, backend=backend).encode(columns, threads=False)[1]
+        for backend in Backend
+    }
+    numpy_words, compiled_words = comparisons[Backend.VECTORIZED], comparisons[Backend.COMPILED]
+    assert numpy_words is not None and compiled_words is not None
+    assert numpy_words.any() and (numpy_words == compiled_words).all()
