@@ -107,6 +107,10 @@ class Encoders:
         self.clk.load_compiled()
         if self.comparisons is not None:
             self.comparisons.load_compiled()
+        if self.group_keys:
+            from linkage.salting.group_filter import group_filters
+
+            group_filters(bytes(16), [None], self.clk.schema.family_bits, backend=Backend.COMPILED)
 
     def encode(
         self, columns: Sequence[Sequence[str | None]], *, threads: bool
@@ -135,7 +139,8 @@ class Encoders:
             absent = np.fromiter((salt is None for salt in salts), dtype=bool, count=len(salts))
             if schema.hardening.group_filters:
                 key = self.group_keys[family.name]
-                block = group_filters(key, salts, schema.family_bits)
+                backend = self.backend or Backend.for_rows(len(salts))
+                block = group_filters(key, salts, schema.family_bits, backend=backend)
             else:
                 block = self.clk.encode_packed(packed, threads=threads, salted=True)
             block[absent] = 0

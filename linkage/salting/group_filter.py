@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from keys import LinkageSecret
+from linkage.backend import Backend
 from linkage.splitmix import GOLDEN, mix
 
 GROUP_PURPOSE = "salt-group-filter"
@@ -45,15 +46,42 @@ def _salt_hashes(key: bytes, salts: Sequence[str | None]) -> npt.NDArray[np.uint
     """A keyed 64-bit hash of each salt (0 for None): BLAKE2b's first 8 bytes, little-endian."""
     import hashlib
 
-    blake = hashlib.blake2b
-    digests = b"".join(
-        bytes(8) if salt is None else blake(salt.encode("utf-8"), key=key, digest_size=8).digest()
-        for salt in salts
-    )
-    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
+    keyed = hashlib.blake2b(key=key, digest_size=8)  # copied: the key block is hashed once
+    none = bytes(8)
+    digests = []
+    for salt in salts:
+        if salt is None:
+            digests.append(none)
+            continue
+        state = keyed.copy()
+        state.update(salt.encode("utf-8"))
+        digests.append(state.digest())
+    return np.frombuffer(b"".join(digests), dtype="<u8").astype(np.uint64)
 
 
-def group_filters(key: bytes, salts: Sequence[str | None], bits: int) -> npt.NDArray[np.uint8]:
+def _draw(hashes: npt.NDArray[np.uint64], bits: int) -> npt.NDArray[np.uint8]:
+    """Rows x (bits / 8) bytes: `GROUP_BITS` SplitMix draws from each hash (zeros for 0).
+
+    One array pass per draw, straight into the packed bytes (as `numpy.packbits` numbers
+    bits: the highest of byte 0 first); a draw sets one bit per row, so no row's byte is
+    written twice in one pass.
+    """
+    width = bits // 8
+    out = np.zeros((len(hashes), width), dtype=np.uint8)
+    flat = out.reshape(-1)
+    base = np.arange(len(hashes), dtype=np.int64) * width
+    state = hashes
+    for _ in range(GROUP_BITS):
+        state = mix(state + GOLDEN)  # SplitMix64's step, fed back
+        position = (state % np.uint64(bits)).astype(np.int64)
+        flat[base + (position >> 3)] |= np.right_shift(0x80, position & 7).astype(np.uint8)
+    out[hashes == 0] = 0
+    return out
+
+
+def group_filters(
+    key: bytes, salts: Sequence[str | None], bits: int, *, backend: Backend = Backend.VECTORIZED
+) -> npt.NDArray[np.uint8]:
     """Records x (bits / 8) bytes: each record's group filter (zeros without a salt).
 
     Each distinct salt's filter is drawn once and copied to the records that share it
@@ -63,18 +91,16 @@ def group_filters(key: bytes, salts: Sequence[str | None], bits: int) -> npt.NDA
         key: The family's key (`group_key`).
         salts: Each record's salt in the family, None where it has none.
         bits: The filter's length, a multiple of 64.
+        backend: Draw with numpy, or with numba (the same bits; for callers that have
+            loaded the compiled encoders anyway).
     """
     distinct, inverse = _distinct_salts(salts)
     hashes = _salt_hashes(key, distinct)
-    rows = len(distinct)
-    out = np.zeros((rows, bits), dtype=bool)
-    state = hashes
-    row_index = np.arange(rows)
-    for _ in range(GROUP_BITS):
-        state = mix(state + GOLDEN)  # SplitMix64's step, fed back
-        out[row_index, (state % np.uint64(bits)).astype(np.int64)] = True
-    out[hashes == 0] = False
-    return np.packbits(out, axis=1)[inverse]
+    if backend is Backend.COMPILED:
+        from linkage.compiled.group_filter import draw_group_filters
+
+        return draw_group_filters(hashes, GROUP_BITS, bits)[inverse]
+    return _draw(hashes, bits)[inverse]
 
 
 __all__ = ["GROUP_BITS", "group_filters", "group_key"]

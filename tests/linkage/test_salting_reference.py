@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from keys import LinkageSecret
+from linkage.backend import Backend
 from linkage.salting import family_salts, salt_part
 from linkage.salting.families import SEPARATOR
 from linkage.salting.group_filter import GROUP_BITS, group_filters, group_key
@@ -125,18 +126,23 @@ def test_names_swapped_between_columns_share_the_combined_key() -> None:
     assert first is not None and first == second
 
 
-def test_group_filters_match_the_record_by_record_definition() -> None:
+@pytest.mark.parametrize("backend", list(Backend))
+@pytest.mark.parametrize("bits", [None, 64, 192])
+def test_group_filters_match_the_record_by_record_definition(
+    backend: Backend, bits: int | None
+) -> None:
+    # Both backends draw the bits (numpy straight into packed bytes, numba per salt).
     schema = load_schema("person")
+    bits = bits or schema.family_bits
     columns = _columns(schema)
     for family in schema.hardening.salt_families:
         key = group_key(SECRET, family.name)
-        salts = [*family_salts(schema, family, columns), None, "only-here", "ünï"]
-        got = group_filters(key, salts, schema.family_bits)
-        assert got.shape == (len(salts), schema.family_bits // 8)
-        assert [bytes(row) for row in got] == [
-            _reference_filter(key, salt, schema.family_bits) for salt in salts
-        ]
+        salts = [*family_salts(schema, family, columns), None, "only-here", "ünï", ""]
+        got = group_filters(key, salts, bits, backend=backend)
+        assert got.shape == (len(salts), bits // 8)
+        assert [bytes(row) for row in got] == [_reference_filter(key, salt, bits) for salt in salts]
 
 
-def test_group_filters_of_no_records() -> None:
-    assert group_filters(bytes(16), [], 1024).shape == (0, 128)
+@pytest.mark.parametrize("backend", list(Backend))
+def test_group_filters_of_no_records(backend: Backend) -> None:
+    assert group_filters(bytes(16), [], 1024, backend=backend).shape == (0, 128)
