@@ -112,7 +112,11 @@ def normalize_surnames(text: str, drop_particles: bool = True) -> str:
     Returns:
         The folded surnames.
     """
-    words = fold(text).split()
+    return _folded_surnames(fold(text), drop_particles)
+
+
+def _folded_surnames(folded: str, drop_particles: bool) -> str:
+    words = folded.split()
     return " ".join(_without_particles(words) if drop_particles else words)
 
 
@@ -264,7 +268,11 @@ def normalize_sex(text: str) -> str:
     Raises:
         InvalidValue: The spelling is not one we know.
     """
-    code = _SEX_CODES.get(fold(text))
+    return _folded_sex(fold(text))
+
+
+def _folded_sex(folded: str) -> str:
+    code = _SEX_CODES.get(folded)
     if code is None:
         raise InvalidValue("is not a recognised sex code (expected m, f or x)")
     return code
@@ -291,7 +299,10 @@ def normalize_nationality(text: str) -> str:
     Raises:
         InvalidValue: The spelling is not one we know.
     """
-    folded = fold(text)
+    return _folded_nationality(fold(text))
+
+
+def _folded_nationality(folded: str) -> str:
     code = NATIONALITIES.get(folded) or NATIONALITIES.get(folded.replace(" ", ""))
     if code is None:
         raise InvalidValue("is not a recognised nationality or country (an ISO code or a name)")
@@ -376,7 +387,11 @@ def normalize_postcode(text: str) -> str:
 
     "1234 ab" -> "1234AB"; "B-1000" -> "1000"; "sw1a 1aa" -> "SW1A1AA".
     """
-    return _POSTCODE_COUNTRY.sub("", fold(text)).replace(" ", "").upper()
+    return _folded_postcode(fold(text))
+
+
+def _folded_postcode(folded: str) -> str:
+    return _POSTCODE_COUNTRY.sub("", folded).replace(" ", "").upper()
 
 
 def normalize_city(text: str) -> str:
@@ -385,7 +400,10 @@ def normalize_city(text: str) -> str:
     Folding removes apostrophes and turns hyphens into spaces, so "'s-Gravenhage" folds
     to "s gravenhage", which the alias table maps to "den haag", as "The Hague" is.
     """
-    folded = fold(text)
+    return _folded_city(fold(text))
+
+
+def _folded_city(folded: str) -> str:
     return CITY_ALIASES.get(folded, folded)
 
 
@@ -423,6 +441,17 @@ _NORMALIZERS: Mapping[FieldKind, Callable[[str, Normalization], str]] = {
     FieldKind.TEXT: lambda text, _: normalize_text(text),
     FieldKind.IDENTIFIER: lambda text, _: normalize_identifier(text),
 }
+# The kinds whose normaliser begins by folding, from the folded text: `normalize_value`
+# folds once to tell a missing value, and these reuse that instead of folding again.
+_FROM_FOLDED: Mapping[FieldKind, Callable[[str, Normalization], str]] = {
+    FieldKind.GIVEN_NAMES: lambda folded, _: folded,
+    FieldKind.SURNAMES: lambda folded, options: _folded_surnames(folded, options.drop_particles),
+    FieldKind.SEX: lambda folded, _: _folded_sex(folded),
+    FieldKind.NATIONALITY: lambda folded, _: _folded_nationality(folded),
+    FieldKind.POSTCODE: lambda folded, _: _folded_postcode(folded),
+    FieldKind.CITY: lambda folded, _: _folded_city(folded),
+    FieldKind.TEXT: lambda folded, _: folded,
+}
 
 
 def normalize_value(spec: FieldSpec, raw: str) -> str | None:
@@ -440,6 +469,10 @@ def normalize_value(spec: FieldSpec, raw: str) -> str | None:
         InvalidValue: The value is present but not valid for the field's kind; the reason
             never contains the value.
     """
-    if is_missing(raw):
+    folded = fold(raw)
+    if not folded or folded in _MISSING_MARKERS:  # `is_missing`, folding once
         return None
+    from_folded = _FROM_FOLDED.get(spec.kind)
+    if from_folded is not None:
+        return from_folded(folded, spec.normalize)
     return _NORMALIZERS[spec.kind](raw, spec.normalize)

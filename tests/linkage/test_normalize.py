@@ -657,3 +657,55 @@ def test_every_real_date_round_trips_through_each_format(day: date) -> None:
 def test_phone_words_and_a_second_number_are_set_aside(written: str) -> None:
     # Letters are never read as keypad digits ("mob" would be 662).
     assert normalize_phone(written, "NL") == "+31612345678"
+
+
+_PUBLIC_NORMALIZERS = {
+    FieldKind.GIVEN_NAMES: normalize_given_names,
+    FieldKind.SURNAMES: normalize_surnames,
+    FieldKind.SEX: normalize_sex,
+    FieldKind.NATIONALITY: normalize_nationality,
+    FieldKind.POSTCODE: normalize_postcode,
+    FieldKind.CITY: normalize_city,
+    FieldKind.TEXT: normalize_text,
+}
+
+
+def _outcome(normalizer, raw: str) -> object:  # type: ignore[no-untyped-def]
+    try:
+        return normalizer(raw)
+    except InvalidValue as err:
+        return ("invalid", str(err))
+
+
+@PROPERTY
+@given(
+    raw=st.one_of(
+        st.text(),
+        st.sampled_from(["'s-Gravenhage", "The Hague", "NL-1234 ab", "Ærø", "vrouw", "N/A"]),
+    ),
+    kind=st.sampled_from(sorted(_PUBLIC_NORMALIZERS)),
+)
+def test_normalize_value_folds_once_and_gives_what_the_kinds_normaliser_gives(
+    raw: str, kind: FieldKind
+) -> None:
+    # normalize_value hands the text it folded to tell a missing value on to these kinds'
+    # normalisers, instead of letting them fold the raw text again: the same result.
+    expected = None if is_missing(raw) else _outcome(_PUBLIC_NORMALIZERS[kind], raw)
+    assert _outcome(lambda text: normalize_value(spec(kind), text), raw) == expected
+
+
+def test_normalize_value_folds_a_name_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import linkage.normalize as normalize
+
+    calls: list[str] = []
+    original = normalize.fold
+
+    def counted(text: str) -> str:
+        calls.append(text)
+        return original(text)
+
+    monkeypatch.setattr(normalize, "fold", counted)
+
+    assert normalize_value(spec(FieldKind.SURNAMES), "Van der Berg") == "berg"
+    assert normalize_value(spec(FieldKind.CITY), "'s-Gravenhage") == "den haag"
+    assert len(calls) == 2
