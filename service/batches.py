@@ -17,11 +17,12 @@ from pathlib import Path
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
-from linkage.batch import Batch
+from linkage.batch import Batch, MatchBatch
 from linkage.batch_stream import (
     Picked,
     Streamed,
     pick_envelopes,
+    read_for_matching,
     read_reference_column,
     read_streamed,
 )
@@ -48,6 +49,15 @@ def blob_path(data_dir: Path, upload: Upload) -> Path:
 def open_upload(upload: Upload, *, objects: ObjectStore, keyring: Keyring) -> Batch:
     """An upload's batch as a run matches it: checked again, without its envelopes."""
     return read_upload(upload, objects=objects, keyring=keyring).batch
+
+
+def read_for_run(upload: Upload, *, objects: ObjectStore, keyring: Keyring) -> MatchBatch:
+    """An upload's batch as a run matches it (`linkage.batch_stream.read_for_matching`).
+
+    With group filters only the family digests are kept, not the filters.
+    """
+    with closing(iter_upload(upload, objects=objects, keyring=keyring)) as chunks:
+        return read_for_matching(chunks, size_bytes=upload.size_bytes)
 
 
 def read_upload(upload: Upload, *, objects: ObjectStore, keyring: Keyring) -> Streamed:

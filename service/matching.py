@@ -16,14 +16,14 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from linkage.batch import Batch
+from linkage.batch import Batch, MatchBatch
 from linkage.errors import LinkageError
 from linkage.hits import Hits, Member
 from linkage.match.engine import MatchSettings, Progress, Runner, match_batches
-from service.batches import open_upload
+from service.batches import open_upload, read_for_run
 from service.hub_keys import Keyring
 from service.models import Upload
 from service.objects import ObjectStore
@@ -40,18 +40,39 @@ class RunInputMissing(Exception):
 _SAFE_ERRORS = (LinkageError, VaultError, RunInputMissing)
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class RunBatches:
+    """A run's batches as read, labelled by agency id, and each one's content digest."""
+
+    batches: tuple[MatchBatch, ...]
+    contents: tuple[str, ...]  # `service.probing.content_digest`, in batch order
+
+
 def load_batches(
     uploads: Sequence[Upload], *, objects: ObjectStore, keyring: Keyring
-) -> list[Batch]:
-    """Read each upload's batch from the object store, labelled with its agency's id."""
-    return [
-        replace(open_upload(upload, objects=objects, keyring=keyring), agency=str(upload.agency_id))
-        for upload in uploads
-    ]
+) -> RunBatches:
+    """Read each upload's batch from the object store, labelled with its agency's id.
+
+    An upload whose content digest was kept on admission is read for matching
+    (`service.batches.read_for_run`: with group filters, family digests instead of the
+    filters); one stored before that is read whole and its digest computed here.
+    """
+    batches: list[MatchBatch] = []
+    contents: list[str] = []
+    for upload in uploads:
+        if upload.content_digest is not None:
+            batch = read_for_run(upload, objects=objects, keyring=keyring)
+            content = upload.content_digest
+        else:
+            whole = open_upload(upload, objects=objects, keyring=keyring)
+            batch, content = whole, content_digest(whole)
+        batches.append(replace(batch, agency=str(upload.agency_id)))
+        contents.append(content)
+    return RunBatches(tuple(batches), tuple(contents))
 
 
 def match_run(
-    batches: Sequence[Batch],
+    batches: Sequence[Batch] | RunBatches,
     *,
     threshold: float | None,
     min_agencies: int,
@@ -63,22 +84,26 @@ def match_run(
     Batches that carry comparison encodings are scored field by field (`linkage.match.
     fields`): `threshold` is then a match posterior, and each hit names the comparisons
     that agreed (stored as `Hit.agreed_fields`); otherwise it is a Dice similarity.
+    Whole batches may come without their content digests: they are computed.
     """
     settings = MatchSettings(threshold=threshold, min_agencies=min_agencies)
+    if not isinstance(batches, RunBatches):
+        batches = RunBatches(tuple(batches), tuple(map(content_digest, batches)))
     ordered, agency_of = canonical(batches)
     hits, report = match_batches(ordered, settings, runner=runner, progress=progress)
     hits, record = relabel(hits, asdict(report), agency_of)
     return hits, report_record(record, hits)
 
 
-def canonical(batches: Sequence[Batch]) -> tuple[list[Batch], dict[str, str]]:
+def canonical(run: RunBatches) -> tuple[list[MatchBatch], dict[str, str]]:
     """The batches in content order, labelled by content; and each label's agency.
 
     An agency's label is its rank among the agencies ordered by the digest of their
     batches' content digests (`#000000`, `#000001`, ...; fixed width, so labels sort as
     ranks). Agencies that uploaded identical records tie; their ids break the tie.
     """
-    digests = {id(batch): content_digest(batch) for batch in batches}
+    batches = run.batches
+    digests = {id(batch): content for batch, content in zip(batches, run.contents, strict=True)}
     by_agency: dict[str, list[str]] = {}
     for batch in batches:
         by_agency.setdefault(batch.agency, []).append(digests[id(batch)])

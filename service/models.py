@@ -198,6 +198,9 @@ class Upload(Base):
     # The batch's key check value (its epoch); None: stored before epochs were recorded,
     # when the project's first key check value was the only one accepted.
     key_check: Mapped[str | None] = mapped_column(String(16))
+    # `service.probing.content_digest` of the batch, computed on admission; None: stored
+    # before it was kept, and a run then reads the batch whole to compute it.
+    content_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class AcceptedContent(Base):

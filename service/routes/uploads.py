@@ -288,6 +288,7 @@ def _describe(upload: Upload, intake: _Intake, spooled: Spooled, admitted: Admit
     upload.record_count = admitted.record_count
     upload.filter_bits = admitted.filter_bits
     upload.key_check = admitted.key_check
+    upload.content_digest = admitted.content_digest
     upload.storage_key_id = intake.keyring.active_id
     # Counted against the agency's upload budget for good: deleting or replacing the
     # upload later keeps the count (service.probing).

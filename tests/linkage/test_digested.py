@@ -118,23 +118,26 @@ def test_reading_for_matching_holds_the_digests_not_the_filters() -> None:
 def test_a_digested_batch_must_have_a_digest_per_record_and_family() -> None:
     whole = grouped_batch(records=10)
     assert whole.comparisons is not None
-    fields = {
-        "agency": whole.agency,
-        "schema_fingerprint": whole.schema_fingerprint,
-        "key_check": whole.key_check,
-        "filter_bits": whole.filter_bits,
-        "references": whole.references,
-        "created_at": whole.created_at,
-        "comparisons": whole.comparisons,
-    }
+
+    def digested(comparisons: Comparisons, families: int) -> DigestedBatch:
+        return DigestedBatch(
+            agency=whole.agency,
+            schema_fingerprint=whole.schema_fingerprint,
+            key_check=whole.key_check,
+            filter_bits=whole.filter_bits,
+            references=whole.references,
+            digests=np.zeros((10, families), dtype=np.uint64),
+            created_at=whole.created_at,
+            comparisons=comparisons,
+        )
+
+    assert len(digested(whole.comparisons, 3)) == 10
     with pytest.raises(BatchError, match="one digest per record and salt family"):
-        DigestedBatch(**fields, digests=np.zeros((10, 2), dtype=np.uint64))
-    plain = Comparisons(
-        layout=json.dumps(json.loads(grouped_layout()) | {"group_filters": False}),
-        values=whole.comparisons.values,
-    )
+        digested(whole.comparisons, 2)
+    document = json.loads(grouped_layout()) | {"group_filters": False}
+    plain = Comparisons(layout=json.dumps(document), values=whole.comparisons.values)
     with pytest.raises(BatchError, match="only a batch with group filters"):
-        DigestedBatch(**fields | {"comparisons": plain}, digests=np.zeros((10, 3), np.uint64))
+        digested(plain, 3)
 
 
 @pytest.fixture(scope="module")
