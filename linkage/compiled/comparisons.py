@@ -11,10 +11,10 @@ from numba import njit, prange, uint64
 
 from linkage.codepoints import SPACE, PackedColumns
 from linkage.comparisons import ComparisonParams
-from linkage.compiled.bands import band_bits, gram_capacity
-from linkage.compiled.bloom import qgram_bits, salt_prefix, span_hash
+from linkage.compiled.bands import SEEDS, band_bits
+from linkage.compiled.bigrams import bigram_capacity, bigram_hashes
+from linkage.compiled.bloom import salt_prefix, set_token_bits, span_hash
 from linkage.compiled.siphash import siphash_codepoints
-from linkage.match.layout import METHOD_CODES
 
 
 @njit(inline="always", cache=True)
@@ -59,12 +59,12 @@ def _date_words(row_words, offset, key0, key1, buffer, prefix, cps, start):
 
 
 @njit(cache=True)
-def _encode_row(row, inputs, out):
-    cps, starts, ends, plan, keys, salt_field, salt_keys, buffer_size, gram_room = inputs
-    buffer = np.empty(buffer_size, dtype=np.uint32)
-    grams = np.empty(gram_room, dtype=np.uint64)  # a `bands` value's bigram hashes
+def _encode_row(row, inputs, out, scratch):
+    cps, starts, ends, plan, keys, salt_field, salt_keys, _buffer_size, _gram_room = inputs
+    buffer, grams, minima = scratch
     row_words = out[row]
     prefix = salt_prefix(row, cps, starts, ends, salt_field, salt_keys, buffer)
+    salt = uint64(buffer[0]) | (uint64(buffer[1]) << uint64(32)) if prefix else uint64(0)
     for index in range(plan.shape[0]):
         field, part, method, offset, words, per_token = plan[index]
         first, last = _part_span(cps, starts[field, row], ends[field, row], part)
@@ -72,32 +72,41 @@ def _encode_row(row, inputs, out):
             continue
         row_words[0] |= uint64(1) << uint64(index)
         key0, key1 = keys[index, 0], keys[index, 1]
-        if method == 0:
+        if method == 0 or method == 3:  # bloom and bands: tokens from padded bigrams
             slot = row_words[offset : offset + words]
-            qgram_bits(
-                slot, cps, first, last, key0, key1, buffer, prefix, 2, True, per_token, 64 * words
-            )
+            count = bigram_hashes(grams, cps, first, last, key0, key1, salt, prefix > 0)
+            if method == 0:
+                for gram in range(count):
+                    set_token_bits(slot, grams[gram], per_token, 64 * words)
+            else:
+                band_bits(slot, grams, count, minima, per_token, 64 * words)
         elif method == 1:
             row_words[offset] = span_hash(key0, key1, buffer, prefix, cps, first, last)
         elif method == 2 and last - first == 10:  # a normalised date: YYYY-MM-DD
             _date_words(row_words, offset, key0, key1, buffer, prefix, cps, first)
-        elif method == 3:
-            slot = row_words[offset : offset + words]
-            band_bits(
-                slot, cps, first, last, key0, key1, buffer, prefix, grams, per_token, 64 * words
-            )
+
+
+@njit(cache=True)
+def _scratch(inputs):
+    buffer_size, gram_room = inputs[7], inputs[8]
+    return (
+        np.zeros(buffer_size, dtype=np.uint32),
+        np.empty(gram_room, dtype=np.uint64),  # a value's bigram hashes
+        np.empty(SEEDS.shape[0], dtype=np.uint64),  # its band minima
+    )
 
 
 @njit(parallel=True, cache=True)
 def _encode_threaded(inputs, out):
     for row in prange(out.shape[0]):
-        _encode_row(row, inputs, out)
+        _encode_row(row, inputs, out, _scratch(inputs))
 
 
 @njit(cache=True)
 def _encode_serial(inputs, out):
+    scratch = _scratch(inputs)  # one thread: one scratch for every row
     for row in range(out.shape[0]):
-        _encode_row(row, inputs, out)
+        _encode_row(row, inputs, out, scratch)
 
 
 def encode_comparisons(
@@ -108,7 +117,6 @@ def encode_comparisons(
     threads: bool,
 ) -> None:
     """Write every record's comparison words into `out` (rows x layout words), bands too."""
-    bands = bool((params.plan[:, 2] == METHOD_CODES["bands"]).any())
     inputs = (
         packed.codepoints,
         packed.starts,
@@ -118,6 +126,6 @@ def encode_comparisons(
         params.salt_field,
         params.salt_keys,
         packed.longest + 16,
-        gram_capacity(packed.longest) if bands else 0,
+        bigram_capacity(packed.longest),
     )
     (_encode_threaded if threads else _encode_serial)(inputs, out)
