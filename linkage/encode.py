@@ -191,22 +191,20 @@ def normalize_column(
         The normalised values (None where missing or invalid), and (index, reason) for
         each invalid value.
     """
-    outcomes = {raw: _outcome(spec, raw) for raw in dict.fromkeys(values)}
-    reasons = {raw: out.reason for raw, out in outcomes.items() if isinstance(out, InvalidValue)}
-    clean = {raw: None if isinstance(out, InvalidValue) else out for raw, out in outcomes.items()}
+    clean: dict[str, str | None] = {}
+    reasons: dict[str, str] = {}
+    for raw in dict.fromkeys(values):
+        try:
+            clean[raw] = normalize_value(spec, raw)
+        except InvalidValue as err:
+            clean[raw] = None
+            reasons[raw] = err.reason
     problems = (
         [(index, reasons[raw]) for index, raw in enumerate(values) if raw in reasons]
         if reasons
         else []
     )
-    return [clean[raw] for raw in values], problems
-
-
-def _outcome(spec: FieldSpec, raw: str) -> str | InvalidValue | None:
-    try:
-        return normalize_value(spec, raw)
-    except InvalidValue as err:
-        return err
+    return list(map(clean.__getitem__, values)), problems
 
 
 def encode_columns(
@@ -267,8 +265,7 @@ def encode_columns(
         else normalised
     )
     missing = {
-        spec.name: sum(value is None for value in column)
-        for spec, column in zip(schema.fields, kept, strict=True)
+        spec.name: column.count(None) for spec, column in zip(schema.fields, kept, strict=True)
     }
     encoders = encoders or Encoders.of(schema, secret)
     filters, comparisons = encoders.encode(kept, threads=threads)

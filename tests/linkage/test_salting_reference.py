@@ -93,6 +93,9 @@ def _every_transform() -> LinkageSchema:
         {"name": "given_key", "parts": ["given_names:key", "date_of_birth:month_day"]},
         {"name": "surname_word", "parts": ["surnames:word"]},
         {"name": "pair_area", "parts": ["postcode+postcode:area", "phone"]},
+        # three and four parts: `family_salts` writes out joins of up to three
+        {"name": "three", "parts": ["surnames:key", "date_of_birth:year", "date_of_birth:month"]},
+        {"name": "four", "parts": ["given_names:key", "postcode", "date_of_birth:day", "phone"]},
     ]
     document = load_schema("person").model_dump(mode="json")
     document["hardening"]["salt_families"] = families
