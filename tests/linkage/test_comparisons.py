@@ -179,7 +179,9 @@ def random_comparisons(draw: st.DrawFn) -> tuple[ComparisonSpec, ...]:
     specs = []
     for index in range(draw(st.integers(1, 6))):
         field = draw(st.sampled_from(NAMED_FIELDS))
-        method = "date" if field.kind == "date" else draw(st.sampled_from(["bloom", "exact"]))
+        method = (
+            "date" if field.kind == "date" else draw(st.sampled_from(["bloom", "exact", "bands"]))
+        )
         specs.append(
             ComparisonSpec(
                 name=f"c{index}",
@@ -219,6 +221,8 @@ def test_numpy_and_compiled_encoders_write_the_same_words(data: st.DataObject) -
 
     numpy_words = encoder.encode(columns, backend=Backend.VECTORIZED)
     compiled_words = encoder.encode(columns, backend=Backend.COMPILED, threads=False)
+    threaded_words = encoder.encode(columns, backend=Backend.COMPILED, threads=True)
 
     assert numpy_words.shape == (rows, 8 * encoder.layout.words)
     assert np.array_equal(numpy_words, compiled_words)
+    assert np.array_equal(numpy_words, threaded_words)
