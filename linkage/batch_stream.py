@@ -43,6 +43,7 @@ from linkage.batch import (
     Batch,
     Comparisons,
     DigestedBatch,
+    FamilyWords,
     check_batch_schema,
 )
 from linkage.errors import BatchError
@@ -174,7 +175,9 @@ def read_for_matching(
     digests = _Digests(count, filter_bits // 8, layout.families)
     references = _References()
     width = walker.schema.field(COMPARISON_COLUMN).type.byte_width
-    comparisons = _Rows(count, width, "a comparison encoding")
+    if width != layout.row_words * 8:
+        raise BatchError("comparison encodings must be whole 64-bit words")
+    comparisons = _FamilyRows(count, layout.words, layout.families)
     handlers: dict[str, _Handler] = {
         "ref": references,
         "filter": digests,
@@ -191,7 +194,7 @@ def read_for_matching(
         references=tuple(references.column().to_pylist()),
         digests=digests.array(),
         created_at=meta["created_at"],
-        comparisons=Comparisons(layout=meta[COMPARISON_META_KEY], values=comparisons.array()),
+        comparisons=FamilyWords(meta[COMPARISON_META_KEY], comparisons.arrays(), count),
     )
 
 
@@ -696,6 +699,42 @@ class _Digests:
         if self.target is None:
             self.target = np.empty((self.count, self.families), dtype=np.uint64)
         return self.target
+
+
+class _FamilyRows:
+    """The comparison column split, as it passes, into one array of words per family.
+
+    Read a few thousand rows at a time into one scratch array, each family's words then
+    copied into its own array (`linkage.batch.FamilyWords`).
+    """
+
+    ROWS = 4096
+
+    def __init__(self, count: int, words: int, families: int) -> None:
+        self.count, self.words, self.families = count, words, families
+        self.targets: list[npt.NDArray[np.uint64]] = []
+
+    def __call__(self, body: _Body, node: _Node, buffers: Sequence[_Buffer], first: int) -> None:
+        if node.nulls:
+            raise BatchError("batch has records without a comparison encoding")
+        width = self.words * self.families
+        if node.length * width * 8 > buffers[1].length:
+            raise BatchError(NOT_IPC)  # a column shorter than its rows
+        targets = self.arrays()
+        scratch = np.empty((min(self.ROWS, node.length), width), dtype=np.uint64)
+        for start in range(0, node.length, self.ROWS):
+            rows = scratch[: min(self.ROWS, node.length - start)]
+            body.read_part_into(buffers[1], start * width * 8, rows.data.cast("B"))
+            at = slice(first + start, first + start + len(rows))
+            for family, target in enumerate(targets):
+                target[at] = rows[:, family * self.words : (family + 1) * self.words]
+
+    def arrays(self) -> list[npt.NDArray[np.uint64]]:
+        """Each family's words (count x words)."""
+        if not self.targets:
+            shape = (self.count, self.words)
+            self.targets = [np.empty(shape, dtype=np.uint64) for _ in range(self.families)]
+        return self.targets
 
 
 @dataclass(frozen=True, slots=True)

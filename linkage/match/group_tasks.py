@@ -17,7 +17,9 @@ runner and for any number of blocks (`tests/linkage/test_group_tasks.py`).
 
 Memory: a block holds references to the pool's arrays and copies its own records'
 comparison words only when it runs; pickled for a cluster it carries those rows alone
-(`__reduce__`), never the whole pool.
+(`__reduce__`), never the whole pool. Tasks run family by family, and once a family's
+last result is in, its words are let go (`Pool.family_words`): for batches read as
+digests that frees them, and the run ends its comparing step without any.
 """
 
 from collections.abc import Callable, Sequence
@@ -34,7 +36,7 @@ from linkage.match.fields import FieldScores, learned_scores, random_pairs
 from linkage.match.groups import GroupPairs, pairs_of_equal_digests
 from linkage.match.layout import ComparisonLayout
 from linkage.match.levels import LevelPlan, pair_levels
-from linkage.match.pool import Pool
+from linkage.match.pool import Pool, RunWords
 from linkage.match.scoring import FamilyPairs
 from linkage.match.tasks import Runner, threads_allowed
 
@@ -56,36 +58,37 @@ class BlockPairs:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class _Words:
-    """Comparison words of some records: `rows` of the parts, `width` words from `offset`.
+    """Comparison words of some records of one family: `rows` of the family's parts.
 
-    The parts are the pool's (one per batch, `Pool.comparison_parts`), first rows `bounds`.
+    The parts are the run's (`Pool.family_words`: an array per batch, first rows `bounds`),
+    looked up only when the words are taken, so a family's words can be let go once its
+    tasks are done; or, in a task sent to a worker, the records' own rows (`packed`).
     """
 
-    parts: tuple[npt.NDArray[np.uint64], ...]
+    source: RunWords | tuple[npt.NDArray[np.uint64], ...]
+    family: int
     bounds: npt.NDArray[np.int64]
     rows: npt.NDArray[np.int64]
-    offset: int
-    width: int
 
     def take(self) -> npt.NDArray[np.uint64]:
         """The records' words, a row each, in `rows` order."""
-        out = np.empty((len(self.rows), self.width), dtype=np.uint64)
+        parts = self.source if isinstance(self.source, tuple) else self.source.family(self.family)
+        out = np.empty((len(self.rows), parts[0].shape[1]), dtype=np.uint64)
         part = np.searchsorted(self.bounds, self.rows, side="right") - 1
-        columns = slice(self.offset, self.offset + self.width)
-        for index, words in enumerate(self.parts):
+        for index, words in enumerate(parts):
             mine = np.flatnonzero(part == index)
             if len(mine):
-                out[mine] = words[self.rows[mine] - self.bounds[index], columns]
+                out[mine] = words[self.rows[mine] - self.bounds[index]]
         return out
 
     def of(self, rows: npt.NDArray[np.int64]) -> "_Words":
         """Some of these records (indices into `rows`)."""
-        return _Words(self.parts, self.bounds, self.rows[rows], self.offset, self.width)
+        return _Words(self.source, self.family, self.bounds, self.rows[rows])
 
     def packed(self) -> "_Words":
         """The same records as an array of their own (what a worker is sent)."""
         count = len(self.rows)
-        return _Words((self.take(),), np.array([0, count]), np.arange(count), 0, self.width)
+        return _Words((self.take(),), self.family, np.array([0, count]), np.arange(count))
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -155,7 +158,7 @@ def family_levels(
 
     Families with records of fewer than two agencies are left out (nobody to compare).
     """
-    if pool.layout is None:
+    if pool.layout is None or pool.family_words is None:
         raise LinkageError("salt families need comparison encodings in every batch")
     one = layout.one_family()
     plan = LevelPlan.of(one)
@@ -170,11 +173,11 @@ def family_levels(
         agencies, agency = _renumbered(pool.agency[rows], len(pool.agencies))
         if len(agencies) < 2:
             continue
-        source = _Words(pool.comparison_parts, bounds, rows, family * one.words, one.words)
+        source = _Words(pool.family_words, family, bounds, rows)
         mine = _tasks(family, plan, digests[rows, family], agency, source)
         families.append((family, rows, agencies, len(mine)))
         tasks.extend(mine)
-    results = runner(None, tasks, _counter(tasks, progress))
+    results = runner(None, tasks, _counter(tasks, progress, pool.family_words.release))
     out, at = [], 0
     for family, rows, agencies, count in families:
         out.append(_family(pool, family, rows, agencies, results[at : at + count]))
@@ -233,9 +236,14 @@ def _tasks(
 
 
 def _counter(
-    tasks: Sequence[GroupBlock | RandomLevels], progress: FamilyProgress
+    tasks: Sequence[GroupBlock | RandomLevels],
+    progress: FamilyProgress,
+    release: Callable[[int], None],
 ) -> Callable[[], None]:
-    """`done` for the runner: each family's share of its tasks, stage named on its first."""
+    """`done` for the runner: each family's share of its tasks, stage named on its first.
+
+    After a family's last task its words are `release`d (results come in task order).
+    """
     families = [task.family for task in tasks]
     totals = {family: families.count(family) for family in set(families)}
     finished: dict[int, int] = {}
@@ -245,6 +253,8 @@ def _counter(
         if family not in finished:
             progress(family, "choosing threshold", 0.0)
         finished[family] = finished.get(family, 0) + 1
+        if finished[family] == totals[family]:
+            release(family)
         progress(family, "comparing", finished[family] / totals[family])
 
     return done

@@ -30,6 +30,42 @@ from linkage.match.groups import family_digests
 from linkage.match.layout import ComparisonLayout
 
 
+class RunWords:
+    """A run's comparison words family by family (one array per batch), let go when done.
+
+    Salt families with group filters read one family's words at a time (`group_tasks`).
+    Words of digested batches were handed to the run (`FamilyWords.take`), so releasing a
+    family here frees them; other batches' words are views of the batch and stay with it.
+    """
+
+    __slots__ = ("_families",)
+
+    def __init__(self, per_batch: Sequence[Sequence[npt.NDArray[np.uint64]]]) -> None:
+        families = len(per_batch[0]) if per_batch else 0
+        self._families: list[tuple[npt.NDArray[np.uint64], ...] | None] = [
+            tuple(parts[family] for parts in per_batch) for family in range(families)
+        ]
+
+    def family(self, family: int) -> tuple[npt.NDArray[np.uint64], ...]:
+        """One family's words, an array per batch (records x words).
+
+        Raises:
+            LinkageError: The family was released.
+        """
+        parts = self._families[family]
+        if parts is None:
+            raise LinkageError(f"salt family {family + 1}'s comparison words were let go already")
+        return parts
+
+    def release(self, family: int) -> None:
+        """Let go of one family's words: nothing of this run reads them again."""
+        self._families[family] = None
+
+    def __repr__(self) -> str:
+        held = sum(parts is not None for parts in self._families)
+        return f"RunWords(families={len(self._families)}, held={held})"
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class Pool:
     """The records of all batches, agency by agency (filters, comparisons, references)."""
@@ -44,6 +80,8 @@ class Pool:
     comparison_parts: tuple[npt.NDArray[np.uint64], ...] = ()
     # records x families, in parts as `filter_parts` (when the layout has group filters)
     digest_parts: tuple[npt.NDArray[np.uint64], ...] = ()
+    # each family's words, in parts as `filter_parts` (when the layout has group filters)
+    family_words: RunWords | None = None
     _joined: dict[str, Any] = field(default_factory=dict, compare=False)  # parts, joined
 
     @property
@@ -58,6 +96,8 @@ class Pool:
         """Every record's comparison words, one array; None without comparisons."""
         if self.layout is None:
             return None
+        if not self.comparison_parts and len(self.agency):
+            raise LinkageError("the batches were read as family digests: words by family only")
         return self._join("comparisons", self.comparison_parts)
 
     def _join(self, name: str, parts: tuple[npt.NDArray[Any], ...]) -> npt.NDArray[Any]:
@@ -111,20 +151,35 @@ def pool_batches(batches: Sequence[MatchBatch]) -> Pool:
     _refuse_repeats(ordered)
     starts = np.searchsorted(agency, np.arange(len(agencies)))
     layout = layout_of(ordered)
+    whole = all(isinstance(b, Batch) for b in ordered)
+    grouped = layout is not None and layout.group_filters
     return Pool(
         agencies=agencies,
         agency=agency,
         references=references,
-        filter_parts=tuple(b.filters for b in ordered if isinstance(b, Batch))
-        if all(isinstance(b, Batch) for b in ordered)
-        else (),
+        filter_parts=tuple(b.filters for b in ordered if isinstance(b, Batch)) if whole else (),
         starts=starts,
         layout=layout,
-        comparison_parts=_comparison_words(ordered) if layout is not None else (),
-        digest_parts=_digests(ordered, layout.families)
-        if layout is not None and layout.group_filters
-        else (),
+        comparison_parts=_comparison_words(ordered) if layout is not None and whole else (),
+        digest_parts=_digests(ordered, layout.families) if layout is not None and grouped else (),
+        # Last: taking a digested batch's words is what no other check may follow.
+        family_words=_run_words(ordered, layout) if layout is not None and grouped else None,
     )
+
+
+def _run_words(batches: Sequence[MatchBatch], layout: ComparisonLayout) -> RunWords:
+    """Each batch's words family by family: taken from digested batches, viewed in others."""
+    per_batch: list[Sequence[npt.NDArray[np.uint64]]] = []
+    width = layout.words
+    for batch in batches:
+        if isinstance(batch, DigestedBatch):
+            per_batch.append(batch.comparisons.take())
+        elif batch.comparisons is not None:
+            words = np.ascontiguousarray(batch.comparisons.values).view(np.uint64)
+            per_batch.append(
+                [words[:, f * width : (f + 1) * width] for f in range(layout.families)]
+            )
+    return RunWords(per_batch)
 
 
 def _digests(batches: Sequence[MatchBatch], families: int) -> tuple[npt.NDArray[np.uint64], ...]:
@@ -177,7 +232,7 @@ def _comparison_words(batches: Sequence[MatchBatch]) -> tuple[npt.NDArray[np.uin
     return tuple(
         np.ascontiguousarray(b.comparisons.values).view(np.uint64)
         for b in batches
-        if b.comparisons is not None
+        if isinstance(b, Batch) and b.comparisons is not None
     )
 
 

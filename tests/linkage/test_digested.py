@@ -2,18 +2,29 @@
 
 import io
 import json
+import weakref
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
-from linkage.batch import Batch, Comparisons, DigestedBatch, read_batch, write_batch
+from linkage.batch import (
+    Batch,
+    Comparisons,
+    DigestedBatch,
+    FamilyWords,
+    read_batch,
+    write_batch,
+)
 from linkage.batch_stream import read_for_matching, read_streamed
 from linkage.errors import BatchError, LinkageError
 from linkage.hits import write_hits
 from linkage.match.engine import match_batches
 from linkage.match.groups import family_digests
+from linkage.match.layout import ComparisonLayout
 from linkage.match.pool import pool_batches
 from tests.linkage.field_data import SynthBatches, synth_batches
 from tests.linkage.test_batch import to_bytes
@@ -81,8 +92,12 @@ def test_a_digested_batch_holds_each_familys_digest_of_the_filters_read_whole(
     assert np.array_equal(read.digests, family_digests(whole.filters, len(FAMILIES))[0])
     assert (read.digests == 0).any() and (read.digests != 0).any()
     assert whole.comparisons is not None
-    assert np.array_equal(read.comparisons.values, whole.comparisons.values)
-    assert "ref-" not in repr(read)
+    values = whole.comparisons.values.view(np.uint64)
+    words = read.comparisons.take()
+    assert len(words) == len(FAMILIES)
+    for family, part in enumerate(words):
+        assert np.array_equal(part, values[:, 2 * family : 2 * family + 2])
+    assert "ref-" not in repr(read) and "taken" in repr(read.comparisons)
 
 
 def test_a_batch_without_group_filters_is_read_as_read_streamed_reads_it() -> None:
@@ -115,29 +130,56 @@ def test_reading_for_matching_holds_the_digests_not_the_filters() -> None:
     assert whole - digested > 0.9 * filters  # what the whole read holds and this one not
 
 
+def family_words(batch: Batch) -> FamilyWords:
+    """The batch's comparison words as a digested read holds them."""
+    assert batch.comparisons is not None
+    layout = ComparisonLayout.parse(batch.comparisons.layout)
+    values = batch.comparisons.values.view(np.uint64)
+    words = layout.words
+    parts = [values[:, f * words : (f + 1) * words].copy() for f in range(layout.families)]
+    return FamilyWords(batch.comparisons.layout, parts, len(batch))
+
+
+def digested(batch: Batch, *, families: int = 3, words: FamilyWords | None = None) -> DigestedBatch:
+    return DigestedBatch(
+        agency=batch.agency,
+        schema_fingerprint=batch.schema_fingerprint,
+        key_check=batch.key_check,
+        filter_bits=batch.filter_bits,
+        references=batch.references,
+        digests=np.zeros((len(batch), families), dtype=np.uint64),
+        created_at=batch.created_at,
+        comparisons=words or family_words(batch),
+    )
+
+
 def test_a_digested_batch_must_have_a_digest_per_record_and_family() -> None:
     whole = grouped_batch(records=10)
     assert whole.comparisons is not None
 
-    def digested(comparisons: Comparisons, families: int) -> DigestedBatch:
-        return DigestedBatch(
-            agency=whole.agency,
-            schema_fingerprint=whole.schema_fingerprint,
-            key_check=whole.key_check,
-            filter_bits=whole.filter_bits,
-            references=whole.references,
-            digests=np.zeros((10, families), dtype=np.uint64),
-            created_at=whole.created_at,
-            comparisons=comparisons,
-        )
-
-    assert len(digested(whole.comparisons, 3)) == 10
+    assert len(digested(whole)) == 10
     with pytest.raises(BatchError, match="one digest per record and salt family"):
-        digested(whole.comparisons, 2)
+        digested(whole, families=2)
     document = json.loads(grouped_layout()) | {"group_filters": False}
-    plain = Comparisons(layout=json.dumps(document), values=whole.comparisons.values)
     with pytest.raises(BatchError, match="only a batch with group filters"):
-        digested(plain, 3)
+        plain = replace(whole.comparisons, layout=json.dumps(document))
+        digested(replace(whole, comparisons=plain))
+    with pytest.raises(BatchError, match="one array per family"):
+        FamilyWords(whole.comparisons.layout, family_words(whole).take()[:2], 10)
+
+
+def test_comparison_words_go_to_one_run_only() -> None:
+    words = family_words(grouped_batch(records=10))
+    head = words.head(4)
+
+    taken = words.take()
+
+    assert [len(part) for part in taken] == [10, 10, 10] and head.records == 4
+    assert np.array_equal(head.take()[1], taken[1][:4])
+    with pytest.raises(LinkageError, match="went to a run already: read it again"):
+        words.take()
+    with pytest.raises(LinkageError, match="went to a run already"):
+        words.head(2)
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +218,32 @@ def test_a_pool_of_digested_batches_has_no_filters_to_give(synth: SynthBatches) 
         _ = pool.filters
     assert len(pool.digest_parts) == len(synth.batches)
     assert read_batch(sink.getvalue()).references == read.references
+
+
+def test_a_run_lets_go_of_each_familys_words_once_compared(synth: SynthBatches) -> None:
+    # Each digested batch's words, held by the run alone: weakly referenced here.
+    batches, held = [], []
+    for batch in synth.batches:
+        words = family_words(batch)
+        held += [weakref.ref(part) for part in words._families or ()]
+        found = _digests(batch)
+        read = digested(batch, families=found.shape[1], words=words)
+        batches.append(replace(read, digests=found))
+    alive_at: dict[str, int] = {}
+
+    def progress(stage: str, fraction: float) -> None:
+        alive_at.setdefault(stage.split(" (")[0], sum(ref() is not None for ref in held))
+
+    hits, _ = match_batches(batches, progress=progress)
+
+    assert len(hits.groups) > 100
+    assert alive_at["choosing threshold"] == len(held) > 2 * len(synth.batches)
+    assert alive_at["learning weights"] == 0 and alive_at["grouping"] == 0
+    with pytest.raises(LinkageError, match="went to a run already"):
+        match_batches(batches)
+
+
+def _digests(batch: Batch) -> npt.NDArray[np.uint64]:
+    assert batch.comparisons is not None
+    families = ComparisonLayout.parse(batch.comparisons.layout).families
+    return family_digests(batch.filters, families)[0]
