@@ -179,8 +179,16 @@ class ComparisonEncoder:
         return f"ComparisonEncoder(schema={self.schema.name!r}, words={self.layout.words})"
 
     def load_compiled(self) -> None:
-        """Load the single-threaded compiled encoder now, before forking workers."""
-        self.encode([[None]] * len(self.schema.fields), threads=False, backend=Backend.COMPILED)
+        """Load the single-threaded compiled encoder now, before forking workers.
+
+        Both of its forms: into an array of its own, and into a family's columns of a wider
+        one (`encode_packed`'s `out`, numba's other array layout).
+        """
+        packed = pack_columns([[None]] * len(self.schema.fields), len(self.schema.fields))
+        self.encode_packed(packed, threads=False, backend=Backend.COMPILED)
+        wider = np.zeros((1, 2 * self.layout.words), dtype=np.uint64)
+        out = wider[:, : self.layout.words]
+        self.encode_packed(packed, threads=False, backend=Backend.COMPILED, out=out)
 
     def encode(
         self,
@@ -211,14 +219,18 @@ class ComparisonEncoder:
         threads: bool = True,
         backend: Backend | None = None,
         salted: bool = False,
+        out: npt.NDArray[np.uint64] | None = None,
     ) -> npt.NDArray[np.uint8]:
         """`encode` of values already packed (`pack_columns`), as both encoders share them.
 
         With `salted`, the packed columns' last (extra) column is each record's salt.
-        The result is one family's encoding: rows x (8 * layout.words) bytes.
+        The result is one family's encoding: rows x (8 * layout.words) bytes, written into
+        `out` when given (rows x layout.words, zeroed: a family's columns of the encoding
+        of every family, which then needs no copy).
         """
         rows = packed.starts.shape[1]
-        out = np.zeros((rows, self.layout.words), dtype=np.uint64)
+        if out is None:
+            out = np.zeros((rows, self.layout.words), dtype=np.uint64)
         params = (
             replace(self._params, salt_field=packed.starts.shape[0] - 1) if salted else self._params
         )

@@ -130,27 +130,38 @@ class Encoders:
         from linkage.salting import family_salts
         from linkage.salting.group_filter import group_filters
 
-        filter_blocks, comparison_blocks = [], []
+        families = schema.hardening.salt_families
+        rows = len(columns[0]) if columns else 0
+        # Every family's encoding is written into its columns of one array: no copies.
+        width = schema.family_bits // 8
+        filters = np.zeros((rows, len(families) * width), dtype=np.uint8)
+        slot = self.comparisons.layout.words if self.comparisons is not None else 0
+        words = np.zeros((rows, len(families) * slot), dtype=np.uint64)
         parts: dict[str, list[str | None]] = {}  # families share most salt parts
         values = pack_columns(columns, len(schema.fields))  # once; each family adds its salt
-        for family in schema.hardening.salt_families:
+        for index, family in enumerate(families):
             salts = family_salts(schema, family, columns, parts)
             packed = with_column(values, salts)
             absent = np.fromiter((salt is None for salt in salts), dtype=bool, count=len(salts))
+            columns_of = slice(index * width, (index + 1) * width)
             if schema.hardening.group_filters:
                 key = self.group_keys[family.name]
                 backend = self.backend or Backend.for_rows(len(salts))
-                block = group_filters(key, salts, schema.family_bits, backend=backend)
+                filters[:, columns_of] = group_filters(
+                    key, salts, schema.family_bits, backend=backend
+                )
             else:
-                block = self.clk.encode_packed(packed, threads=threads, salted=True)
-            block[absent] = 0
-            filter_blocks.append(block)
+                filters[:, columns_of] = self.clk.encode_packed(
+                    packed, threads=threads, salted=True
+                )
+            filters[absent, columns_of] = 0
             if self.comparisons is not None:
-                words = self.comparisons.encode_packed(packed, threads=threads, salted=True)
-                words[absent] = 0
-                comparison_blocks.append(words)
-        filters = np.hstack(filter_blocks)
-        return filters, np.hstack(comparison_blocks) if comparison_blocks else None
+                family_words = words[:, index * slot : (index + 1) * slot]
+                self.comparisons.encode_packed(
+                    packed, threads=threads, salted=True, out=family_words
+                )
+                family_words[absent] = 0
+        return filters, words.view(np.uint8) if self.comparisons is not None else None
 
 
 @contextmanager
@@ -359,25 +370,25 @@ def encode_table(
     try:
         if workers <= 1 or len(spans) == 1:
             results = [_report(job.run(span), span, progress) for span in spans]
-            filters = None
+            whole = None
         else:
-            results, filters = _in_workers(job, spans, workers, progress)
+            results, whole = _in_workers(job, spans, workers, progress)
     finally:
         gc.unfreeze()
-    return _concatenate(results, schema, job.encoders, filters)
+    return _concatenate(results, schema, job.encoders, whole)
 
 
 def _in_workers(
     job: "_Job", spans: list[tuple[int, int]], workers: int, progress: Callable[[int], None] | None
-) -> tuple[list[EncodedRecords], npt.NDArray[np.uint8] | None]:
-    """Every chunk's result, and all filters in one array when no record was left out."""
+) -> tuple[list[EncodedRecords], "_Shared | None"]:
+    """Every chunk's result, and all encodings in shared arrays when no record was left out."""
     context = multiprocessing.get_context(_start_method())
     forked = context.get_start_method() == "fork"
     if forked and job.encoders.backend is Backend.COMPILED:
         job.encoders.load_compiled()
     # Forked workers inherit the records instead of receiving them pickled, and write the
-    # filters into memory shared with this process instead of returning them pickled.
-    shared = _shared_rows(spans[-1][1], job.schema.encoded_bits // 8) if forked else None
+    # encodings into memory shared with this process instead of returning them pickled.
+    shared = _Shared.of(spans[-1][1], job) if forked else None
     with ProcessPoolExecutor(
         max_workers=min(workers, len(spans)),
         mp_context=context,
@@ -389,16 +400,55 @@ def _in_workers(
     if shared is None:
         return results, None
     results = [
-        replace(result, filters=shared[start : start + len(result.rows)])
-        for result, (start, _) in zip(results, spans, strict=True)
+        shared.read(start, result) for result, (start, _) in zip(results, spans, strict=True)
     ]
-    complete = sum(len(result.rows) for result in results) == len(shared)
+    complete = sum(len(result.rows) for result in results) == len(shared.filters)
     return results, shared if complete else None
 
 
 def _shared_rows(rows: int, width: int) -> npt.NDArray[np.uint8]:
     # Anonymous shared memory: what a forked worker writes here, this process reads.
     return np.frombuffer(mmap.mmap(-1, rows * width), dtype=np.uint8).reshape(rows, width)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _Shared:
+    """Every record's filters and comparison encodings, in memory shared with forked workers.
+
+    A worker writes a chunk's rows at the chunk's start; rows left out (REJECT) close up,
+    and the parent reads as many rows as the chunk's result has.
+    """
+
+    filters: npt.NDArray[np.uint8]
+    comparisons: npt.NDArray[np.uint8] | None  # None when the schema has no comparisons
+
+    @classmethod
+    def of(cls, rows: int, job: "_Job") -> "_Shared":
+        encoder = job.encoders.comparisons
+        return cls(
+            filters=_shared_rows(rows, job.schema.encoded_bits // 8),
+            comparisons=None
+            if encoder is None
+            else _shared_rows(rows, 8 * encoder.layout.row_words),
+        )
+
+    def write(self, start: int, result: EncodedRecords) -> EncodedRecords:
+        """In a worker: the chunk's encodings written here; its result without them."""
+        stop = start + len(result.rows)
+        self.filters[start:stop] = result.filters
+        comparisons = result.comparisons
+        if self.comparisons is not None and comparisons is not None:
+            self.comparisons[start:stop] = comparisons
+            comparisons = comparisons[:0]
+        return replace(result, filters=result.filters[:0], comparisons=comparisons)
+
+    def read(self, start: int, result: EncodedRecords) -> EncodedRecords:
+        """In the parent: a worker's result with its encodings read back from here."""
+        stop = start + len(result.rows)
+        comparisons = result.comparisons
+        if self.comparisons is not None:
+            comparisons = self.comparisons[start:stop]
+        return replace(result, filters=self.filters[start:stop], comparisons=comparisons)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -448,22 +498,18 @@ class _Job:
         return self.envelopes.seal(values, references, rows)
 
 
-# A worker process's one job and where its filters go, set once by its initializer.
-_INSTALLED: list[tuple[_Job, npt.NDArray[np.uint8] | None]] = []
+# A worker process's one job and where its encodings go, set once by its initializer.
+_INSTALLED: list[tuple[_Job, _Shared | None]] = []
 
 
-def _install(job: _Job, shared: npt.NDArray[np.uint8] | None) -> None:
+def _install(job: _Job, shared: _Shared | None) -> None:
     _INSTALLED[:] = [(job, shared)]
 
 
 def _run_installed(span: tuple[int, int]) -> EncodedRecords:
     job, shared = _INSTALLED[0]
     result = job.run(span)
-    if shared is None:
-        return result
-    # Rows left out (REJECT) close up: the parent reads len(result.rows) from span start.
-    shared[span[0] : span[0] + len(result.rows)] = result.filters
-    return replace(result, filters=result.filters[:0])
+    return result if shared is None else shared.write(span[0], result)
 
 
 def _report(
@@ -478,9 +524,10 @@ def _concatenate(
     results: Sequence[EncodedRecords],
     schema: LinkageSchema,
     encoders: Encoders,
-    filters: npt.NDArray[np.uint8] | None = None,  # all of them already in one array
+    whole: _Shared | None = None,  # every record's encodings already in one array each
 ) -> EncodedRecords:
     width = schema.encoded_bits // 8
+    filters = None if whole is None else whole.filters
     if filters is None:
         filters = (
             np.concatenate([r.filters for r in results])
@@ -495,7 +542,11 @@ def _concatenate(
         references=tuple(chain.from_iterable(r.references for r in results)),
         envelopes=tuple(chain.from_iterable(r.envelopes for r in results)),
         missing={name: sum(r.missing.get(name, 0) for r in results) for name in schema.field_names},
-        comparisons=_concatenated_comparisons(results, encoders),
+        comparisons=(
+            whole.comparisons
+            if whole is not None and whole.comparisons is not None
+            else _concatenated_comparisons(results, encoders)
+        ),
     )
 
 

@@ -1,3 +1,4 @@
+import mmap
 import threading
 from pathlib import Path
 
@@ -135,6 +136,33 @@ def test_encoding_is_identical_on_one_or_several_processes(
     assert np.array_equal(single.rows, double.rows)
     assert sum(seen) == 300
     assert len(seen) == 5
+
+
+def _memory_of(array: np.ndarray) -> object:
+    base: object = array
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    return base.obj if isinstance(base, memoryview) else base
+
+
+def test_forked_workers_write_comparisons_into_shared_memory(
+    tmp_path: Path, secret: LinkageSecret, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Comparison encodings (about as large as the filters) are neither pickled back from
+    # the workers nor concatenated: the batch reads the array the workers wrote.
+    path = tmp_path / "people.csv"
+    path.write_text(to_csv(fake_people(200, seed=5)), encoding="utf-8")
+    table = read_csv(path)
+    schema = load_schema()
+    plan = plan_columns(table.header, schema, id_column="record_id")
+    monkeypatch.setattr(encode_module, "CHUNK_ROWS", 64)
+    monkeypatch.setattr(encode_module, "_start_method", lambda: "fork")
+
+    double = encode_table(table, plan, schema, secret, workers=2)
+
+    assert double.comparisons is not None
+    assert isinstance(_memory_of(double.comparisons), mmap.mmap)
+    assert isinstance(_memory_of(double.filters), mmap.mmap)
 
 
 def test_records_left_out_by_workers_close_up_as_on_one_process(
