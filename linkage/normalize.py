@@ -7,6 +7,7 @@ Error reasons never quote the value: they end up in logs and reports (privacy ru
 """
 
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -155,6 +156,11 @@ def _without_particles(words: list[str]) -> list[str]:
 class _DateFormat:
     pattern: re.Pattern[str]
     parts: tuple[str, ...]  # "YYYY" or "YY", "MM", "DD" in the order they appear
+    groups: tuple[int, int, int]  # the match groups of the year, month and day
+
+    @property
+    def short_year(self) -> bool:
+        return "YY" in self.parts
 
 
 _FORMAT_TOKEN = re.compile(r"YYYY|YY|MM|DD|[-/. ]")
@@ -184,7 +190,9 @@ def _compile_date_format(token: str) -> _DateFormat:
         regex = "".join(f"([0-9]{{{len(part)}}})" for part in parts)
     else:
         regex = _SEPARATOR.join(_SEPARATED_PART[part] for part in parts)
-    return _DateFormat(pattern=re.compile(regex), parts=parts)
+    year = parts.index("YY") if "YY" in parts else parts.index("YYYY")
+    groups = (year + 1, parts.index("MM") + 1, parts.index("DD") + 1)
+    return _DateFormat(pattern=re.compile(regex), parts=parts, groups=groups)
 
 
 _DATE_FORMATS = {token: _compile_date_format(token) for token in SUPPORTED_DATE_FORMATS}
@@ -217,16 +225,20 @@ def normalize_date(
             EARLIEST_YEAR or is in the future.
         SchemaError: A format token is not supported.
     """
-    value = _TIME_SUFFIX.sub("", unicodedata.normalize("NFKC", text).strip())
+    value = unicodedata.normalize("NFKC", text).strip()
+    if ":" in value:  # a time of day has one; a date alone has none
+        value = _TIME_SUFFIX.sub("", value)
     problem: InvalidValue | None = None
     for token in formats:
         date_format = _DATE_FORMATS.get(token) or _compile_date_format(token)
         match = date_format.pattern.fullmatch(value)
         if match is None:
             continue
-        fields = dict(zip(date_format.parts, map(int, match.groups()), strict=True))
+        year, month, day = map(int, match.group(*date_format.groups))
+        if date_format.short_year:
+            year += 2000 if year <= century_pivot else 1900
         try:
-            return _checked_date(fields, century_pivot, today or date.today()).isoformat()
+            return _checked_date(year, month, day, today or _today()).isoformat()
         except InvalidValue as err:
             problem = problem or err
     if problem is not None:
@@ -234,13 +246,22 @@ def normalize_date(
     raise InvalidValue(f"is not a valid date (expected {', '.join(formats)})")
 
 
-def _checked_date(fields: Mapping[str, int], century_pivot: int, today: date) -> date:
-    year = fields.get("YYYY")
-    if year is None:
-        short_year = fields["YY"]
-        year = short_year + (2000 if short_year <= century_pivot else 1900)
+# (second, its local date): `date.today()` costs more than parsing a date, and the date
+# cannot change within a second (local midnight falls on a whole second).
+_TODAY: list[tuple[int, date]] = []
+
+
+def _today() -> date:
+    """`date.today()`, computed once a second."""
+    second = int(time.time())
+    if not _TODAY or _TODAY[0][0] != second:
+        _TODAY[:] = [(second, date.fromtimestamp(second))]
+    return _TODAY[0][1]
+
+
+def _checked_date(year: int, month: int, day: int, today: date) -> date:
     try:
-        result = date(year, fields["MM"], fields["DD"])
+        result = date(year, month, day)
     except ValueError as err:
         raise InvalidValue("is not a valid date (no such day or month)") from err
     if year < EARLIEST_YEAR:

@@ -709,3 +709,25 @@ def test_normalize_value_folds_a_name_once(monkeypatch: pytest.MonkeyPatch) -> N
     assert normalize_value(spec(FieldKind.SURNAMES), "Van der Berg") == "berg"
     assert normalize_value(spec(FieldKind.CITY), "'s-Gravenhage") == "den haag"
     assert len(calls) == 2
+
+
+def test_the_date_of_today_is_cached_within_a_second_but_turns_at_midnight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import datetime as dt
+    import time
+
+    import linkage.normalize as normalize
+
+    midnight = dt.datetime(2030, 1, 1).timestamp()  # local time, as date.today() reads it
+    for moment, expected in [
+        (midnight - 0.5, date(2029, 12, 31)),
+        (midnight - 0.01, date(2029, 12, 31)),
+        (midnight, date(2030, 1, 1)),
+        (midnight + 0.99, date(2030, 1, 1)),
+    ]:
+        monkeypatch.setattr(time, "time", lambda moment=moment: moment)
+        assert normalize._today() == expected
+        assert normalize_date("2029-12-31", ("YYYY-MM-DD",)) == "2029-12-31"
+    with pytest.raises(InvalidValue, match="in the future"):
+        normalize_date("2030-01-02", ("YYYY-MM-DD",))
