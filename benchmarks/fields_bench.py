@@ -55,7 +55,7 @@ from keys import LinkageSecret, ReferenceKey
 from linkage.agency import encode_csv, read_refmap
 from linkage.backend import Backend
 from linkage.batch import Batch, DigestedBatch, MatchBatch, read_batch
-from linkage.batch_stream import read_for_matching
+from linkage.batch_stream import read_file_for_matching
 from linkage.bloom import BloomEncoder
 from linkage.comparisons import ComparisonEncoder
 from linkage.encode import normalize_column
@@ -266,11 +266,7 @@ def _refmaps(out: Path) -> dict[str, dict[str, str]]:
 
 
 def _read_side(path: Path, read: str) -> MatchBatch:
-    if read == "whole":
-        return read_batch(path)
-    with path.open("rb") as handle:
-        chunks = iter(lambda: handle.read(8 << 20), b"")
-        return read_for_matching(chunks, size_bytes=path.stat().st_size)
+    return read_batch(path) if read == "whole" else read_file_for_matching(path)
 
 
 def encode_file(path: Path, agency: str, out: Path, schema: Path) -> None:

@@ -8,9 +8,13 @@ flatbuffer header and a body holding the columns' buffers one after another
 (arrow/format/Message.fbs). This module walks those messages as the bytes arrive and hands
 each column's buffers to what the caller asked for:
 
-- `read_streamed`: what matching and the upload checks need. Filters and comparison
+- `read_streamed`: what the upload checks need. Filters and comparison
   encodings are copied straight into their final arrays, references decoded; envelopes
   are checked by their sizes and skipped.
+- `read_for_matching` (and `read_file_for_matching` for a file on disk): what a run
+  needs. For batches of group filters, each filter is reduced to its salt families'
+  digests as it passes and the comparison encodings are split by family
+  (`linkage.batch.DigestedBatch`); other batches as `read_streamed` reads them.
 - `read_reference_column`: the references alone (the upload checks compare them with
   the agency's earlier uploads).
 - `pick_envelopes`: the envelopes of some references only (a release), found by row.
@@ -29,6 +33,7 @@ reads uploads only this way, so what it checked on upload is what it matches and
 import struct
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -55,12 +60,14 @@ __all__ = [
     "Picked",
     "Streamed",
     "pick_envelopes",
+    "read_file_for_matching",
     "read_for_matching",
     "read_reference_column",
     "read_streamed",
 ]
 
 NOT_IPC = "not a batch file (an Arrow IPC file was expected)"
+FILE_CHUNK = 8 << 20  # bytes read at a time from a batch file on disk
 _CONTINUATION = 0xFFFFFFFF
 _MAX_METADATA = 16 * 1024 * 1024  # a message header: the schema, or one batch's buffer list
 _MAX_FOOTER = 16 * 1024 * 1024
@@ -196,6 +203,13 @@ def read_for_matching(
         created_at=meta["created_at"],
         comparisons=FamilyWords(meta[COMPARISON_META_KEY], comparisons.arrays(), count),
     )
+
+
+def read_file_for_matching(path: Path) -> Batch | DigestedBatch:
+    """`read_for_matching` of a batch file on disk, read in 8 MiB chunks."""
+    with path.open("rb") as handle:
+        chunks = iter(lambda: handle.read(FILE_CHUNK), b"")
+        return read_for_matching(chunks, size_bytes=path.stat().st_size)
 
 
 def _group_layout(meta: dict[str, str]) -> ComparisonLayout | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from linkage.agency import read_refmap
 from linkage.batch import Batch, read_batch
+from linkage.batch_stream import read_file_for_matching
 from linkage.cli.excel import add_excel_option, excel_text
 from linkage.errors import LinkageError
 from linkage.hits import Hits, read_hits, write_hits
@@ -82,7 +83,10 @@ def _match(args: argparse.Namespace) -> int:
         blocking=args.blocking,
         scoring=args.scoring,
     )
-    hits, report = match_batches([read_batch(path) for path in args.batches], settings)
+    # As the hub reads uploads: with group filters, family digests instead of the filters
+    # (what field scoring compares); scoring by the record filters needs them whole.
+    read = read_batch if args.scoring == "clk" else read_file_for_matching
+    hits, report = match_batches([read(path) for path in args.batches], settings)
     write_hits(hits, args.out)
     if report.scoring == "fields":
         print_weights(report.field_weights, report.prior)

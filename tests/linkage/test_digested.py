@@ -19,7 +19,9 @@ from linkage.batch import (
     read_batch,
     write_batch,
 )
-from linkage.batch_stream import read_for_matching, read_streamed
+from linkage.batch_stream import read_file_for_matching, read_for_matching, read_streamed
+from linkage.cli import main
+from linkage.cli import match as cli_match
 from linkage.errors import BatchError, LinkageError
 from linkage.hits import write_hits
 from linkage.match.engine import match_batches
@@ -247,3 +249,25 @@ def _digests(batch: Batch) -> npt.NDArray[np.uint64]:
     assert batch.comparisons is not None
     families = ComparisonLayout.parse(batch.comparisons.layout).families
     return family_digests(batch.filters, families)[0]
+
+
+def test_fieldlink_match_reads_batch_files_as_digests_and_finds_the_same_hits(
+    synth: SynthBatches, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = []
+    for index, batch in enumerate(synth.batches):
+        paths.append(tmp_path / f"{index}.arrow")
+        write_batch(batch, paths[-1])
+    expected, _ = match_batches(synth.batches)
+    write_hits(expected, tmp_path / "expected.json")
+    read: list[str] = []
+    monkeypatch.setattr(
+        cli_match,
+        "read_file_for_matching",
+        lambda path: read.append(type(found := read_file_for_matching(path)).__name__) or found,
+    )
+
+    assert main(["match", *map(str, paths), "--out", str(tmp_path / "hits.json")]) == 0
+
+    assert read == ["DigestedBatch"] * len(paths)
+    assert (tmp_path / "hits.json").read_bytes() == (tmp_path / "expected.json").read_bytes()
