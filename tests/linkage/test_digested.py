@@ -261,11 +261,13 @@ def test_fieldlink_match_reads_batch_files_as_digests_and_finds_the_same_hits(
     expected, _ = match_batches(synth.batches)
     write_hits(expected, tmp_path / "expected.json")
     read: list[str] = []
-    monkeypatch.setattr(
-        cli_match,
-        "read_file_for_matching",
-        lambda path: read.append(type(found := read_file_for_matching(path)).__name__) or found,
-    )
+
+    def counted(path: Path) -> Batch | DigestedBatch:
+        found = read_file_for_matching(path)
+        read.append(type(found).__name__)
+        return found
+
+    monkeypatch.setattr(cli_match, "read_file_for_matching", counted)
 
     assert main(["match", *map(str, paths), "--out", str(tmp_path / "hits.json")]) == 0
 
