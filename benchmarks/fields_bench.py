@@ -140,16 +140,8 @@ def encode_side(
     path: Path, agency: str, out: Path, schema: Path = FIELDS_SCHEMA
 ) -> tuple[Batch, dict[str, str]]:
     """Encode one FEBRL side (default: the fields schema); the batch and reference -> rec_id."""
-    summary = encode_csv(
-        path,
-        schema=load_schema(schema),
-        secret=SECRET,
-        ref_key=ReferenceKey(agency=agency, value=bytes(32)),
-        out=out,
-        id_column="rec_id",
-        workers=2,
-    )
-    return read_batch(summary.batch_path), dict(read_refmap(summary.refmap_path))
+    batch_path, refmap_path = encode_file(path, agency, out, schema)
+    return read_batch(batch_path), dict(read_refmap(refmap_path))
 
 
 def pair_quality(
@@ -269,9 +261,12 @@ def _read_side(path: Path, read: str) -> MatchBatch:
     return read_batch(path) if read == "whole" else read_file_for_matching(path)
 
 
-def encode_file(path: Path, agency: str, out: Path, schema: Path) -> None:
-    """Encode one FEBRL side into the batch file `out` (2 workers), its reference map beside."""
-    encode_csv(
+def encode_file(
+    path: Path, agency: str, out: Path, schema: Path = FIELDS_SCHEMA
+) -> tuple[Path, Path]:
+    """Encode one FEBRL side into the batch file `out` (2 workers): the batch file's path
+    and its reference map's."""
+    summary = encode_csv(
         path,
         schema=load_schema(schema),
         secret=SECRET,
@@ -280,6 +275,7 @@ def encode_file(path: Path, agency: str, out: Path, schema: Path) -> None:
         id_column="rec_id",
         workers=2,
     )
+    return summary.batch_path, summary.refmap_path
 
 
 @contextmanager
