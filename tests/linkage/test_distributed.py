@@ -7,11 +7,14 @@ from typing import Any
 
 import pytest
 
+from linkage.batch import MatchBatch
+from linkage.batch_stream import read_for_matching
 from linkage.match import group_tasks
 from linkage.match.distributed import dask_runner
 from linkage.match.engine import MatchSettings, match_batches
 from linkage.match.tasks import run_here, threads_allowed
 from tests.linkage.field_data import SynthBatches, synth_batches
+from tests.linkage.test_batch import to_bytes
 from tests.linkage.test_engine import three_agencies
 
 distributed = pytest.importorskip("dask.distributed")
@@ -83,8 +86,16 @@ def _wanted(client: Any) -> int:
     return int(held) - 1  # the barrier's own key
 
 
+def read_as(synth: SynthBatches, read: str) -> list[MatchBatch]:
+    """The batches whole, or read from their files as a run reads uploads (digests)."""
+    if read == "whole":
+        return list(synth.batches)
+    return [read_for_matching([to_bytes(batch)]) for batch in synth.batches]
+
+
+@pytest.mark.parametrize("read", ["whole", "digests"])
 def test_salt_group_blocks_on_a_cluster_give_the_in_process_result(
-    client: Any, synth: SynthBatches, monkeypatch: pytest.MonkeyPatch
+    client: Any, synth: SynthBatches, monkeypatch: pytest.MonkeyPatch, read: str
 ) -> None:
     # Every family cut into many digest ranges, spread over both workers a few at a time.
     monkeypatch.setattr(group_tasks, "BLOCK_RECORDS", 40)
@@ -93,7 +104,7 @@ def test_salt_group_blocks_on_a_cluster_give_the_in_process_result(
 
     here = match_batches(synth.batches, progress=lambda *step: here_steps.append(step))
     there = match_batches(
-        synth.batches,
+        read_as(synth, read),
         runner=dask_runner(client, in_flight=3),
         progress=lambda *step: there_steps.append(step),
     )
@@ -190,9 +201,12 @@ def _lone_holders(dask_scheduler: Any, me: str) -> dict[str, list[str]]:
     return held
 
 
+@pytest.mark.parametrize("read", ["whole", "digests"])
 def test_a_worker_killed_mid_run_costs_only_its_tasks(
-    synth: SynthBatches, monkeypatch: pytest.MonkeyPatch
+    synth: SynthBatches, monkeypatch: pytest.MonkeyPatch, read: str
 ) -> None:
+    # With digests, a family's words are let go after its last result: the blocks sent
+    # again must come from families still held.
     import dask
 
     monkeypatch.setattr(group_tasks, "BLOCK_RECORDS", 40)
@@ -240,7 +254,7 @@ def test_a_worker_killed_mid_run_costs_only_its_tasks(
             os.kill(pid, signal.SIGKILL)
             _until(lambda: victim not in client.scheduler_info()["workers"])
 
-        there = match_batches(synth.batches, runner=runner, progress=progress)
+        there = match_batches(read_as(synth, read), runner=runner, progress=progress)
         executions = _executions(client)
 
     assert there == here
