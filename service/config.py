@@ -25,9 +25,10 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)  # multipart parts
-    # A million records with sealed envelopes come to about 325 MB (envelopes about double
-    # a batch); bodies are streamed to a spool file, never held in memory.
-    max_upload_bytes: int = 1024 * 1024 * 1024
+    # With the shipped salted schema and sealed envelopes a record takes about 2.5 kB (a
+    # million records 2.5 GB). Bodies are streamed to a spool file, never held in memory;
+    # the upload checks hold about the batch less its envelopes (service.admission).
+    max_upload_bytes: int = 4 * 1024 * 1024 * 1024
     log_level: Literal["DEBUG", "INFO", "WARNING"] = "INFO"
     # OpenTelemetry traces (service.tracing; needs fieldlink[telemetry]): "" none; "otlp" to
     # the collector the OTEL_EXPORTER_OTLP_* variables name; "console" to stdout.
