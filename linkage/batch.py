@@ -389,6 +389,7 @@ def read_batch(source: Path | bytes | IO[bytes]) -> Batch:
         The batch, validated: format, metadata, filter width, record count, unique references.
     """
     table = _read_table(source)
+    check_batch_schema(table.schema)
     meta, count = _header(table.schema)
     if table.num_rows != count:
         raise BatchError(f"metadata says {count} records, the file holds {table.num_rows}")
@@ -405,8 +406,11 @@ def check_batch_schema(schema: pa.Schema) -> dict[str, str]:
     Returns:
         The fieldlink metadata, without the `fieldlink.` prefix.
     """
-    meta, _ = _header(schema)
-    _batch(schema.empty_table(), meta)
+    try:
+        meta, _ = _header(schema)
+        _batch(schema.empty_table(), meta)
+    except UnicodeDecodeError as err:  # a column name or metadata that is not UTF-8
+        raise BatchError("not a batch file (an Arrow IPC file was expected)") from err
     return meta
 
 
@@ -422,6 +426,8 @@ def _header(schema: pa.Schema) -> tuple[dict[str, str], int]:
 
 
 def _batch(table: pa.Table, meta: dict[str, str]) -> Batch:
+    if len(set(table.column_names)) != len(table.column_names):
+        raise BatchError("batch has two columns of the same name")
     filter_bits = _int(meta, "filter_bits")
     return Batch(
         agency=meta["agency"],
@@ -443,14 +449,28 @@ def _read_table(source: Path | bytes | IO[bytes]) -> pa.Table:
             with pa.memory_map(str(source)) as mapped:
                 refuse_compressed(memoryview(mapped.read_buffer()))
                 mapped.seek(0)
-                return pa.ipc.open_file(mapped).read_all()
+                return _validated(pa.ipc.open_file(mapped).read_all())
         buffer = source if isinstance(source, bytes) else source.read()
         refuse_compressed(buffer)
-        return pa.ipc.open_file(pa.py_buffer(buffer)).read_all()
+        return _validated(pa.ipc.open_file(pa.py_buffer(buffer)).read_all())
     except FileNotFoundError as err:
         raise BatchError(f"{source!s}: does not exist") from err
-    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as err:
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError, UnicodeDecodeError) as err:
+        # (a column name that is not UTF-8 fails when the table is checked)
         raise BatchError("not a batch file (an Arrow IPC file was expected)") from err
+
+
+def _validated(table: pa.Table) -> pa.Table:
+    # Arrow's file reader takes buffer offsets as the file states them: a damaged file can
+    # make a later read of the table run past its buffers (a crash, not an error). Each
+    # column is checked in full first, so that it is refused as a BatchError instead; text
+    # columns as bytes, since their UTF-8 is checked later with its own message.
+    for column in table.columns:
+        kind = column.type
+        as_bytes = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}.get(kind)
+        for chunk in column.chunks:
+            (chunk.view(as_bytes) if as_bytes is not None else chunk).validate(full=True)
+    return table
 
 
 def _metadata(schema: pa.Schema) -> dict[str, str]:

@@ -408,7 +408,7 @@ class _Walker:
             raise BatchError(NOT_IPC)
         try:
             self.schema = pa.ipc.read_schema(pa.py_buffer(message.framed))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+        except (pa.ArrowException, OSError) as err:  # Arrow's IO status is an OSError
             raise BatchError(NOT_IPC) from err
         meta = check_batch_schema(self.schema)
         self.layouts = [_layout(item.type) for item in self.schema]
@@ -634,10 +634,10 @@ class _References:
             raise BatchError("batch has records without a reference")
         offsets = body.read(buffers[1], (node.length + 1) * 4)
         data = body.read(buffers[2])
-        array = pa.Array.from_buffers(
-            pa.string(), node.length, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-        )
-        try:
+        try:  # from_buffers validates the offsets itself
+            array = pa.Array.from_buffers(
+                pa.string(), node.length, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+            )
             array.validate()
         except pa.ArrowInvalid as err:
             raise BatchError(NOT_IPC) from err

@@ -273,3 +273,20 @@ def test_fieldlink_match_reads_batch_files_as_digests_and_finds_the_same_hits(
 
     assert read == ["DigestedBatch"] * len(paths)
     assert (tmp_path / "hits.json").read_bytes() == (tmp_path / "expected.json").read_bytes()
+
+
+def test_a_cut_or_corrupted_file_of_group_filters_is_refused_as_a_batch_error() -> None:
+    data = to_bytes(grouped_batch(records=300))
+    rng = np.random.default_rng(5)
+
+    for cut in range(0, len(data), 997):  # cut anywhere: inside a header, a column, the footer
+        with pytest.raises(BatchError):
+            read_for_matching(pieces(data[:cut], 4096), size_bytes=cut)
+    for at in rng.integers(0, len(data), 40).tolist():  # one byte changed anywhere
+        broken = bytearray(data)
+        broken[at] ^= 0xFF
+        try:
+            read = read_for_matching(pieces(bytes(broken), 4096), size_bytes=len(broken))
+        except BatchError:
+            continue
+        assert isinstance(read, DigestedBatch) and len(read) == 300  # a flipped value bit
