@@ -48,7 +48,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from benchmarks.febrl import write_febrl_csvs, write_large_csv
 from keys import LinkageSecret, ReferenceKey
@@ -61,8 +60,9 @@ from linkage.comparisons import ComparisonEncoder
 from linkage.encode import normalize_column
 from linkage.hits import Hits, write_hits
 from linkage.match.engine import MatchSettings, Runner, match_batches, run_here
-from linkage.match.groups import MAX_GROUP, family_digests
+from linkage.match.groups import MAX_GROUP
 from linkage.match.layout import ComparisonLayout
+from linkage.match.pool import batch_digests
 from linkage.schema import LinkageSchema, load_schema
 from linkage.synth import generate
 
@@ -375,12 +375,6 @@ def _first(batch: MatchBatch, count: int) -> MatchBatch:
     )
 
 
-def _family_digests(batch: MatchBatch, layout: ComparisonLayout) -> npt.NDArray[np.uint64]:
-    if isinstance(batch, DigestedBatch):
-        return batch.digests
-    return family_digests(batch.filters, layout.families)[0]
-
-
 def group_completeness(
     a: MatchBatch, b: MatchBatch, refmaps: dict[str, dict[str, str]]
 ) -> float | None:
@@ -402,7 +396,8 @@ def group_completeness(
     ]
     left = np.array([x for x, y in pairs if y >= 0], dtype=np.int64)
     right = np.array([y for _, y in pairs if y >= 0], dtype=np.int64)
-    digests_a, digests_b = _family_digests(a, layout), _family_digests(b, layout)
+    digests_a = batch_digests(a, layout.families)
+    digests_b = batch_digests(b, layout.families)
     found = np.zeros(len(left), dtype=bool)
     for family in range(layout.families):
         digest_a, digest_b = digests_a[:, family], digests_b[:, family]

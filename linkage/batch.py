@@ -229,16 +229,17 @@ class FamilyWords:
         Raises:
             LinkageError: A run took them already.
         """
-        if self._families is None:
-            raise LinkageError("this batch's comparison words went to a run already: read it again")
-        families, self._families = self._families, None
+        families, self._families = self._held(), None
         return families
 
     def head(self, count: int) -> "FamilyWords":
         """The first `count` records' words, copied (the rest stays to be taken)."""
+        return FamilyWords(self.layout, [words[:count].copy() for words in self._held()], count)
+
+    def _held(self) -> list[npt.NDArray[np.uint64]]:
         if self._families is None:
             raise LinkageError("this batch's comparison words went to a run already: read it again")
-        return FamilyWords(self.layout, [words[:count].copy() for words in self._families], count)
+        return self._families
 
     def __repr__(self) -> str:
         taken = ", taken" if self._families is None else ""
@@ -389,7 +390,6 @@ def read_batch(source: Path | bytes | IO[bytes]) -> Batch:
         The batch, validated: format, metadata, filter width, record count, unique references.
     """
     table = _read_table(source)
-    check_batch_schema(table.schema)
     meta, count = _header(table.schema)
     if table.num_rows != count:
         raise BatchError(f"metadata says {count} records, the file holds {table.num_rows}")
@@ -460,14 +460,16 @@ def _read_table(source: Path | bytes | IO[bytes]) -> pa.Table:
         raise BatchError("not a batch file (an Arrow IPC file was expected)") from err
 
 
+_TEXT_AS_BYTES = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}
+
+
 def _validated(table: pa.Table) -> pa.Table:
     # Arrow's file reader takes buffer offsets as the file states them: a damaged file can
     # make a later read of the table run past its buffers (a crash, not an error). Each
     # column is checked in full first, so that it is refused as a BatchError instead; text
     # columns as bytes, since their UTF-8 is checked later with its own message.
     for column in table.columns:
-        kind = column.type
-        as_bytes = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}.get(kind)
+        as_bytes = _TEXT_AS_BYTES.get(column.type)
         for chunk in column.chunks:
             (chunk.view(as_bytes) if as_bytes is not None else chunk).validate(full=True)
     return table

@@ -34,6 +34,7 @@ import struct
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -353,13 +354,7 @@ class _Body:
         self.at += size
         return data
 
-    def read_into(self, buffer: _Buffer, target: memoryview) -> None:
-        """The buffer's first bytes, into `target`."""
-        self._seek(buffer, len(target))
-        self.source.read_into(target)
-        self.at += len(target)
-
-    def read_part_into(self, buffer: _Buffer, start: int, target: memoryview) -> None:
+    def read_into(self, buffer: _Buffer, target: memoryview, start: int = 0) -> None:
         """The buffer's bytes from `start` on, into `target` (parts read in order)."""
         self._seek(_Buffer(buffer.offset + start, buffer.length - start), len(target))
         self.source.read_into(target)
@@ -682,14 +677,32 @@ class _Rows:
         return self.target
 
 
+def _row_slices(
+    body: _Body, buffer: _Buffer, rows: int, scratch: npt.NDArray[Any]
+) -> Iterator[tuple[int, npt.NDArray[Any]]]:
+    """A fixed-size column's rows read into `scratch` a slice at a time: (first row, rows).
+
+    `scratch` holds as many rows as a slice (`_SLICE_ROWS`, fewer for a short column), in
+    the column's row width; each slice is overwritten by the next.
+    """
+    width = scratch.shape[1] * scratch.itemsize  # bytes a row
+    if rows * width > buffer.length:
+        raise BatchError(NOT_IPC)  # a column shorter than its rows
+    for start in range(0, rows, max(1, len(scratch))):
+        part = scratch[: min(len(scratch), rows - start)]
+        body.read_into(buffer, part.data.cast("B"), start * width)
+        yield start, part
+
+
+_SLICE_ROWS = 4096  # rows a reducing handler reads at a time (`_row_slices`)
+
+
 class _Digests:
     """The filter column reduced to salt-family digests (`family_digests`) as it passes.
 
-    The filters of a record batch are read a few thousand rows at a time into one scratch
-    array, so a reader holds the digests and that array, never the filters.
+    The filters of a record batch are read a slice of rows at a time (`_row_slices`), so a
+    reader holds the digests and one slice, never the filters.
     """
-
-    ROWS = 4096
 
     def __init__(self, count: int, width: int, families: int) -> None:
         self.count, self.width, self.families = count, width, families
@@ -698,13 +711,9 @@ class _Digests:
     def __call__(self, body: _Body, node: _Node, buffers: Sequence[_Buffer], first: int) -> None:
         if node.nulls:
             raise BatchError("batch has records without a filter")
-        if node.length * self.width > buffers[1].length:
-            raise BatchError(NOT_IPC)  # a column shorter than its rows
         target = self.array()
-        scratch = np.empty((min(self.ROWS, node.length), self.width), dtype=np.uint8)
-        for start in range(0, node.length, self.ROWS):
-            rows = scratch[: min(self.ROWS, node.length - start)]
-            body.read_part_into(buffers[1], start * self.width, rows.data.cast("B"))
+        scratch = np.empty((min(_SLICE_ROWS, node.length), self.width), dtype=np.uint8)
+        for start, rows in _row_slices(body, buffers[1], node.length, scratch):
             digests, _ = family_digests(rows, self.families)
             target[first + start : first + start + len(rows)] = digests
 
@@ -718,11 +727,9 @@ class _Digests:
 class _FamilyRows:
     """The comparison column split, as it passes, into one array of words per family.
 
-    Read a few thousand rows at a time into one scratch array, each family's words then
-    copied into its own array (`linkage.batch.FamilyWords`).
+    Read a slice of rows at a time (`_row_slices`), each family's words then copied into
+    its own array (`linkage.batch.FamilyWords`).
     """
-
-    ROWS = 4096
 
     def __init__(self, count: int, words: int, families: int) -> None:
         self.count, self.words, self.families = count, words, families
@@ -731,14 +738,10 @@ class _FamilyRows:
     def __call__(self, body: _Body, node: _Node, buffers: Sequence[_Buffer], first: int) -> None:
         if node.nulls:
             raise BatchError("batch has records without a comparison encoding")
-        width = self.words * self.families
-        if node.length * width * 8 > buffers[1].length:
-            raise BatchError(NOT_IPC)  # a column shorter than its rows
         targets = self.arrays()
-        scratch = np.empty((min(self.ROWS, node.length), width), dtype=np.uint64)
-        for start in range(0, node.length, self.ROWS):
-            rows = scratch[: min(self.ROWS, node.length - start)]
-            body.read_part_into(buffers[1], start * width * 8, rows.data.cast("B"))
+        width = self.words * self.families
+        scratch = np.empty((min(_SLICE_ROWS, node.length), width), dtype=np.uint64)
+        for start, rows in _row_slices(body, buffers[1], node.length, scratch):
             at = slice(first + start, first + start + len(rows))
             for family, target in enumerate(targets):
                 target[at] = rows[:, family * self.words : (family + 1) * self.words]

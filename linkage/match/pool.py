@@ -183,11 +183,14 @@ def _run_words(batches: Sequence[MatchBatch], layout: ComparisonLayout) -> RunWo
 
 
 def _digests(batches: Sequence[MatchBatch], families: int) -> tuple[npt.NDArray[np.uint64], ...]:
-    """Each batch's family digests: as read, or computed from its filters."""
-    return tuple(
-        b.digests if isinstance(b, DigestedBatch) else family_digests(b.filters, families)[0]
-        for b in batches
-    )
+    return tuple(batch_digests(b, families) for b in batches)
+
+
+def batch_digests(batch: MatchBatch, families: int) -> npt.NDArray[np.uint64]:
+    """A batch's family digests (records x families): as read, or from its filters."""
+    if isinstance(batch, DigestedBatch):
+        return batch.digests
+    return family_digests(batch.filters, families)[0]
 
 
 def _refuse_repeats(batches: Sequence[MatchBatch]) -> None:
