@@ -82,6 +82,19 @@ def sign_in(page: Any, seeded: Seeded, who: str) -> None:
     page.wait_for_url("**/app")
 
 
+LANGUAGES = {"English": "en", "Nederlands": "nl"}
+
+
+def choose_language(page: Any, name: str) -> None:
+    """Follow the language link `name` and wait until the page is back in that language.
+
+    The link redirects to the page it was on, so the click returns before that page has
+    loaded: a check straight after it may still see the page in the old language.
+    """
+    page.get_by_role("link", name=name).click()
+    page.locator(f'html[lang="{LANGUAGES[name]}"]').wait_for(state="attached")
+
+
 def csrf_token(page: Any) -> str:
     """The CSRF token in the current page's forms."""
     token: str = page.locator("input[name=csrf_token]").first.get_attribute("value")

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.contract.live_hub import enrol
-from tests.web.conftest import serious_violations, sign_in
+from tests.web.conftest import choose_language, serious_violations, sign_in
 from tests.web.seed import Seeded
 
 
@@ -185,7 +185,7 @@ def test_other_roles_are_refused_the_administrators_pages(
 def test_the_people_page_in_dutch(page: Any, seeded: Seeded) -> None:
     sign_in(page, seeded, "admin")
     page.goto("/app/admin")
-    page.get_by_role("link", name="Nederlands").click()
+    choose_language(page, "Nederlands")
 
     assert page.get_by_role("heading", name="Organisaties en mensen").is_visible()
     assert page.get_by_label("Naam van de nieuwe organisatie").is_visible()

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from linkage.audit import verify_export
-from tests.web.conftest import serious_violations, sign_in
+from tests.web.conftest import choose_language, serious_violations, sign_in
 from tests.web.seed import Seeded
 
 
@@ -223,7 +223,7 @@ def test_an_auditor_opening_a_hit_page_or_a_batch_is_refused(page: Any, seeded: 
 def test_the_log_page_in_dutch(page: Any, seeded: Seeded) -> None:
     sign_in(page, seeded, "auditor")
     page.goto("/app/auditor/log")
-    page.get_by_role("link", name="Nederlands").click()
+    choose_language(page, "Nederlands")
 
     assert page.get_by_role("heading", name="Toegangslogboek").is_visible()
     assert page.get_by_label("Wie").is_visible()

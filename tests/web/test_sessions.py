@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, update
 
 from service.models import WebSession, utcnow
 from tests.contract.live_hub import enrol
-from tests.web.conftest import serious_violations, sign_in
+from tests.web.conftest import choose_language, serious_violations, sign_in
 from tests.web.seed import Seeded
 
 
@@ -177,7 +177,7 @@ def test_every_page_view_is_audited_with_principal_and_token(page: Any, seeded: 
 
 def test_the_language_is_remembered_and_every_page_follows_it(page: Any, seeded: Seeded) -> None:
     page.goto("/app/sign-in")
-    page.get_by_role("link", name="Nederlands").click()
+    choose_language(page, "Nederlands")
     assert page.get_by_role("heading", name="Aanmelden").is_visible()
     assert page.locator("html").get_attribute("lang") == "nl"
     page.get_by_label("Uw API-token").fill(seeded.token("analyst"))
@@ -186,7 +186,7 @@ def test_the_language_is_remembered_and_every_page_follows_it(page: Any, seeded:
 
     assert page.get_by_role("heading", name="Uw projecten").is_visible()
     assert serious_violations(page) == []
-    page.get_by_role("link", name="English").click()
+    choose_language(page, "English")
     assert page.get_by_role("heading", name="Your projects").is_visible()
 
 
