@@ -9,6 +9,7 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from linkage.arrow import string_array
 from linkage.errors import BatchError, LinkageError
 from linkage.ipc_blocks import refuse_compressed
 from linkage.match.layout import ComparisonLayout
+from linkage.spill import SealedSpill
 
 BATCH_FORMAT = "fieldlink-batch/1"
 MAX_FILTER_BITS = 65536
@@ -203,9 +205,11 @@ class FamilyWords:
 
     A run's salt families are compared one after the other, and once a family's pairs
     have their levels its words are not read again. So the run that pools the batch takes
-    the arrays (`take`) and lets each family's go when it is done: at 1,000,000 records a
-    side that is 2 GB less by the end of the comparing step. Taken once: matching the
-    same `DigestedBatch` again is refused; read the batch again for another run.
+    the words (`take`) and lets each family's go when it is done: at 1,000,000 records a
+    side that is 2 GB less by the end of the comparing step. A large batch's words wait
+    on disk, sealed (`linkage.spill.SealedSpill`), until the run reads its family. Taken
+    once: matching the same `DigestedBatch` again is refused; read the batch again for
+    another run.
 
     Attributes:
         layout: The public layout document (JSON, `linkage.match.layout`), as in the batch.
@@ -214,36 +218,91 @@ class FamilyWords:
 
     __slots__ = ("_families", "layout", "records")
 
-    def __init__(self, layout: str, families: list[npt.NDArray[np.uint64]], records: int) -> None:
+    def __init__(
+        self, layout: str, families: list[npt.NDArray[np.uint64]] | SealedSpill, records: int
+    ) -> None:
         parsed = ComparisonLayout.parse(layout)
-        if len(families) != parsed.families or any(
+        if isinstance(families, SealedSpill):
+            if families.parts != parsed.families:
+                raise BatchError("comparison words must be one array per family")
+        elif len(families) != parsed.families or any(
             words.shape != (records, parsed.words) for words in families
         ):
             raise BatchError("comparison words must be one array per family, a row per record")
         self.layout, self.records = layout, records
-        self._families: list[npt.NDArray[np.uint64]] | None = families
+        self._families: list[npt.NDArray[np.uint64]] | SealedSpill | None = families
 
-    def take(self) -> list[npt.NDArray[np.uint64]]:
-        """The families' arrays, handed over: this holder keeps none of them.
+    @property
+    def spilled(self) -> bool:
+        """Whether the words wait on disk (sealed) rather than in memory."""
+        return isinstance(self._families, SealedSpill)
+
+    def take(self) -> "TakenWords":
+        """The families' words, handed over: this holder keeps none of them.
 
         Raises:
             LinkageError: A run took them already.
         """
         families, self._families = self._held(), None
-        return families
+        return TakenWords(families)
 
     def head(self, count: int) -> "FamilyWords":
-        """The first `count` records' words, copied (the rest stays to be taken)."""
-        return FamilyWords(self.layout, [words[:count].copy() for words in self._held()], count)
+        """The first `count` records' words, copied (the rest stays to be taken).
 
-    def _held(self) -> list[npt.NDArray[np.uint64]]:
+        Raises:
+            LinkageError: The words were spilled (reading a family back uses it up).
+        """
+        families = self._held()
+        if isinstance(families, SealedSpill):
+            raise LinkageError("spilled comparison words are read once, by a run")
+        return FamilyWords(self.layout, [words[:count].copy() for words in families], count)
+
+    def _held(self) -> list[npt.NDArray[np.uint64]] | SealedSpill:
         if self._families is None:
             raise LinkageError("this batch's comparison words went to a run already: read it again")
         return self._families
 
     def __repr__(self) -> str:
-        taken = ", taken" if self._families is None else ""
+        taken = ", taken" if self._families is None else ", spilled" if self.spilled else ""
         return f"FamilyWords(records={self.records}{taken})"
+
+
+class TakenWords:
+    """One batch's comparison words as a run took them: each family's handed over once.
+
+    In memory, `family` hands the array over and keeps no reference; spilled, it reads the
+    family back from its sealed file, which is then gone.
+    """
+
+    __slots__ = ("_families",)
+
+    def __init__(self, families: Sequence[npt.NDArray[np.uint64]] | SealedSpill) -> None:
+        self._families: list[npt.NDArray[np.uint64] | None] | SealedSpill = (
+            families if isinstance(families, SealedSpill) else list(families)
+        )
+
+    def family(self, family: int) -> npt.NDArray[np.uint64]:
+        """One family's words (records x words), handed over.
+
+        Raises:
+            LinkageError: The family was handed over already.
+        """
+        if isinstance(self._families, SealedSpill):
+            return self._families.read(family)
+        words, self._families[family] = self._families[family], None
+        if words is None:
+            raise LinkageError(f"salt family {family + 1}'s comparison words were taken already")
+        return words
+
+    def drop(self, family: int) -> None:
+        """Let go of one family's words without reading them."""
+        if isinstance(self._families, SealedSpill):
+            self._families.drop(family)
+        else:
+            self._families[family] = None
+
+    def __repr__(self) -> str:
+        return f"TakenWords(spilled={isinstance(self._families, SealedSpill)})"
 
 
 @dataclass(frozen=True, slots=True, repr=False)

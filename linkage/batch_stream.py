@@ -56,6 +56,7 @@ from linkage.errors import BatchError
 from linkage.ipc_blocks import COMPRESSED, MAGIC
 from linkage.match.groups import family_digests
 from linkage.match.layout import ComparisonLayout
+from linkage.spill import SealedSpill, SpillSettings
 
 __all__ = [
     "Picked",
@@ -163,14 +164,19 @@ def _streamed(walker: "_Walker", meta: dict[str, str], count: int) -> Streamed:
 
 
 def read_for_matching(
-    chunks: Iterable[bytes], *, size_bytes: int | None = None
+    chunks: Iterable[bytes],
+    *,
+    size_bytes: int | None = None,
+    spill: SpillSettings | None = None,
 ) -> Batch | DigestedBatch:
     """A batch file read for a run: as `read_streamed` reads it, or digested when it can be.
 
     A batch whose comparison layout has group filters comes back as a `DigestedBatch`:
     each record's filter reduced to its salt families' digests as the bytes pass, a few
-    thousand records at a time, so the filters are never held. Others come back as
-    `read_streamed`'s batch. Either way every check of `read_streamed` is made.
+    thousand records at a time, so the filters are never held. With `spill`, a batch of
+    more records than it allows keeps its comparison words on disk, sealed, family by
+    family (`linkage.spill`), for the run to read back one family at a time. Others come
+    back as `read_streamed`'s batch. Either way every check of `read_streamed` is made.
     """
     walker = _Walker(chunks, size_bytes)
     meta, count = walker.start()
@@ -185,7 +191,7 @@ def read_for_matching(
     width = walker.schema.field(COMPARISON_COLUMN).type.byte_width
     if width != layout.row_words * 8:
         raise BatchError("comparison encodings must be whole 64-bit words")
-    comparisons = _FamilyRows(count, layout.words, layout.families)
+    comparisons = _FamilyRows(count, layout.words, layout.families, spill)
     handlers: dict[str, _Handler] = {
         "ref": references,
         "filter": digests,
@@ -202,15 +208,17 @@ def read_for_matching(
         references=tuple(references.column().to_pylist()),
         digests=digests.array(),
         created_at=meta["created_at"],
-        comparisons=FamilyWords(meta[COMPARISON_META_KEY], comparisons.arrays(), count),
+        comparisons=comparisons.family_words(meta[COMPARISON_META_KEY]),
     )
 
 
-def read_file_for_matching(path: Path) -> Batch | DigestedBatch:
+def read_file_for_matching(
+    path: Path, *, spill: SpillSettings | None = None
+) -> Batch | DigestedBatch:
     """`read_for_matching` of a batch file on disk, read in 8 MiB chunks."""
     with path.open("rb") as handle:
         chunks = iter(lambda: handle.read(FILE_CHUNK), b"")
-        return read_for_matching(chunks, size_bytes=path.stat().st_size)
+        return read_for_matching(chunks, size_bytes=path.stat().st_size, spill=spill)
 
 
 def _group_layout(meta: dict[str, str]) -> ComparisonLayout | None:
@@ -728,30 +736,43 @@ class _FamilyRows:
     """The comparison column split, as it passes, into one array of words per family.
 
     Read a slice of rows at a time (`_row_slices`), each family's words then copied into
-    its own array (`linkage.batch.FamilyWords`).
+    its own array (`linkage.batch.FamilyWords`), or appended to the family's sealed file
+    when the batch spills (`linkage.spill.SealedSpill`).
     """
 
-    def __init__(self, count: int, words: int, families: int) -> None:
+    def __init__(self, count: int, words: int, families: int, spill: SpillSettings | None) -> None:
         self.count, self.words, self.families = count, words, families
         self.targets: list[npt.NDArray[np.uint64]] = []
+        self.spill: SealedSpill | None = None
+        if spill is not None and spill.applies(count):
+            self.spill = SealedSpill(families, count, words, spill.folder)
 
     def __call__(self, body: _Body, node: _Node, buffers: Sequence[_Buffer], first: int) -> None:
         if node.nulls:
             raise BatchError("batch has records without a comparison encoding")
-        targets = self.arrays()
         width = self.words * self.families
         scratch = np.empty((min(_SLICE_ROWS, node.length), width), dtype=np.uint64)
         for start, rows in _row_slices(body, buffers[1], node.length, scratch):
-            at = slice(first + start, first + start + len(rows))
-            for family, target in enumerate(targets):
-                target[at] = rows[:, family * self.words : (family + 1) * self.words]
+            for family in range(self.families):
+                part = rows[:, family * self.words : (family + 1) * self.words]
+                if self.spill is not None:
+                    self.spill.append(family, part)
+                else:
+                    self.arrays()[family][first + start : first + start + len(rows)] = part
 
     def arrays(self) -> list[npt.NDArray[np.uint64]]:
-        """Each family's words (count x words)."""
+        """Each family's words (count x words), held in memory."""
         if not self.targets:
             shape = (self.count, self.words)
             self.targets = [np.empty(shape, dtype=np.uint64) for _ in range(self.families)]
         return self.targets
+
+    def family_words(self, layout: str) -> FamilyWords:
+        """What was read: the families' arrays, or their spill (sealed, finished)."""
+        if self.spill is None:
+            return FamilyWords(layout, self.arrays(), self.count)
+        self.spill.finish()
+        return FamilyWords(layout, self.spill, self.count)
 
 
 @dataclass(frozen=True, slots=True)

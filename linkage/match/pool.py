@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from linkage.batch import Batch, DigestedBatch, MatchBatch
+from linkage.batch import Batch, DigestedBatch, MatchBatch, TakenWords
 from linkage.errors import LinkageError
 from linkage.hits import Group, Link, Member, agreed_on
 from linkage.match.dice import DicePairs
@@ -34,17 +34,19 @@ class RunWords:
     """A run's comparison words family by family (one array per batch), let go when done.
 
     Salt families with group filters read one family's words at a time (`group_tasks`).
-    Words of digested batches were handed to the run (`FamilyWords.take`), so releasing a
-    family here frees them; other batches' words are views of the batch and stay with it.
+    A family's words are taken from each batch (`linkage.batch.TakenWords`) when first
+    asked for and kept until `release`: words a digested batch handed over are then freed,
+    and spilled ones are read back from disk only then, so a run holds the words of the
+    families it is comparing, not all. Other batches' words are views of the batch and
+    stay with it.
     """
 
-    __slots__ = ("_families",)
+    __slots__ = ("_batches", "_held", "_released")
 
-    def __init__(self, per_batch: Sequence[Sequence[npt.NDArray[np.uint64]]]) -> None:
-        families = len(per_batch[0]) if per_batch else 0
-        self._families: list[tuple[npt.NDArray[np.uint64], ...] | None] = [
-            tuple(parts[family] for parts in per_batch) for family in range(families)
-        ]
+    def __init__(self, batches: Sequence[TakenWords]) -> None:
+        self._batches = tuple(batches)
+        self._held: dict[int, tuple[npt.NDArray[np.uint64], ...]] = {}
+        self._released: set[int] = set()
 
     def family(self, family: int) -> tuple[npt.NDArray[np.uint64], ...]:
         """One family's words, an array per batch (records x words).
@@ -52,18 +54,21 @@ class RunWords:
         Raises:
             LinkageError: The family was released.
         """
-        parts = self._families[family]
-        if parts is None:
+        if family in self._released:
             raise LinkageError(f"salt family {family + 1}'s comparison words were let go already")
-        return parts
+        if family not in self._held:
+            self._held[family] = tuple(batch.family(family) for batch in self._batches)
+        return self._held[family]
 
     def release(self, family: int) -> None:
         """Let go of one family's words: nothing of this run reads them again."""
-        self._families[family] = None
+        self._released.add(family)
+        if self._held.pop(family, None) is None:
+            for batch in self._batches:
+                batch.drop(family)
 
     def __repr__(self) -> str:
-        held = sum(parts is not None for parts in self._families)
-        return f"RunWords(families={len(self._families)}, held={held})"
+        return f"RunWords(held={sorted(self._held)}, released={sorted(self._released)})"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -169,17 +174,17 @@ def pool_batches(batches: Sequence[MatchBatch]) -> Pool:
 
 def _run_words(batches: Sequence[MatchBatch], layout: ComparisonLayout) -> RunWords:
     """Each batch's words family by family: taken from digested batches, viewed in others."""
-    per_batch: list[Sequence[npt.NDArray[np.uint64]]] = []
+    taken: list[TakenWords] = []
     width = layout.words
     for batch in batches:
         if isinstance(batch, DigestedBatch):
-            per_batch.append(batch.comparisons.take())
+            taken.append(batch.comparisons.take())
         elif batch.comparisons is not None:
             words = np.ascontiguousarray(batch.comparisons.values).view(np.uint64)
-            per_batch.append(
-                [words[:, f * width : (f + 1) * width] for f in range(layout.families)]
+            taken.append(
+                TakenWords([words[:, f * width : (f + 1) * width] for f in range(layout.families)])
             )
-    return RunWords(per_batch)
+    return RunWords(taken)
 
 
 def _digests(batches: Sequence[MatchBatch], families: int) -> tuple[npt.NDArray[np.uint64], ...]:

@@ -96,9 +96,8 @@ def test_a_digested_batch_holds_each_familys_digest_of_the_filters_read_whole(
     assert whole.comparisons is not None
     values = whole.comparisons.values.view(np.uint64)
     words = read.comparisons.take()
-    assert len(words) == len(FAMILIES)
-    for family, part in enumerate(words):
-        assert np.array_equal(part, values[:, 2 * family : 2 * family + 2])
+    for family in range(len(FAMILIES)):
+        assert np.array_equal(words.family(family), values[:, 2 * family : 2 * family + 2])
     assert "ref-" not in repr(read) and "taken" in repr(read.comparisons)
 
 
@@ -167,7 +166,8 @@ def test_a_digested_batch_must_have_a_digest_per_record_and_family() -> None:
         plain = replace(whole.comparisons, layout=json.dumps(document))
         digested(replace(whole, comparisons=plain))
     with pytest.raises(BatchError, match="one array per family"):
-        FamilyWords(whole.comparisons.layout, family_words(whole).take()[:2], 10)
+        taken = family_words(whole).take()
+        FamilyWords(whole.comparisons.layout, [taken.family(0), taken.family(1)], 10)
 
 
 def test_comparison_words_go_to_one_run_only() -> None:
@@ -176,8 +176,11 @@ def test_comparison_words_go_to_one_run_only() -> None:
 
     taken = words.take()
 
-    assert [len(part) for part in taken] == [10, 10, 10] and head.records == 4
-    assert np.array_equal(head.take()[1], taken[1][:4])
+    parts = [taken.family(family) for family in range(3)]
+    assert [len(part) for part in parts] == [10, 10, 10] and head.records == 4
+    assert np.array_equal(head.take().family(1), parts[1][:4])
+    with pytest.raises(LinkageError, match="taken already"):
+        taken.family(1)
     with pytest.raises(LinkageError, match="went to a run already: read it again"):
         words.take()
     with pytest.raises(LinkageError, match="went to a run already"):
@@ -227,7 +230,8 @@ def test_a_run_lets_go_of_each_familys_words_once_compared(synth: SynthBatches) 
     batches, held = [], []
     for batch in synth.batches:
         words = family_words(batch)
-        held += [weakref.ref(part) for part in words._families or ()]
+        assert isinstance(words._families, list)
+        held += [weakref.ref(part) for part in words._families]
         found = _digests(batch)
         read = digested(batch, families=found.shape[1], words=words)
         batches.append(replace(read, digests=found))

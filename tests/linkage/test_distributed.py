@@ -13,6 +13,7 @@ from linkage.match import group_tasks
 from linkage.match.distributed import dask_runner
 from linkage.match.engine import MatchSettings, match_batches
 from linkage.match.tasks import run_here, threads_allowed
+from linkage.spill import SpillSettings
 from tests.linkage.field_data import SynthBatches, synth_batches
 from tests.linkage.test_batch import to_bytes
 from tests.linkage.test_engine import three_agencies
@@ -87,13 +88,15 @@ def _wanted(client: Any) -> int:
 
 
 def read_as(synth: SynthBatches, read: str) -> list[MatchBatch]:
-    """The batches whole, or read from their files as a run reads uploads (digests)."""
+    """The batches whole, or read from their files as a run reads uploads (digests, their
+    comparison words kept in memory or spilled to disk)."""
     if read == "whole":
         return list(synth.batches)
-    return [read_for_matching([to_bytes(batch)]) for batch in synth.batches]
+    spill = SpillSettings(over_records=0) if read == "spilled" else None
+    return [read_for_matching([to_bytes(batch)], spill=spill) for batch in synth.batches]
 
 
-@pytest.mark.parametrize("read", ["whole", "digests"])
+@pytest.mark.parametrize("read", ["whole", "digests", "spilled"])
 def test_salt_group_blocks_on_a_cluster_give_the_in_process_result(
     client: Any, synth: SynthBatches, monkeypatch: pytest.MonkeyPatch, read: str
 ) -> None:
