@@ -26,6 +26,7 @@ from linkage.batch_stream import (
     read_reference_column,
     read_streamed,
 )
+from linkage.spill import SpillSettings
 from service.hub_keys import Keyring
 from service.models import Upload
 from service.objects import ObjectStore
@@ -51,13 +52,16 @@ def open_upload(upload: Upload, *, objects: ObjectStore, keyring: Keyring) -> Ba
     return read_upload(upload, objects=objects, keyring=keyring).batch
 
 
-def read_for_run(upload: Upload, *, objects: ObjectStore, keyring: Keyring) -> MatchBatch:
+def read_for_run(
+    upload: Upload, *, objects: ObjectStore, keyring: Keyring, spill: SpillSettings | None = None
+) -> MatchBatch:
     """An upload's batch as a run matches it (`linkage.batch_stream.read_for_matching`).
 
-    With group filters only the family digests are kept, not the filters.
+    With group filters only the family digests are kept, not the filters; with `spill`, a
+    large upload's comparison words wait on disk, sealed, until the run compares them.
     """
     with closing(iter_upload(upload, objects=objects, keyring=keyring)) as chunks:
-        return read_for_matching(chunks, size_bytes=upload.size_bytes)
+        return read_for_matching(chunks, size_bytes=upload.size_bytes, spill=spill)
 
 
 def read_upload(upload: Upload, *, objects: ObjectStore, keyring: Keyring) -> Streamed:

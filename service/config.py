@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     # Matching runs: "" runs them in this process; "tcp://host:8786" on a Dask cluster.
     dask_scheduler: str = ""
     run_workers: int = 1  # runs executed at the same time in this process (0: none here)
+    # A run reads each upload's comparison words; an upload of more records than this keeps
+    # them on disk, sealed under a key only the run holds, and the run reads back one salt
+    # family at a time (linkage.spill). "" spill_dir: the system's temporary folder.
+    spill_over_records: int = Field(default=1_000_000, ge=0)
+    spill_dir: str = ""
     # Tests and debugging only: execute a run in the request that queues it, in its thread
     # (the request answers when the run is done). Test databases share one connection.
     run_inline: bool = False

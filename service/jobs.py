@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from linkage.hits import Hits
 from linkage.match.engine import Runner, run_here
+from linkage.spill import SpillSettings
 from service.config import Settings
 from service.hit_views import stored_hits
 from service.hub_keys import Keyring
@@ -61,6 +63,7 @@ class JobContext:
     objects: ObjectStore  # where the sealed uploads are
     keyring: Keyring  # the storage keyring, to open uploads
     dask_scheduler: str = ""  # "": compare in this process
+    spill: SpillSettings = field(default_factory=SpillSettings)  # large uploads' words on disk
     metrics: HubMetrics | None = None  # run counts and stage durations (service.run_clock)
     tracing: Tracing = field(default_factory=Tracing)  # spans of runs and stages
 
@@ -133,7 +136,9 @@ def _match(
         ordered = [uploads[upload_id] for upload_id in run.upload_ids]
         threshold, min_agencies = run.threshold, run.min_agencies
     # No database connection is held while the batches are read and matched.
-    batches = load_batches(ordered, objects=context.objects, keyring=context.keyring)
+    batches = load_batches(
+        ordered, objects=context.objects, keyring=context.keyring, spill=context.spill
+    )
     with _runner(context.dask_scheduler) as runner:
         return match_run(
             batches,
@@ -349,6 +354,10 @@ def run_workers(app: FastAPI) -> Iterator[RunWorkers]:
         objects=app.state.objects,
         keyring=app.state.hub_keys.storage,
         dask_scheduler=settings.dask_scheduler,
+        spill=SpillSettings(
+            over_records=settings.spill_over_records,
+            folder=Path(settings.spill_dir) if settings.spill_dir else None,
+        ),
         metrics=app.state.metrics,
         tracing=app.state.tracing,
     )

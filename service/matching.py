@@ -23,6 +23,7 @@ from linkage.batch import Batch, MatchBatch
 from linkage.errors import LinkageError
 from linkage.hits import Hits, Member
 from linkage.match.engine import MatchSettings, Progress, Runner, match_batches
+from linkage.spill import SpillSettings
 from service.batches import open_upload, read_for_run
 from service.hub_keys import Keyring
 from service.models import Upload
@@ -49,19 +50,24 @@ class RunBatches:
 
 
 def load_batches(
-    uploads: Sequence[Upload], *, objects: ObjectStore, keyring: Keyring
+    uploads: Sequence[Upload],
+    *,
+    objects: ObjectStore,
+    keyring: Keyring,
+    spill: SpillSettings | None = None,
 ) -> RunBatches:
     """Read each upload's batch from the object store, labelled with its agency's id.
 
     An upload whose content digest was kept on admission is read for matching
     (`service.batches.read_for_run`: with group filters, family digests instead of the
-    filters); one stored before that is read whole and its digest computed here.
+    filters, and the comparison words of an upload larger than `spill` allows on disk,
+    sealed); one stored before that is read whole and its digest computed here.
     """
     batches: list[MatchBatch] = []
     contents: list[str] = []
     for upload in uploads:
         if upload.content_digest is not None:
-            batch = read_for_run(upload, objects=objects, keyring=keyring)
+            batch = read_for_run(upload, objects=objects, keyring=keyring, spill=spill)
             content = upload.content_digest
         else:
             whole = open_upload(upload, objects=objects, keyring=keyring)
