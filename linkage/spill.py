@@ -40,7 +40,7 @@ class SpillSettings:
         folder: Where the unnamed files go; None for the system's temporary folder.
     """
 
-    over_records: int = 2_000_000
+    over_records: int = 1_000_000
     folder: Path | None = None
 
     def applies(self, records: int) -> bool:

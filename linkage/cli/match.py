@@ -20,6 +20,7 @@ from linkage.match.engine import (
     profile_batches,
     score_batches,
 )
+from linkage.spill import SpillSettings
 
 _DEFAULTS = MatchSettings()
 
@@ -56,6 +57,20 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         help="fields: per-field Fellegi-Sunter weights learned without labels; clk: Dice of "
         "the record-level filters; auto: fields when every batch carries comparisons",
     )
+    match.add_argument(
+        "--spill-over",
+        type=int,
+        default=SpillSettings().over_records,
+        metavar="RECORDS",
+        help="keep the comparison words of a batch of more records than this on disk, "
+        "sealed, and read back one salt family at a time (0: every batch)",
+    )
+    match.add_argument(
+        "--spill-dir",
+        type=Path,
+        default=None,
+        help="folder for those sealed files (default: the system's temporary folder)",
+    )
     match.set_defaults(run=_match)
     threshold = commands.add_parser(
         "threshold", help="similarity histogram and expected precision/recall, no labels"
@@ -76,6 +91,8 @@ def _match(args: argparse.Namespace) -> int:
         raise LinkageError("--threshold must be in (0, 1]")
     if args.min_agencies < 2:
         raise LinkageError("--min-agencies must be at least 2")
+    if args.spill_over < 0:
+        raise LinkageError("--spill-over must be 0 or more records")
     settings = MatchSettings(
         threshold=args.threshold,
         min_agencies=args.min_agencies,
@@ -85,8 +102,12 @@ def _match(args: argparse.Namespace) -> int:
     )
     # As the hub reads uploads: with group filters, family digests instead of the filters
     # (what field scoring compares); scoring by the record filters needs them whole.
-    read = read_batch if args.scoring == "clk" else read_file_for_matching
-    hits, report = match_batches([read(path) for path in args.batches], settings)
+    spill = SpillSettings(over_records=args.spill_over, folder=args.spill_dir)
+    batches = [
+        read_batch(path) if args.scoring == "clk" else read_file_for_matching(path, spill=spill)
+        for path in args.batches
+    ]
+    hits, report = match_batches(batches, settings)
     write_hits(hits, args.out)
     if report.scoring == "fields":
         print_weights(report.field_weights, report.prior)

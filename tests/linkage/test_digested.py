@@ -28,6 +28,7 @@ from linkage.match.engine import match_batches
 from linkage.match.groups import family_digests
 from linkage.match.layout import ComparisonLayout
 from linkage.match.pool import pool_batches
+from linkage.spill import SpillSettings
 from tests.linkage.field_data import SynthBatches, synth_batches
 from tests.linkage.test_batch import to_bytes
 from tests.linkage.test_batch_stream import full_batch, in_record_batches, peak_bytes, pieces
@@ -255,8 +256,9 @@ def _digests(batch: Batch) -> npt.NDArray[np.uint64]:
     return family_digests(batch.filters, families)[0]
 
 
+@pytest.mark.parametrize("spill", [[], ["--spill-over", "0"]], ids=["in-memory", "spilled"])
 def test_fieldlink_match_reads_batch_files_as_digests_and_finds_the_same_hits(
-    synth: SynthBatches, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    synth: SynthBatches, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spill: list[str]
 ) -> None:
     paths = []
     for index, batch in enumerate(synth.batches):
@@ -266,16 +268,17 @@ def test_fieldlink_match_reads_batch_files_as_digests_and_finds_the_same_hits(
     write_hits(expected, tmp_path / "expected.json")
     read: list[str] = []
 
-    def counted(path: Path) -> Batch | DigestedBatch:
-        found = read_file_for_matching(path)
-        read.append(type(found).__name__)
+    def counted(path: Path, *, spill: SpillSettings) -> Batch | DigestedBatch:
+        found = read_file_for_matching(path, spill=spill)
+        assert isinstance(found, DigestedBatch)
+        read.append("spilled" if found.comparisons.spilled else "in memory")
         return found
 
     monkeypatch.setattr(cli_match, "read_file_for_matching", counted)
 
-    assert main(["match", *map(str, paths), "--out", str(tmp_path / "hits.json")]) == 0
+    assert main(["match", *map(str, paths), "--out", str(tmp_path / "hits.json"), *spill]) == 0
 
-    assert read == ["DigestedBatch"] * len(paths)
+    assert read == ["spilled" if spill else "in memory"] * len(paths)
     assert (tmp_path / "hits.json").read_bytes() == (tmp_path / "expected.json").read_bytes()
 
 
