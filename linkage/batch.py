@@ -247,15 +247,13 @@ class FamilyWords:
         return TakenWords(families)
 
     def head(self, count: int) -> "FamilyWords":
-        """The first `count` records' words, copied (the rest stays to be taken).
-
-        Raises:
-            LinkageError: The words were spilled (reading a family back uses it up).
-        """
+        """The first `count` records' words, copied (the rest stays to be taken)."""
         families = self._held()
         if isinstance(families, SealedSpill):
-            raise LinkageError("spilled comparison words are read once, by a run")
-        return FamilyWords(self.layout, [words[:count].copy() for words in families], count)
+            parts = [families.head(part, count) for part in range(families.parts)]
+        else:
+            parts = [words[:count].copy() for words in families]
+        return FamilyWords(self.layout, parts, min(count, self.records))
 
     def _held(self) -> list[npt.NDArray[np.uint64]] | SealedSpill:
         if self._families is None:

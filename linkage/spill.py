@@ -107,14 +107,25 @@ class SealedSpill:
         Raises:
             LinkageError: The part was read already, or its file does not open.
         """
+        out = self._read(part, self._records)
+        self.drop(part)
+        return out
+
+    def head(self, part: int, count: int) -> npt.NDArray[np.uint64]:
+        """The first `count` rows of one part, the part left on disk to be read."""
+        return self._read(part, min(count, self._records))
+
+    def _read(self, part: int, count: int) -> npt.NDArray[np.uint64]:
         handle = self._files[part]
         if handle is None:
             raise LinkageError(f"spilled salt family {part + 1} was read already")
-        out = np.empty((self._records, self._words), dtype=np.uint64)
+        out = np.empty((count, self._words), dtype=np.uint64)
         flat = out.reshape(-1).view(np.uint8)
         handle.seek(0)
         at = 0
         for index, size in enumerate(self._chunks[part]):
+            if at >= len(flat):
+                break
             sealed = handle.read(size)
             if len(sealed) != size:
                 raise LinkageError(f"spilled salt family {part + 1} is cut short on disk")
@@ -122,9 +133,9 @@ class SealedSpill:
                 plain = self._cipher.decrypt(_nonce(part, index), sealed, None)
             except Exception as err:  # InvalidTag: changed on disk
                 raise LinkageError(f"spilled salt family {part + 1} was changed on disk") from err
-            flat[at : at + len(plain)] = np.frombuffer(plain, dtype=np.uint8)
-            at += len(plain)
-        self.drop(part)
+            take = min(len(plain), len(flat) - at)
+            flat[at : at + take] = np.frombuffer(plain, dtype=np.uint8, count=take)
+            at += take
         return out
 
     def drop(self, part: int) -> None:
