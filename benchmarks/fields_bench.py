@@ -64,6 +64,7 @@ from linkage.match.groups import MAX_GROUP
 from linkage.match.layout import ComparisonLayout
 from linkage.match.pool import batch_digests
 from linkage.schema import LinkageSchema, load_schema
+from linkage.spill import SpillSettings
 from linkage.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,16 +190,27 @@ def _febrl_true(a: str, b: str) -> bool:
 
 
 def split_large(large: Path, folder: Path) -> tuple[Path, Path]:
-    """The large file's -org rows as side A and its -dup- rows as side B."""
-    with large.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    header, body = rows[0], rows[1:]
+    """The large file's -org rows as side A and its -dup- rows as side B.
+
+    Row by row, in one pass: at 10,000,000 records a side the file does not fit in memory
+    as Python lists.
+    """
     sides = (folder / "scale_a.csv", folder / "scale_b.csv")
-    for path, marker in zip(sides, ("-org", "-dup-"), strict=True):
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(row for row in body if marker in row[0])
+    with (
+        large.open(newline="", encoding="utf-8") as source,
+        sides[0].open("w", newline="", encoding="utf-8") as file_a,
+        sides[1].open("w", newline="", encoding="utf-8") as file_b,
+    ):
+        reader = csv.reader(source)
+        side_a, side_b = csv.writer(file_a), csv.writer(file_b)
+        header = next(reader)
+        side_a.writerow(header)
+        side_b.writerow(header)
+        for row in reader:
+            if "-org" in row[0]:
+                side_a.writerow(row)
+            if "-dup-" in row[0]:
+                side_b.writerow(row)
     return sides
 
 
@@ -223,7 +235,7 @@ def scale_figures(records: int, out: Path) -> dict[str, Any]:
 
 
 def endtoend_figures(
-    records: int, out: Path, schema: Path = FIELDS_SCHEMA, workers: int = 0
+    records: int, out: Path, schema: Path = FIELDS_SCHEMA, workers: int = 0, read: str = "digests"
 ) -> dict[str, Any]:
     """Encode into batch files, read them for matching, match with the defaults and write
     hits, timing each step."""
@@ -236,14 +248,15 @@ def endtoend_figures(
     encode_file(side_b, "b", out / "scale_b.arrow", schema)
     figures["encode_b_s"] = time.perf_counter() - start - figures["encode_a_s"]
     figures["encode_rss_gib"] = _peak_gib()
-    return figures | rematch_figures(out, workers)
+    return figures | rematch_figures(out, workers, read)
 
 
 def rematch_figures(out: Path, workers: int = 0, read: str = "digests") -> dict[str, Any]:
     """Read the sides `endtoend` encoded and match them again (after a change to the engine).
 
-    `read`: "digests" as a run reads an upload (`read_for_matching`), "whole" with
-    `read_batch` (every column in memory, filters included).
+    `read`: "digests" as a run reads an upload (`read_for_matching`), "spilled" the same
+    with the comparison words on disk, sealed, read back a family at a time
+    (`linkage.spill`), "whole" with `read_batch` (every column in memory, filters included).
     """
     start = time.perf_counter()
     a, b = (_read_side(out / f"scale_{side}.arrow", read) for side in ("a", "b"))
@@ -258,7 +271,10 @@ def _refmaps(out: Path) -> dict[str, dict[str, str]]:
 
 
 def _read_side(path: Path, read: str) -> MatchBatch:
-    return read_batch(path) if read == "whole" else read_file_for_matching(path)
+    if read == "whole":
+        return read_batch(path)
+    spill = SpillSettings(over_records=0) if read == "spilled" else None
+    return read_file_for_matching(path, spill=spill)
 
 
 def encode_file(
@@ -307,12 +323,15 @@ def match_figures(a: MatchBatch, b: MatchBatch, out: Path, workers: int = 0) -> 
     figures: dict[str, Any] = {"load_before": os.getloadavg()[0]}
     stages: dict[str, float] = {}
     sampler = _StagePeaks()
+    task_done: list[float] = []  # when each comparing task's result came in (task order)
 
     def progress(stage: str, _: float) -> None:
         name = stage.split(" (salt family")[0]
         if name not in stages:
             stages[name] = time.perf_counter()
             sampler.stage(name)
+        if name == "comparing":
+            task_done.append(time.perf_counter())
 
     with _runner(workers, figures) as runner, sampler:
         if workers:  # workers load numba's cached kernels once, as long-lived ones have
@@ -328,6 +347,7 @@ def match_figures(a: MatchBatch, b: MatchBatch, out: Path, workers: int = 0) -> 
         write_hits(hits, out / "scale_hits.json")
         figures["write_hits_s"] = time.perf_counter() - start
     figures["stage_peak_rss_gib"] = sampler.peaks
+    figures |= _task_figures(task_done, stages)
     figures["match_and_write_s"] = figures["match_s"] + figures["write_hits_s"]
     figures["peak_rss_gib"] = _peak_gib()
     figures["child_processes_peak_gib"] = (
@@ -407,6 +427,23 @@ def group_completeness(
     return float(found.mean()) if len(found) else 1.0
 
 
+def _task_figures(done: list[float], stages: dict[str, float]) -> dict[str, Any]:
+    """Comparing tasks (block and random-pair tasks of every family): how many, and the
+    seconds between one result and the next (a task's own time on one worker; with several
+    workers, the cluster's throughput)."""
+    if "comparing" not in stages or not done:
+        return {}
+    gaps = np.diff(np.array([stages["comparing"], *done]))
+    return {
+        "tasks": len(done),
+        "task_gap_s": {
+            "mean": round(float(gaps.mean()), 3),
+            "median": round(float(np.median(gaps)), 3),
+            "max": round(float(gaps.max()), 3),
+        },
+    }
+
+
 def _durations(stages: dict[str, float], end: float) -> dict[str, float]:
     # Seconds from each stage's start to the next one's (stages arrive in order).
     times = [*stages.values(), end]
@@ -475,9 +512,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--read",
-        choices=["digests", "whole"],
+        choices=["digests", "spilled", "whole"],
         default="digests",
-        help="rematch: read the batches as a run does (digests) or whole, filters and all",
+        help="endtoend, rematch: read the batches as a run does (digests; spilled: their "
+        "comparison words on disk, sealed) or whole, filters and all",
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -488,7 +526,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.what == "scale":
         figures = scale_figures(args.records, args.out)
     elif args.what == "endtoend":
-        figures = endtoend_figures(args.records, args.out, args.schema, args.dask_workers)
+        figures = endtoend_figures(
+            args.records, args.out, args.schema, args.dask_workers, args.read
+        )
         figures["end_to_end_s"] = (
             figures["encode_a_s"]
             + figures["encode_b_s"]
