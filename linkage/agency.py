@@ -6,7 +6,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,9 @@ import pyarrow.csv as pacsv
 from keys import LinkageSecret, ReferenceKey
 from linkage.arrow import string_array
 from linkage.backend import Backend
-from linkage.batch import Batch, Comparisons, write_batch
-from linkage.encode import EncodedRecords, OnInvalid, encode_table, loading_encoders
+from linkage.batch import Batch, Comparisons
+from linkage.batch_writer import BatchWriter
+from linkage.encode import EncodedRecords, OnInvalid, encode_chunks, loading_encoders
 from linkage.envelopes import EnvelopeRequest, EnvelopeSealing, plan_sealing
 from linkage.errors import InputError, RecordError
 from linkage.records import ColumnPlan, check_ids, plan_columns, read_csv
@@ -107,7 +109,7 @@ def encode_csv(
     if progress is not None and len(bad_ids):
         progress(len(bad_ids))
     sealing = _sealing(envelopes, table.header, plan, secret, ref_key)
-    encoded = encode_table(
+    chunks = encode_chunks(
         kept,
         plan,
         schema,
@@ -120,31 +122,42 @@ def encode_csv(
         # Once numba is loaded it is the faster one, whatever the count turned out to be.
         backend=expected if expected is Backend.COMPILED else Backend.for_rows(len(kept)),
     )
-    problems = tuple(sorted(id_problems + list(encoded.problems), key=lambda p: p.row))
-    rejected = len(table) - len(encoded.rows)
-    _check_invalid_share(problems, len(table), max_invalid)
-    if not len(encoded.rows):
-        raise InputError(f"{path}: no record could be encoded")
-    batch = Batch.create(
+    parts = _Parts(
         agency=ref_key.agency,
         schema_fingerprint=schema.fingerprint(),
         key_check=secret.key_check_value(),
-        references=list(encoded.references),
-        filters=encoded.filters,
-        envelopes=sealing.envelopes(encoded.envelopes) if sealing else None,
-        comparisons=_comparisons(encoded, schema),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        layout=_layout(schema),
+        sealing=sealing,
     )
     refmap = refmap_path_for(out)
-    with _atomic(out) as batch_tmp, _atomic(refmap) as refmap_tmp:
-        write_batch(batch, batch_tmp)
-        write_refmap(refmap_tmp, batch.references, encoded.local_ids)
+    # Only REJECT leaves records out as it encodes: otherwise the count is known now, and
+    # the batch file is written straight (see `BatchWriter`).
+    count = None if on_invalid is OnInvalid.REJECT else len(kept)
+    with (
+        _atomic(out) as batch_tmp,
+        _atomic(refmap) as refmap_tmp,
+        BatchWriter(batch_tmp, records=count) as writer,
+    ):
+        # Each chunk goes into the file as it is done; its references and local ids stay
+        # for the reference map, its counts and problems for the summary.
+        for chunk in chunks:
+            parts.add(chunk)
+            if len(chunk.rows):
+                writer.write(parts.batch_of(chunk))
+        problems = tuple(sorted(id_problems + parts.problems, key=lambda p: p.row))
+        _check_invalid_share(problems, len(table), max_invalid)
+        if not parts.records:
+            raise InputError(f"{path}: no record could be encoded")
+        writer.finish()
+        write_refmap(refmap_tmp, parts.references, parts.local_ids)
     return EncodeSummary(
         records_read=len(table),
-        records_encoded=len(batch),
+        records_encoded=parts.records,
         problems=problems,
-        rejected_rows=rejected,
+        rejected_rows=len(table) - parts.records,
         on_invalid=on_invalid,
-        missing=encoded.missing,
+        missing=parts.missing,
         plan=plan,
         batch_path=out,
         refmap_path=refmap,
@@ -152,6 +165,55 @@ def encode_csv(
         envelope_fields=tuple(sealing.columns) if sealing else (),
         team_key_id=sealing.keys.team_key_id if sealing else None,
     )
+
+
+@dataclass(slots=True, repr=False)
+class _Parts:
+    """The batch's parts as they are encoded, and what is kept of each.
+
+    Each chunk becomes a `Batch` of its records (validated like any batch); of every chunk
+    only what the reference map and the summary need stays, never its encodings.
+    """
+
+    agency: str
+    schema_fingerprint: str
+    key_check: str
+    created_at: str  # one time for every part: the batch's
+    layout: str | None  # the comparison layout, when the schema has comparisons
+    sealing: EnvelopeSealing | None
+    references: list[str] = field(default_factory=list)
+    local_ids: list[str] = field(default_factory=list)
+    problems: list[RecordError] = field(default_factory=list)
+    missing: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def records(self) -> int:
+        return len(self.references)
+
+    def add(self, chunk: EncodedRecords) -> None:
+        self.references.extend(chunk.references)
+        self.local_ids.extend(chunk.local_ids)
+        self.problems.extend(chunk.problems)
+        for name, count in chunk.missing.items():
+            self.missing[name] = self.missing.get(name, 0) + count
+
+    def batch_of(self, chunk: EncodedRecords) -> Batch:
+        comparisons = chunk.comparisons
+        return Batch(
+            agency=self.agency,
+            schema_fingerprint=self.schema_fingerprint,
+            key_check=self.key_check,
+            filter_bits=int(chunk.filters.shape[1]) * 8,
+            references=chunk.references,
+            filters=chunk.filters,
+            created_at=self.created_at,
+            envelopes=self.sealing.envelopes(chunk.envelopes) if self.sealing else None,
+            comparisons=(
+                Comparisons(layout=self.layout, values=comparisons)
+                if self.layout is not None and comparisons is not None
+                else None
+            ),
+        )
 
 
 def _size_bytes(path: Path) -> int:
@@ -222,9 +284,9 @@ def _atomic(target: Path) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
 
 
-def _comparisons(encoded: EncodedRecords, schema: LinkageSchema) -> Comparisons | None:
-    if encoded.comparisons is None:
+def _layout(schema: LinkageSchema) -> str | None:
+    if not schema.comparisons:
         return None
     from linkage.comparisons import comparison_layout  # loaded with the encoder already
 
-    return Comparisons(layout=comparison_layout(schema).text, values=encoded.comparisons)
+    return comparison_layout(schema).text

@@ -349,21 +349,8 @@ def encode_table(
     Returns:
         Filters of the encoded records with their row numbers, and the problems found.
     """
-    if envelopes is not None and ref_key is None:
-        raise ValueError("envelopes are bound to references: pass the reference key")
-    job = _Job(
-        table=table,
-        plan=plan,
-        schema=schema,
-        secret=secret,
-        encoders=Encoders.of(schema, secret, backend=backend or Backend.for_rows(len(table))),
-        on_invalid=on_invalid,
-        ref_key=ref_key,
-        envelopes=envelopes,
-    )
-    spans = [
-        (start, min(start + CHUNK_ROWS, len(table))) for start in range(0, len(table), CHUNK_ROWS)
-    ]
+    job = _job(table, plan, schema, secret, on_invalid, ref_key, envelopes, backend)
+    spans = _spans(len(table))
     # The records exist now and live to the end: frozen, the collector neither rescans
     # them at every collection nor, in forked workers, copies the pages they sit on.
     gc.freeze()
@@ -376,6 +363,99 @@ def encode_table(
     finally:
         gc.unfreeze()
     return _concatenate(results, schema, job.encoders, whole)
+
+
+def encode_chunks(
+    table: RecordTable,
+    plan: ColumnPlan,
+    schema: LinkageSchema,
+    secret: LinkageSecret,
+    *,
+    on_invalid: OnInvalid = OnInvalid.BLANK,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    ref_key: ReferenceKey | None = None,
+    envelopes: EnvelopeSealing | None = None,
+    backend: Backend | None = None,
+) -> Iterator[EncodedRecords]:
+    """`encode_table`'s work, chunk by chunk: each chunk's records, in the table's order.
+
+    For a caller that writes each chunk away (`linkage.agency.encode_csv` writes it into
+    the batch file): memory then holds the chunks the workers finished ahead, not every
+    record's encodings (1,904 bytes a record with the hardened schema and envelopes).
+    Each chunk's arrays are its own. Concatenated, the chunks are `encode_table`'s result,
+    whatever the number of workers. Arguments as `encode_table`'s; leaving the iteration
+    early stops the chunks not started.
+    """
+    job = _job(table, plan, schema, secret, on_invalid, ref_key, envelopes, backend)
+    spans = _spans(len(table))
+    gc.freeze()  # as in `encode_table`
+    try:
+        if workers <= 1 or len(spans) == 1:
+            for span in spans:
+                yield _report(job.run(span), span, progress)
+        else:
+            yield from _streamed_in_workers(job, spans, workers, progress)
+    finally:
+        gc.unfreeze()
+
+
+def _job(
+    table: RecordTable,
+    plan: ColumnPlan,
+    schema: LinkageSchema,
+    secret: LinkageSecret,
+    on_invalid: OnInvalid,
+    ref_key: ReferenceKey | None,
+    envelopes: EnvelopeSealing | None,
+    backend: Backend | None,
+) -> "_Job":
+    if envelopes is not None and ref_key is None:
+        raise ValueError("envelopes are bound to references: pass the reference key")
+    return _Job(
+        table=table,
+        plan=plan,
+        schema=schema,
+        secret=secret,
+        encoders=Encoders.of(schema, secret, backend=backend or Backend.for_rows(len(table))),
+        on_invalid=on_invalid,
+        ref_key=ref_key,
+        envelopes=envelopes,
+    )
+
+
+def _spans(rows: int) -> list[tuple[int, int]]:
+    return [(start, min(start + CHUNK_ROWS, rows)) for start in range(0, rows, CHUNK_ROWS)]
+
+
+def _streamed_in_workers(
+    job: "_Job", spans: list[tuple[int, int]], workers: int, progress: Callable[[int], None] | None
+) -> Iterator[EncodedRecords]:
+    """Each chunk's result, in order, as `_in_workers` computes it.
+
+    Forked workers write the encodings into shared memory, whose pages are given back as
+    soon as a chunk is copied out of them.
+    """
+    context = multiprocessing.get_context(_start_method())
+    forked = context.get_start_method() == "fork"
+    if forked and job.encoders.backend is Backend.COMPILED:
+        job.encoders.load_compiled()
+    # Sized for the table, but only the pages of chunks not yet taken are ever held.
+    shared = _Shared.of(spans[-1][1], job) if forked else None
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(spans)),
+        mp_context=context,
+        initializer=_install,
+        initargs=(job, shared),
+    ) as pool:
+        futures = [pool.submit(_run_installed, span) for span in spans]
+        try:
+            for future, span in zip(futures, spans, strict=True):
+                result = _report(future.result(), span, progress)
+                yield result if shared is None else shared.take(span, result)
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 def _in_workers(
@@ -409,6 +489,31 @@ def _in_workers(
 def _shared_rows(rows: int, width: int) -> npt.NDArray[np.uint8]:
     # Anonymous shared memory: what a forked worker writes here, this process reads.
     return np.frombuffer(mmap.mmap(-1, rows * width), dtype=np.uint8).reshape(rows, width)
+
+
+def _release_rows(rows: npt.NDArray[np.uint8], start: int, stop: int) -> None:
+    """Free the shared memory of rows [start, stop), and of the page they start in.
+
+    The caller has read every row before `stop`. The page that `stop` falls in holds
+    rows after it too, so it stays; the one `start` falls in goes (its rows before
+    `start` were read before). Reading a freed page gives zeros.
+    """
+    advice = getattr(mmap, "MADV_REMOVE", None)  # Linux: frees a shared mapping's pages
+    mapping = _mapping_of(rows)
+    if advice is None or mapping is None:
+        return  # the pages stay until the mapping goes, as in `encode_table`
+    width, page = rows.shape[1], mmap.PAGESIZE
+    first, last = start * width // page * page, stop * width // page * page
+    if last > first:
+        mapping.madvise(advice, first, last - first)
+
+
+def _mapping_of(rows: npt.NDArray[np.uint8]) -> mmap.mmap | None:
+    # rows (a reshaped view) -> the flat array -> the memoryview numpy made of the mapping
+    base: object = rows
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    return base
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -449,6 +554,23 @@ class _Shared:
         if self.comparisons is not None:
             comparisons = self.comparisons[start:stop]
         return replace(result, filters=self.filters[start:stop], comparisons=comparisons)
+
+    def take(self, span: tuple[int, int], result: EncodedRecords) -> EncodedRecords:
+        """In the parent: `read`, copied, and the chunk's pages given back.
+
+        Chunks are taken in order, and a worker writes a chunk's rows within its span: the
+        rows before the span's end are never read or written again.
+        """
+        taken = self.read(span[0], result)
+        copied = replace(
+            taken,
+            filters=taken.filters.copy(),
+            comparisons=None if taken.comparisons is None else taken.comparisons.copy(),
+        )
+        for rows in (self.filters, self.comparisons):
+            if rows is not None:
+                _release_rows(rows, *span)
+        return copied
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -5,11 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keys import LinkageSecret
+from keys import LinkageSecret, ReferenceKey
 from linkage import encode as encode_module
 from linkage.backend import Backend
 from linkage.encode import (
     OnInvalid,
+    encode_chunks,
     encode_records,
     encode_table,
     loading_encoders,
@@ -189,6 +190,56 @@ def test_records_left_out_by_workers_close_up_as_on_one_process(
     assert single.comparisons is not None and double.comparisons is not None
     assert np.array_equal(single.comparisons, double.comparisons)
     assert single.references == double.references
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chunks_are_the_table_encoded_in_order_each_in_its_own_memory(
+    tmp_path: Path, secret: LinkageSecret, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    people = fake_people(300, seed=4)
+    for index in (3, 70, 71, 150, 299):
+        people[index]["date_of_birth"] = "31-02-1999"
+    path = tmp_path / "people.csv"
+    path.write_text(to_csv(people), encoding="utf-8")
+    table = read_csv(path)
+    schema = load_schema()
+    plan = plan_columns(table.header, schema, id_column="record_id")
+    monkeypatch.setattr(encode_module, "CHUNK_ROWS", 64)
+    monkeypatch.setattr(encode_module, "_start_method", lambda: "fork")
+    ref_key = ReferenceKey("politie", bytes(32))
+    whole = encode_table(table, plan, schema, secret, on_invalid=OnInvalid.REJECT, ref_key=ref_key)
+
+    chunks = list(
+        encode_chunks(
+            table,
+            plan,
+            schema,
+            secret,
+            on_invalid=OnInvalid.REJECT,
+            ref_key=ref_key,
+            workers=workers,
+        )
+    )
+
+    assert [len(chunk.rows) for chunk in chunks] == [63, 62, 63, 64, 43]
+    assert np.array_equal(np.concatenate([c.filters for c in chunks]), whole.filters)
+    assert whole.comparisons is not None
+    assert np.array_equal(np.concatenate([c.comparisons for c in chunks]), whole.comparisons)
+    assert sum((c.references for c in chunks), ()) == whole.references
+    # Copied out of the workers' shared memory, whose pages were given back.
+    assert not any(isinstance(_memory_of(c.filters), mmap.mmap) for c in chunks)
+
+
+def test_released_shared_rows_free_their_whole_pages() -> None:
+    rows = encode_module._shared_rows(10, 1000)
+    rows[:] = 1
+
+    encode_module._release_rows(rows, 0, 5)  # 5,000 bytes: the first page and some
+    encode_module._release_rows(rows, 5, 9)  # from the page row 5 starts in to row 9's
+
+    flat = rows.reshape(-1)
+    assert not flat[: 2 * mmap.PAGESIZE].any()
+    assert flat[2 * mmap.PAGESIZE :].all()  # the page row 9 ends in holds row 9 still
 
 
 @pytest.mark.parametrize(("backend", "loads"), [(Backend.VECTORIZED, 0), (Backend.COMPILED, 1)])
