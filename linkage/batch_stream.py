@@ -17,6 +17,9 @@ each column's buffers to what the caller asked for:
   (`linkage.batch.DigestedBatch`); other batches as `read_streamed` reads them.
 - `read_reference_column`: the references alone (the upload checks compare them with
   the agency's earlier uploads).
+- `RowScan`: one pass handing the fixed-size columns' rows to visitors a slice at a
+  time, keeping nothing but the references when asked (the upload checks, which read an
+  upload in several passes rather than hold its filters and comparison encodings).
 - `pick_envelopes`: the envelopes of some references only (a release), found by row.
 
 So a reader holds what it returns plus one chunk, never the file or its envelopes.
@@ -51,6 +54,7 @@ from linkage.batch import (
     DigestedBatch,
     FamilyWords,
     check_batch_schema,
+    refmap_line,
 )
 from linkage.errors import BatchError
 from linkage.ipc_blocks import COMPRESSED, MAGIC
@@ -60,6 +64,8 @@ from linkage.spill import SealedSpill, SpillSettings
 
 __all__ = [
     "Picked",
+    "RowScan",
+    "RowVisitor",
     "Streamed",
     "pick_envelopes",
     "read_file_for_matching",
@@ -237,6 +243,102 @@ def read_reference_column(chunks: Iterable[bytes], *, size_bytes: int | None = N
     references = _References()
     walker.walk({"ref": references}, count)
     return references.column()
+
+
+RowVisitor = Callable[[int, npt.NDArray[np.uint8]], None]
+SCAN_SLICE_BYTES = 16 << 20  # bytes of a fixed-size column handed to a visitor at a time
+
+
+class RowScan:
+    """One pass over a batch file, handing fixed-size columns' rows to visitors by slices.
+
+    Opening reads and checks the schema (`meta`, `count`, `sealed` are then known), so a
+    caller can choose its visitors by them; `walk` reads the records. Every check of
+    `read_streamed` is made (columns without a visitor are checked and passed over), but
+    nothing is kept but the references, when asked (`walk_keeping_references`): each
+    visitor gets (first row, rows as records x bytes) for slices of about
+    `SCAN_SLICE_BYTES`, in row order, and the rows are overwritten by the next slice. So a
+    pass holds one chunk and one slice; a caller that must see the file several times (the
+    upload checks, `service.upload_scan`) opens it again for each pass.
+
+    Attributes:
+        meta: The file's fieldlink metadata (public: agency, keys' ids, counts, layout).
+        count: The record count the metadata states; a visitor sees rows only once the
+            file is known to be large enough to hold them.
+        sealed: Whether the file carries envelopes (checked by `walk`, never kept).
+    """
+
+    def __init__(self, chunks: Iterable[bytes], *, size_bytes: int | None = None) -> None:
+        """Read up to the schema and check it.
+
+        Raises:
+            BatchError: As `read_streamed` would for the same file.
+        """
+        self._walker = _Walker(chunks, size_bytes)
+        self.meta, self.count = self._walker.start()
+        self.sealed = ENVELOPE_COLUMN in self._walker.schema.names
+
+    def __repr__(self) -> str:
+        return f"RowScan(records={self.count}, sealed={self.sealed})"
+
+    def walk(self, visitors: dict[str, RowVisitor]) -> None:
+        """Read the records, handing each visited column's rows to its visitor.
+
+        Args:
+            visitors: Column name ('filter', 'comparisons') -> what sees its rows.
+
+        Raises:
+            BatchError: As `read_streamed` would for the same file.
+        """
+        self._walk(visitors, _References(), keep=False)
+
+    def walk_keeping_references(self, visitors: dict[str, RowVisitor]) -> pa.Array:
+        """`walk`, keeping the reference column (one Arrow array), refused if one repeats.
+
+        Raises:
+            BatchError: As `read_streamed` would for the same file (a repeated reference
+                as `read_batch` refuses it, by its line).
+        """
+        kept = _References()
+        self._walk(visitors, kept, keep=True)
+        column = kept.column()
+        _check_unique(column)
+        return column
+
+    def _walk(self, visitors: dict[str, RowVisitor], kept: "_References", *, keep: bool) -> None:
+        schema = self._walker.schema
+        handlers: dict[str, _Handler] = {"ref": kept if keep else _checked(kept)}
+        for name, what in (("filter", "a filter"), (COMPARISON_COLUMN, "a comparison encoding")):
+            if name in schema.names:
+                width = schema.field(name).type.byte_width
+                handlers[name] = _RowVisits(width, what, visitors.get(name))
+        if self.sealed:
+            handlers[ENVELOPE_COLUMN] = _Envelopes(schema.field(ENVELOPE_COLUMN).type, None)
+        self._walker.walk(handlers, self.count)
+
+
+def _checked(references: "_References") -> "_Handler":
+    """The reference handler's checks, its arrays let go of at once."""
+
+    def check(body: _Body, node: _Node, buffers: Sequence[_Buffer], first: int) -> None:
+        references(body, node, buffers, first)
+        references.parts.clear()
+
+    return check
+
+
+def _check_unique(column: pa.Array) -> None:
+    """Refuse a repeated reference as `Batch` does, naming the first repeat by its line."""
+    distinct = pc.unique(column)
+    if len(distinct) == len(column):
+        return
+    ids = pc.index_in(column, value_set=distinct).to_numpy(zero_copy_only=False)
+    repeats = np.ones(len(column), dtype=bool)
+    repeats[np.unique(ids, return_index=True)[1]] = False  # each reference's first record
+    line = refmap_line(int(np.argmax(repeats)))
+    raise BatchError(
+        f"references must be unique (the record on line {line} of the reference map repeats one)"
+    )
 
 
 def pick_envelopes(
@@ -773,6 +875,29 @@ class _FamilyRows:
             return FamilyWords(layout, self.arrays(), self.count)
         self.spill.finish()
         return FamilyWords(layout, self.spill, self.count)
+
+
+class _RowVisits:
+    """A fixed-size binary column handed to a visitor a slice of rows at a time (`RowScan`).
+
+    Without a visitor the column is only checked (no record without a value, no column
+    shorter than its rows) and passed over.
+    """
+
+    def __init__(self, width: int, what: str, visitor: "RowVisitor | None") -> None:
+        self.width, self.what, self.visitor = width, what, visitor
+
+    def __call__(self, body: _Body, node: _Node, buffers: Sequence[_Buffer], first: int) -> None:
+        if node.nulls:
+            raise BatchError(f"batch has records without {self.what}")
+        if self.visitor is None:
+            if node.length * self.width > buffers[1].length:
+                raise BatchError(NOT_IPC)  # a column shorter than its rows
+            return
+        rows = min(max(1, SCAN_SLICE_BYTES // max(1, self.width)), node.length)
+        scratch = np.empty((rows, self.width), dtype=np.uint8)
+        for start, part in _row_slices(body, buffers[1], node.length, scratch):
+            self.visitor(first + start, part)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage.batch import Batch, refmap_line
-from linkage.batch_stream import Streamed, read_streamed
+from linkage.batch import refmap_line
 from linkage.errors import BatchError
 from service.errors import (
     AbnormalFill,
@@ -33,7 +32,15 @@ from service.errors import (
     UploadBudgetExceeded,
 )
 from service.models import Project
-from service.probing import ProbingSettings, Rule, content_digest, probing_refusal
+from service.probing import ProbingSettings, Rule, refusal
+from service.upload_scan import (
+    Measured,
+    Opener,
+    Scan,
+    measure_upload,
+    probing_measures,
+    scan_upload,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +81,7 @@ def probing_settings(project: Project) -> ProbingSettings:
 
 
 def admit(
-    source: Iterable[bytes],
+    source: Opener,
     *,
     size_bytes: int | None = None,
     project: Project,
@@ -88,16 +95,18 @@ def admit(
     """Check the batch file at `source` for upload by `agency` to `project`.
 
     Checks, in order: a readable batch (format, metadata, unique references, as
-    `linkage.batch.read_batch` checks them, read as it streams by
-    `linkage.batch_stream.read_streamed`, which is how runs and releases read it later)
-    with at least one record; labelled with the caller's agency;
+    `linkage.batch.read_batch` checks them, read as it streams as
+    `linkage.batch_stream.read_streamed` reads it, which is how runs and releases read it
+    later) with at least one record; labelled with the caller's agency;
     the project's schema fingerprint and key check value; the filter length of the
     project's other uploads; the project's probing controls (`service.probing`); no
     reference the agency already uploaded to the project.
 
     Args:
-        source: The batch file's bytes in chunks (the upload spool holds it sealed and
-            opens it a chunk at a time: the file is never in memory whole).
+        source: Opens the batch file's bytes in chunks, from the start at each call (the
+            upload spool holds it sealed and decrypts it a chunk at a time). The file is
+            read in passes (`service.upload_scan`): neither it nor its filters and
+            comparison encodings are ever in memory whole.
         size_bytes: The file's size, which bounds what is allocated before it is read.
         project: The project uploaded to.
         agency: The uploading agency's name, which the batch's label must equal.
@@ -116,66 +125,68 @@ def admit(
     Raises:
         InvalidBatch: Or a subclass of it, naming the first check that failed.
     """
-    streamed = _read(source, size_bytes)
-    batch = streamed.batch
-    _check_labels(batch, project, agency, earlier_key_checks)
-    if filter_bits_in_use and batch.filter_bits not in filter_bits_in_use:
+    scan = _scan(source, size_bytes)
+    _check_labels(scan, project, agency, earlier_key_checks)
+    if filter_bits_in_use and scan.filter_bits not in filter_bits_in_use:
         expected = ", ".join(str(bits) for bits in sorted(filter_bits_in_use))
         raise FilterBitsMismatch(
-            f"filters are {batch.filter_bits} bits; the project's uploads use {expected}"
+            f"filters are {scan.filter_bits} bits; the project's uploads use {expected}"
         )
-    content = content_digest(batch)
-    _check_probing(batch, project, budget or Budget(), content, seed)
+    measured = _measure(scan, source, size_bytes, secrets.randbits(63) if seed is None else seed)
+    _check_probing(scan, measured, project, budget or Budget())
     for upload_id, earlier in earlier_references:
-        _check_disjoint(streamed.references, earlier, upload_id)
+        _check_disjoint(scan.references, earlier, upload_id)
     return Admitted(
-        record_count=len(batch),
-        filter_bits=batch.filter_bits,
-        key_check=batch.key_check,
-        content_digest=content,
+        record_count=scan.records,
+        filter_bits=scan.filter_bits,
+        key_check=scan.key_check,
+        content_digest=measured.content_digest,
     )
 
 
-def _read(source: Iterable[bytes], size_bytes: int | None) -> Streamed:
+def _scan(source: Opener, size_bytes: int | None) -> Scan:
     # Compressed files are refused before anything is inflated (a decompression bomb), and
     # arrays are sized by the record count only once the file is known to be that large.
     try:
-        streamed = read_streamed(source, size_bytes=size_bytes)
+        scan = scan_upload(source, size_bytes=size_bytes)
     except BatchError as err:
         raise InvalidBatch(str(err)) from err  # linkage's messages never hold record values
-    if not len(streamed.batch):
+    if not scan.records:
         raise InvalidBatch("the batch holds no records")
-    return streamed
+    return scan
+
+
+def _measure(scan: Scan, source: Opener, size_bytes: int | None, seed: int) -> Measured:
+    # The file passed every check on the first pass; these passes read it again.
+    try:
+        return measure_upload(scan, source, size_bytes=size_bytes, seed=seed)
+    except BatchError as err:
+        raise InvalidBatch(str(err)) from err
 
 
 def _check_labels(
-    batch: Batch, project: Project, agency: str, earlier_key_checks: Collection[str]
+    scan: Scan, project: Project, agency: str, earlier_key_checks: Collection[str]
 ) -> None:
-    if batch.agency != agency:
+    if scan.agency != agency:
         # The label is the uploader's input: never echoed. The own agency's name is the hub's.
         raise AgencyMismatch(f"the batch is not labelled with the caller's agency, {agency}")
-    if batch.schema_fingerprint != project.schema_fingerprint:
+    if scan.schema_fingerprint != project.schema_fingerprint:
         raise SchemaMismatch("the batch's schema fingerprint differs from the project's")
-    if batch.key_check != project.key_check and batch.key_check not in earlier_key_checks:
+    if scan.key_check != project.key_check and scan.key_check not in earlier_key_checks:
         raise KeyMismatch("the batch's key check value differs from the project's")
 
 
-def _check_probing(
-    batch: Batch, project: Project, budget: Budget, content: str, seed: int | None
-) -> None:
-    refusal = probing_refusal(
-        batch,
+def _check_probing(scan: Scan, measured: Measured, project: Project, budget: Budget) -> None:
+    found = refusal(
+        probing_measures(scan, measured),
         probing_settings(project),
         budget.records,
-        counted=content not in budget.contents,
-        seed=secrets.randbits(63) if seed is None else seed,
+        counted=measured.content_digest not in budget.contents,
     )
-    if refusal is not None:
+    if found is not None:
         # An anomaly signal for the operator: the rule and the project, nothing of the batch.
-        logger.warning(
-            "upload refused by probing control %s in project %s", refusal.rule, project.id
-        )
-        raise _REFUSALS[refusal.rule](refusal.detail, records=len(batch))
+        logger.warning("upload refused by probing control %s in project %s", found.rule, project.id)
+        raise _REFUSALS[found.rule](found.detail, records=scan.records)
 
 
 def _check_disjoint(references: pa.Array, earlier: pa.Array, upload_id: uuid.UUID) -> None:

@@ -36,8 +36,9 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
-from linkage.batch import Batch
+from linkage.batch import COMPARISON_COLUMN, Batch
 from linkage.match.dice import dice_pairs, popcounts
 from linkage.match.layout import ComparisonLayout
 
@@ -75,6 +76,21 @@ class Refusal:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class Measures:
+    """What the probing rules look at, however the batch was read.
+
+    In memory (`measures`), or in passes over an upload that is never held whole
+    (`service.upload_scan`), to the same figures. The shares are asked for only when the
+    rules before them pass.
+    """
+
+    salted: bool  # `is_salted`
+    records: int
+    thin_share: Callable[[float], float]  # `thin_share` at a min_fill_share
+    near_duplicate_share: Callable[[], float]  # `near_duplicate_share`
+
+
 def probing_refusal(
     batch: Batch,
     settings: ProbingSettings,
@@ -97,16 +113,39 @@ def probing_refusal(
     Returns:
         The refusal, or None.
     """
+    return refusal(measures(batch, seed=seed), settings, already_uploaded_records, counted=counted)
+
+
+def measures(batch: Batch, *, seed: int = 0) -> Measures:
+    """The probing rules' figures of a batch held in memory (computed when asked)."""
+    return Measures(
+        salted=is_salted(batch),
+        records=len(batch),
+        thin_share=lambda floor: thin_share(family_blocks(batch), floor),
+        near_duplicate_share=lambda: near_duplicate_share(family_blocks(batch), seed=seed),
+    )
+
+
+def refusal(
+    measured: Measures,
+    settings: ProbingSettings,
+    already_uploaded_records: int,
+    *,
+    counted: bool = True,
+) -> Refusal | None:
+    """`probing_refusal` of a batch's figures, however they were measured."""
     checks: tuple[Callable[[], Refusal | None], ...] = (
-        lambda: _unsalted(batch, settings),
-        lambda: _over_budget(len(batch) if counted else 0, settings, already_uploaded_records),
-        lambda: _thin(batch, settings),
-        lambda: _near_duplicates(batch, settings, seed),
+        lambda: _unsalted(measured.salted, settings),
+        lambda: _over_budget(
+            measured.records if counted else 0, settings, already_uploaded_records
+        ),
+        lambda: _thin(measured.thin_share(settings.min_fill_share), settings),
+        lambda: _near_duplicates(measured.near_duplicate_share(), settings),
     )
     for check in checks:
-        refusal = check()
-        if refusal is not None:
-            return refusal
+        found = check()
+        if found is not None:
+            return found
     return None
 
 
@@ -127,6 +166,50 @@ def content_digest(batch: Batch) -> str:
     return digest.hexdigest()
 
 
+class ContentDigest:
+    """`content_digest` taken as a batch passes, to the same value.
+
+    References first, then every filter, then every comparison encoding, each in record
+    order. For a batch read in passes (`service.upload_scan`): `references` once, `rows` with
+    each slice of filters in order, then with each slice of comparison encodings.
+    """
+
+    _PART = 65_536  # references framed at a time
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+
+    def references(self, column: pa.Array) -> None:
+        """Every reference, framed as `content_digest` frames it (length, then UTF-8)."""
+        for start in range(0, len(column), self._PART):
+            self._digest.update(_framed(column.slice(start, self._PART)).data)
+
+    def rows(self, first: int, rows: npt.NDArray[np.uint8]) -> None:
+        """The next rows of filters or comparison encodings (`first`: for `RowScan`)."""
+        self._digest.update(np.ascontiguousarray(rows).data.cast("B"))
+
+    def hexdigest(self) -> str:
+        """The digest, hex."""
+        return self._digest.hexdigest()
+
+
+def _framed(references: pa.Array) -> npt.NDArray[np.uint8]:
+    # Each reference's UTF-8 bytes after their length (4 bytes, big-endian), all at once.
+    offsets = np.frombuffer(references.buffers()[1], dtype=np.int32)
+    offsets = offsets[references.offset : references.offset + len(references) + 1]
+    text = references.buffers()[2]
+    data = np.frombuffer(text, dtype=np.uint8) if text is not None else np.zeros(0, np.uint8)
+    data = data[offsets[0] : offsets[-1]]
+    out = np.empty(4 * len(references) + len(data), dtype=np.uint8)
+    starts = 4 * np.arange(len(references)) + (offsets[:-1] - offsets[0])
+    heads = (starts[:, None] + np.arange(4)).ravel()
+    out[heads] = np.diff(offsets).astype(">u4").view(np.uint8)
+    body = np.ones(len(out), dtype=bool)
+    body[heads] = False
+    out[body] = data
+    return out
+
+
 def is_salted(batch: Batch) -> bool:
     """Whether the batch's records are encoded in salt families."""
     if batch.comparisons is None:
@@ -142,19 +225,36 @@ def family_blocks(batch: Batch) -> npt.NDArray[np.uint8]:
     (`hardening.group_filters`: equal for a whole salt group, so they say nothing about
     near-duplicates or thin records); the comparison encodings always hold the values.
     Otherwise the record filters (one family: the whole filter; a filter that does not
-    split evenly is one block).
+    split evenly is one block). `block_column` says which, for a batch read in slices.
     """
-    if batch.comparisons is not None:
-        layout = ComparisonLayout.parse(batch.comparisons.layout)
-        if layout.family_names:
-            values = np.ascontiguousarray(batch.comparisons.values)
-            return values.reshape(len(batch), layout.families, 8 * layout.words)
-    families = 1
-    if batch.comparisons is not None:
-        families = ComparisonLayout.parse(batch.comparisons.layout).families
-    if batch.filters.shape[1] % families:
+    layout = batch.comparisons.layout if batch.comparisons is not None else None
+    column = block_column(batch.filter_bits, layout)
+    if column.name == COMPARISON_COLUMN and batch.comparisons is not None:
+        return column.split(np.ascontiguousarray(batch.comparisons.values))
+    return column.split(batch.filters)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockColumn:
+    """The column that carries a batch's values (`family_blocks`), and its families."""
+
+    name: str  # "filter", or `linkage.batch.COMPARISON_COLUMN`
+    families: int
+
+    def split(self, rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        """Rows of the column (records x bytes) as records x families x bytes."""
+        return rows.reshape(len(rows), self.families, rows.shape[1] // self.families)
+
+
+def block_column(filter_bits: int, layout: str | None) -> BlockColumn:
+    """Which column `family_blocks` takes, by the batch's filter length and comparison layout."""
+    parsed = ComparisonLayout.parse(layout) if layout is not None else None
+    if parsed is not None and parsed.family_names:
+        return BlockColumn(COMPARISON_COLUMN, parsed.families)
+    families = parsed.families if parsed is not None else 1
+    if (filter_bits // 8) % families:
         families = 1
-    return batch.filters.reshape(len(batch), families, batch.filters.shape[1] // families)
+    return BlockColumn("filter", families)
 
 
 def record_fill(blocks: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
@@ -170,7 +270,11 @@ def thin_share(blocks: npt.NDArray[np.uint8], min_fill_share: float) -> float:
 
     Records encoded in no family are left out: they can match nothing, so probe nothing.
     """
-    fill = record_fill(blocks)
+    return thin_share_of_fill(record_fill(blocks), min_fill_share)
+
+
+def thin_share_of_fill(fill: npt.NDArray[np.float64], min_fill_share: float) -> float:
+    """`thin_share` of the records' `record_fill`, however it was gathered."""
     fill = fill[fill > 0]
     if not len(fill):
         return 0.0
@@ -195,21 +299,67 @@ def near_duplicate_share(blocks: npt.NDArray[np.uint8], *, seed: int = 0) -> flo
     share is binomial, so its standard error is at most sqrt(p (1 - p) / 2000): 0.008 at
     the default limit of 0.15, 0.011 at 0.5.
     """
-    encoded = np.flatnonzero(blocks.any(axis=(1, 2)))
+    duplicates = NearDuplicates(
+        near_duplicate_sample(np.flatnonzero(blocks.any(axis=(1, 2))), seed=seed)
+    )
+    duplicates.take(0, blocks)
+    duplicates.compare(0, blocks)
+    return duplicates.share()
+
+
+def near_duplicate_sample(encoded: npt.NDArray[np.intp], *, seed: int) -> npt.NDArray[np.intp]:
+    """The records `near_duplicate_share` looks at, of the `encoded` ones (ascending).
+
+    Empty with fewer than two encoded records (there is nothing to be near).
+    """
     if len(encoded) < 2:
-        return 0.0
+        return np.zeros(0, dtype=np.intp)
     rng = np.random.default_rng(seed)
     size = min(len(encoded), NEAR_DUPLICATE_SAMPLE)
-    sample = np.sort(rng.choice(encoded, size=size, replace=False))
-    links = []
-    for index in range(blocks.shape[1]):
-        block = _family(blocks, index)
-        pairs = dice_pairs(block[sample], block, threshold=NEAR_DUPLICATE_DICE)
-        other = pairs.right != sample[pairs.left]  # a record always pairs with itself
-        links.append(pairs.left[other] * len(blocks) + pairs.right[other])
-    partners = np.unique(np.concatenate(links)) // len(blocks)  # one per (sampled, other)
-    peers = np.bincount(partners, minlength=size)
-    return float((peers >= NEAR_DUPLICATE_PEERS).mean())
+    return np.sort(rng.choice(encoded, size=size, replace=False))
+
+
+class NearDuplicates:
+    """`near_duplicate_share` over records that pass a slice at a time: the same share.
+
+    The sample's own blocks are taken from the slices first (`take`); then every slice is
+    compared with them (`compare`), family by family as the whole batch would be. A
+    sampled record's near-duplicates in different slices are different records, so its
+    count is the sum over the slices.
+    """
+
+    def __init__(self, sample: npt.NDArray[np.intp]) -> None:
+        self.sample = sample  # `near_duplicate_sample`
+        self.peers = np.zeros(len(sample), dtype=np.int64)  # near-duplicates found so far
+        self._held: npt.NDArray[np.uint8] | None = None  # the sample's blocks
+        self._families: list[npt.NDArray[np.uint8]] = []
+
+    def take(self, first: int, blocks: npt.NDArray[np.uint8]) -> None:
+        """Keep the sampled records among `blocks`, records `first` on."""
+        if self._held is None:
+            self._held = np.zeros((len(self.sample), *blocks.shape[1:]), dtype=np.uint8)
+        low, high = np.searchsorted(self.sample, [first, first + len(blocks)])
+        self._held[low:high] = blocks[self.sample[low:high] - first]
+
+    def compare(self, first: int, blocks: npt.NDArray[np.uint8]) -> None:
+        """Count the sampled records' near-duplicates among `blocks`, records `first` on."""
+        if not len(self.sample) or self._held is None:
+            return
+        if not self._families:
+            self._families = [_family(self._held, index) for index in range(blocks.shape[1])]
+        links = []
+        for index, sampled in enumerate(self._families):
+            pairs = dice_pairs(sampled, _family(blocks, index), threshold=NEAR_DUPLICATE_DICE)
+            other = first + pairs.right != self.sample[pairs.left]  # each pairs with itself
+            links.append(pairs.left[other] * len(blocks) + pairs.right[other])
+        partners = np.unique(np.concatenate(links)) // len(blocks)  # one per (sampled, other)
+        self.peers += np.bincount(partners, minlength=len(self.sample))
+
+    def share(self) -> float:
+        """The share of sampled records with `NEAR_DUPLICATE_PEERS` or more."""
+        if not len(self.sample):
+            return 0.0
+        return float((self.peers >= NEAR_DUPLICATE_PEERS).mean())
 
 
 def _family(blocks: npt.NDArray[np.uint8], index: int) -> npt.NDArray[np.uint8]:
@@ -220,8 +370,8 @@ def _family(blocks: npt.NDArray[np.uint8], index: int) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(np.pad(block, ((0, 0), (0, pad))) if pad else block)
 
 
-def _unsalted(batch: Batch, settings: ProbingSettings) -> Refusal | None:
-    if not settings.require_salted_encodings or is_salted(batch):
+def _unsalted(salted: bool, settings: ProbingSettings) -> Refusal | None:
+    if not settings.require_salted_encodings or salted:
         return None
     return Refusal(
         Rule.UNSALTED,
@@ -244,8 +394,7 @@ def _over_budget(
     )
 
 
-def _thin(batch: Batch, settings: ProbingSettings) -> Refusal | None:
-    share = thin_share(family_blocks(batch), settings.min_fill_share)
+def _thin(share: float, settings: ProbingSettings) -> Refusal | None:
     if share <= MAX_THIN_SHARE:
         return None
     return Refusal(
@@ -255,8 +404,7 @@ def _thin(batch: Batch, settings: ProbingSettings) -> Refusal | None:
     )
 
 
-def _near_duplicates(batch: Batch, settings: ProbingSettings, seed: int) -> Refusal | None:
-    share = near_duplicate_share(family_blocks(batch), seed=seed)
+def _near_duplicates(share: float, settings: ProbingSettings) -> Refusal | None:
     if share <= settings.max_near_duplicate_share:
         return None
     return Refusal(

@@ -262,7 +262,7 @@ def _admit(intake: _Intake, spooled: Spooled, *, replacing: uuid.UUID | None) ->
     )
     records, contents = store.accepted_contents(session, project_id=project.id, agency_id=agency_id)
     return admit(
-        spooled.chunks(),  # decrypted a chunk at a time: the file is never in memory whole
+        spooled.chunks,  # opened for each pass, decrypted a chunk at a time (never whole)
         size_bytes=spooled.size_bytes,
         project=project,
         agency=store.agency_name(session, agency_id),
