@@ -8,9 +8,9 @@ flatbuffer header and a body holding the columns' buffers one after another
 (arrow/format/Message.fbs). This module walks those messages as the bytes arrive and hands
 each column's buffers to what the caller asked for:
 
-- `read_streamed`: what the upload checks need. Filters and comparison
-  encodings are copied straight into their final arrays, references decoded; envelopes
-  are checked by their sizes and skipped.
+- `read_streamed`: a batch without its envelopes. Filters and comparison encodings
+  are copied straight into their final arrays, references decoded; envelopes are
+  checked by their sizes and skipped.
 - `read_for_matching` (and `read_file_for_matching` for a file on disk): what a run
   needs. For batches of group filters, each filter is reduced to its salt families'
   digests as it passes and the comparison encodings are split by family

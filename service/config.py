@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     s3_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)  # multipart parts
     # With the shipped salted schema and sealed envelopes a record takes about 2.5 kB (a
     # million records 2.5 GB). Bodies are streamed to a spool file, never held in memory;
-    # the upload checks hold about the batch less its envelopes (service.admission).
+    # the upload checks read the spool in passes, holding its references and a few bytes a
+    # record, not its encodings (service.upload_scan).
     max_upload_bytes: int = 4 * 1024 * 1024 * 1024
     log_level: Literal["DEBUG", "INFO", "WARNING"] = "INFO"
     # OpenTelemetry traces (service.tracing; needs fieldlink[telemetry]): "" none; "otlp" to
