@@ -45,6 +45,7 @@ from linkage.match.layout import ComparisonLayout
 NEAR_DUPLICATE_DICE = 0.9  # spelling variants of one person score above this, others rarely
 NEAR_DUPLICATE_PEERS = 2  # near-duplicates a record needs to count (see near_duplicate_share)
 NEAR_DUPLICATE_SAMPLE = 2000  # records whose near-duplicates are looked for
+COMPARE_RECORDS = 4096  # records compared with the sample at a time (bounds the pairs)
 MAX_THIN_SHARE = 0.05  # thin records allowed in a batch (an honest file holds none)
 THIN_OF_MEDIAN = 0.25  # a record setting under this share of the median's bits is thin
 
@@ -347,13 +348,18 @@ class NearDuplicates:
             return
         if not self._families:
             self._families = [_family(self._held, index) for index in range(blocks.shape[1])]
-        links = []
+        # A few thousand records at a time: the kernel returns every pair, and a flood of
+        # copies pairs each sampled record with each of them.
+        for start in range(0, len(blocks), COMPARE_RECORDS):
+            self._compare(first + start, blocks[start : start + COMPARE_RECORDS])
+
+    def _compare(self, first: int, blocks: npt.NDArray[np.uint8]) -> None:
+        near = np.zeros((len(self.sample), len(blocks)), dtype=bool)  # in some family
         for index, sampled in enumerate(self._families):
             pairs = dice_pairs(sampled, _family(blocks, index), threshold=NEAR_DUPLICATE_DICE)
             other = first + pairs.right != self.sample[pairs.left]  # each pairs with itself
-            links.append(pairs.left[other] * len(blocks) + pairs.right[other])
-        partners = np.unique(np.concatenate(links)) // len(blocks)  # one per (sampled, other)
-        self.peers += np.bincount(partners, minlength=len(self.sample))
+            near[pairs.left[other], pairs.right[other]] = True
+        self.peers += near.sum(axis=1)
 
     def share(self) -> float:
         """The share of sampled records with `NEAR_DUPLICATE_PEERS` or more."""

@@ -196,3 +196,14 @@ def test_a_file_that_changes_between_passes_is_refused() -> None:
 
     with pytest.raises(BatchError, match="changed between its checks"):
         measure_upload(scan, source)
+
+
+def test_the_share_is_the_same_however_many_records_are_compared_at_a_time(
+    files: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocks = family_blocks(read_batch(files["salted sweep"]))
+    whole = near_duplicate_share(blocks)  # every record in one comparison with the sample
+
+    monkeypatch.setattr(probing, "COMPARE_RECORDS", 7)
+
+    assert near_duplicate_share(blocks) == whole > 0.15
