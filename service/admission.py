@@ -94,10 +94,10 @@ def admit(
 ) -> Admitted:
     """Check the batch file at `source` for upload by `agency` to `project`.
 
-    Checks, in order: a readable batch (format, metadata, unique references, as
-    `linkage.batch.read_batch` checks them, read as it streams as
-    `linkage.batch_stream.read_streamed` reads it, which is how runs and releases read it
-    later) with at least one record; labelled with the caller's agency;
+    Checks, in order: a readable batch (format, metadata, unique references: each check
+    of `linkage.batch.read_batch`, made as the file streams by, as
+    `linkage.batch_stream.read_streamed` makes them when runs and releases read it later)
+    with at least one record; labelled with the caller's agency;
     the project's schema fingerprint and key check value; the filter length of the
     project's other uploads; the project's probing controls (`service.probing`); no
     reference the agency already uploaded to the project.
