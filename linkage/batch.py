@@ -408,8 +408,11 @@ def _first_duplicate(references: tuple[str, ...]) -> str:
     return "none"
 
 
-def write_batch(batch: Batch, sink: Path | IO[bytes]) -> None:
-    """Write a batch as an Arrow IPC file (columns `ref` and `filter`, metadata on the schema)."""
+def record_batch(batch: Batch) -> pa.RecordBatch:
+    """A batch's records as one Arrow record batch, its columns as a batch file holds them.
+
+    No metadata: the file's schema carries it (`write_batch`, `linkage.batch_writer`).
+    """
     columns = [string_array(batch.references), _fixed_binary(batch.filters)]
     names = ["ref", "filter"]
     if batch.envelopes is not None:
@@ -418,7 +421,12 @@ def write_batch(batch: Batch, sink: Path | IO[bytes]) -> None:
     if batch.comparisons is not None:
         columns.append(_fixed_binary(batch.comparisons.values))
         names.append(COMPARISON_COLUMN)
-    table = pa.Table.from_arrays(columns, names=names)
+    return pa.RecordBatch.from_arrays(columns, names=names)
+
+
+def write_batch(batch: Batch, sink: Path | IO[bytes]) -> None:
+    """Write a batch as an Arrow IPC file (columns `ref` and `filter`, metadata on the schema)."""
+    table = pa.Table.from_batches([record_batch(batch)])
     table = table.replace_schema_metadata(
         {f"fieldlink.{k}": v for k, v in batch.metadata().items()}
     )

@@ -23,12 +23,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
-from linkage.arrow import string_array
-from linkage.batch import COMPARISON_COLUMN, ENVELOPE_COLUMN, Batch, refmap_line
+from linkage.batch import Batch, record_batch, refmap_line
 from linkage.errors import BatchError
 
 
@@ -160,31 +157,9 @@ class BatchWriter:
             self._spool = None
 
 
-def record_batch(batch: Batch) -> pa.RecordBatch:
-    """A batch's records as one Arrow record batch, its columns as `write_batch` writes them.
-
-    No metadata: the file's schema carries it.
-    """
-    columns = [string_array(batch.references), _fixed_binary(batch.filters)]
-    names = ["ref", "filter"]
-    if batch.envelopes is not None:
-        columns.append(pa.array(batch.envelopes.sealed, type=pa.binary()))
-        names.append(ENVELOPE_COLUMN)
-    if batch.comparisons is not None:
-        columns.append(_fixed_binary(batch.comparisons.values))
-        names.append(COMPARISON_COLUMN)
-    return pa.RecordBatch.from_arrays(columns, names=names)
-
-
 def _without_count(metadata: dict[str, str]) -> dict[str, str]:
     # The key stays, in its place: the file's schema states the count there.
     return metadata | {"record_count": ""}
-
-
-def _fixed_binary(rows: npt.NDArray[np.uint8]) -> pa.FixedSizeBinaryArray:
-    return pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(rows.shape[1]), len(rows), [None, pa.py_buffer(np.ascontiguousarray(rows))]
-    )
 
 
 def _file_schema(schema: pa.Schema, metadata: dict[str, str], records: int) -> pa.Schema:
