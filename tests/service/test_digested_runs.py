@@ -69,6 +69,28 @@ def run_hits(client: TestClient, url: str, token: str) -> list[dict[str, Any]]:
     return list(export.json()["groups"])
 
 
+def assert_hits_of_whole_batches(
+    hits: list[dict[str, Any]], session: Session, files: dict[str, bytes]
+) -> None:
+    """The run's exported hits are those of its uploads' batches read whole and matched."""
+    uploads = session.scalars(select(Upload)).all()
+    names = {agency.id: agency.name for agency in session.scalars(select(Agency))}
+    expected, _ = match_run(
+        [
+            replace(read_batch(files[names[upload.agency_id]]), agency=str(upload.agency_id))
+            for upload in uploads
+        ],
+        threshold=None,
+        min_agencies=2,
+        runner=run_here,
+        progress=lambda stage, done: None,
+    )
+    assert len(hits) == len(expected.groups) > 20
+    for group, hit in zip(expected.groups, hits, strict=True):
+        members = [(names[uuid.UUID(m.agency)], m.reference) for m in group.members]
+        assert [(m["agency"], m["reference"]) for m in hit["members"]] == members
+
+
 def test_a_run_reads_digests_and_finds_the_hits_of_the_uploads_read_whole(
     client: TestClient,
     session: Session,
@@ -96,21 +118,8 @@ def test_a_run_reads_digests_and_finds_the_hits_of_the_uploads_read_whole(
 
     digested = run_hits(client, url, analyst)
 
-    expected, _ = match_run(
-        [
-            replace(read_batch(files[names[upload.agency_id]]), agency=str(upload.agency_id))
-            for upload in uploads
-        ],
-        threshold=None,
-        min_agencies=2,
-        runner=run_here,
-        progress=lambda stage, done: None,
-    )
     assert not read_whole  # every upload was read as digests
-    assert len(digested) == len(expected.groups) > 20
-    for group, hit in zip(expected.groups, digested, strict=True):
-        members = [(names[uuid.UUID(m.agency)], m.reference) for m in group.members]
-        assert [(m["agency"], m["reference"]) for m in hit["members"]] == members
+    assert_hits_of_whole_batches(digested, session, files)
 
     for upload in uploads:  # as uploads stored before the digest was kept
         upload.content_digest = None
