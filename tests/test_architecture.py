@@ -21,6 +21,7 @@ SERVICE_MAY_USE = (
     "linkage.arrow",
     "linkage.audit",
     "linkage.ipc_blocks",
+    "linkage.spill",
 )
 
 
@@ -61,7 +62,7 @@ ENCODER_SIDE = (
 
 def test_matching_core_never_reaches_the_encoder_or_keys() -> None:
     # The hub imports linkage.match and linkage.batch; neither may pull in secrets.
-    hub_modules = ("batch.py", "hits.py", "arrow.py", "audit.py", "ipc_blocks.py")
+    hub_modules = ("batch.py", "hits.py", "arrow.py", "audit.py", "ipc_blocks.py", "spill.py")
     hub_side = [ROOT / "linkage" / name for name in hub_modules]
     for path in [*(ROOT / "linkage" / "match").rglob("*.py"), *hub_side]:
         for name in imported_modules(path):
