@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
@@ -448,10 +449,12 @@ def _streamed_in_workers(
         initializer=_install,
         initargs=(job, shared),
     ) as pool:
-        futures = [pool.submit(_run_installed, span) for span in spans]
+        # A future keeps its result: each is let go once taken, or the results (the
+        # encodings themselves, when spawned workers pickle them back) would add up.
+        futures = deque(pool.submit(_run_installed, span) for span in spans)
         try:
-            for future, span in zip(futures, spans, strict=True):
-                result = _report(future.result(), span, progress)
+            for span in spans:
+                result = _report(futures.popleft().result(), span, progress)
                 yield result if shared is None else shared.take(span, result)
         finally:
             for future in futures:
