@@ -21,7 +21,6 @@ from typing import IO
 
 import numpy as np
 import numpy.typing as npt
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from linkage.errors import LinkageError
 
@@ -58,6 +57,9 @@ class SealedSpill:
     __slots__ = ("_buffers", "_chunks", "_cipher", "_files", "_fill", "_records", "_words")
 
     def __init__(self, parts: int, records: int, words: int, folder: Path | None = None) -> None:
+        # Imported here: batch files are read (and encoded) without `cryptography` loaded.
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self._records, self._words = records, words
         self._cipher = AESGCM(AESGCM.generate_key(bit_length=256))
         self._files: list[IO[bytes] | None] = []
