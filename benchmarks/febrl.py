@@ -130,6 +130,14 @@ def _shift_number(text: str, offset: int) -> str:
     return str((int(text) + offset) % 10 ** len(text)).zfill(len(text))
 
 
+def _date_offset(copy: int) -> int:
+    """Days the dates of copy `copy` are moved: 37 a copy forward for the first 100 copies
+    (the data of every figure up to 1,000,000 records a side), then 3 a copy back, so that
+    at 10,000,000 a side dates stay in the past (37 a copy put 60% of them in the future)
+    and no two copies share an offset."""
+    return 37 * copy if copy <= 100 else -3 * (copy - 100)
+
+
 def _distinct_copy(values: list[str], copy: int) -> list[str]:
     """Copy `copy` of a record: names get a suffix, numbers and dates a shift per copy."""
     out = []
@@ -139,7 +147,7 @@ def _distinct_copy(values: list[str], copy: int) -> list[str]:
         elif name in _TEXT_COLUMNS:
             out.append(value + _letters(copy))
         elif name == "date_of_birth":
-            out.append(_shift_date(value, 37 * copy))
+            out.append(_shift_date(value, _date_offset(copy)))
         elif name in ("soc_sec_id", "postcode", "street_number"):
             out.append(_shift_number(value, 7919 * copy))
         else:
@@ -154,6 +162,27 @@ def _repeated(rows: list[list[str]], n_records: int, distinct: bool) -> Iterator
         if distinct and copy:
             values = _distinct_copy(values, copy)
         yield [f"{rec_id}-c{copy}", *values]
+
+
+def write_large_sides(folder: Path, records: int) -> tuple[Path, Path]:
+    """Two sides of `records` rows each, in one pass: the original rows of
+    `write_large_csv(..., 2 * records, distinct_values=True)` as side A (`scale_a.csv`) and
+    its duplicates as side B (`scale_b.csv`), without writing the large file first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sides = (folder / "scale_a.csv", folder / "scale_b.csv")
+    with (
+        sides[0].open("w", newline="", encoding="utf-8") as file_a,
+        sides[1].open("w", newline="", encoding="utf-8") as file_b,
+    ):
+        side_a, side_b = csv.writer(file_a), csv.writer(file_b)
+        side_a.writerow(HEADER)
+        side_b.writerow(HEADER)
+        for row in _repeated(_febrl4_rows(), 2 * records, True):
+            if "-org" in row[0]:
+                side_a.writerow(row)
+            if "-dup-" in row[0]:
+                side_b.writerow(row)
+    return sides
 
 
 def write_large_csv(out: Path, n_records: int, distinct_values: bool = False) -> Path:

@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.febrl import write_febrl_csvs, write_large_csv
+from benchmarks.febrl import write_febrl_csvs, write_large_csv, write_large_sides
 from keys import LinkageSecret, ReferenceKey
 from linkage.agency import encode_csv, read_refmap
 from linkage.backend import Backend
@@ -239,8 +239,7 @@ def endtoend_figures(
 ) -> dict[str, Any]:
     """Encode into batch files, read them for matching, match with the defaults and write
     hits, timing each step."""
-    large = write_large_csv(out / "data" / "scale.csv", 2 * records, distinct_values=True)
-    side_a, side_b = split_large(large, out / "data")
+    side_a, side_b = write_large_sides(out / "data", records)
     figures: dict[str, Any] = {}
     start = time.perf_counter()
     encode_file(side_a, "a", out / "scale_a.arrow", schema)
