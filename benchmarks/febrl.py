@@ -131,21 +131,26 @@ def _shift_number(text: str, offset: int) -> str:
 
 
 def _date_offset(copy: int) -> int:
-    """Days the dates of copy `copy` are moved: 37 a copy forward for the first 100 copies
-    (the data of every figure up to 1,000,000 records a side), then 3 a copy back, so that
-    at 10,000,000 a side dates stay in the past (37 a copy put 60% of them in the future)
-    and no two copies share an offset."""
-    return 37 * copy if copy <= 100 else -3 * (copy - 100)
+    """Days the dates of copy `copy` are moved: 37 a copy, over a cycle of 200 copies (the
+    data of every figure up to 1,000,000 records a side is the first cycle). Each later
+    cycle repeats the dates, its names told apart by a prefix (`_distinct_copy`)."""
+    return 37 * (copy % _CYCLE)
+
+
+_CYCLE = 200  # copies of FEBRL4 (10,000 rows each) before the dates repeat
 
 
 def _distinct_copy(values: list[str], copy: int) -> list[str]:
-    """Copy `copy` of a record: names get a suffix, numbers and dates a shift per copy."""
+    """Copy `copy` of a record: names get a suffix (and a prefix from the second cycle of
+    `_CYCLE` copies on), numbers and dates a shift per copy."""
     out = []
     for name, value in zip(FEBRL_COLUMNS, values, strict=True):
         if not value:
             out.append(value)
         elif name in _TEXT_COLUMNS:
-            out.append(value + _letters(copy))
+            # From the second cycle on, a prefix too: a suffix alone leaves a name's phonetic
+            # key as it was, and copies of one cycle apart share their dates.
+            out.append(_letters(copy // _CYCLE) + value + _letters(copy))
         elif name == "date_of_birth":
             out.append(_shift_date(value, _date_offset(copy)))
         elif name in ("soc_sec_id", "postcode", "street_number"):
