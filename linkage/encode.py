@@ -429,19 +429,20 @@ def _spans(rows: int) -> list[tuple[int, int]]:
     return [(start, min(start + CHUNK_ROWS, rows)) for start in range(0, rows, CHUNK_ROWS)]
 
 
-def _streamed_in_workers(
-    job: "_Job", spans: list[tuple[int, int]], workers: int, progress: Callable[[int], None] | None
-) -> Iterator[EncodedRecords]:
-    """Each chunk's result, in order, as `_in_workers` computes it.
+@contextmanager
+def _worker_pool(
+    job: "_Job", spans: list[tuple[int, int]], workers: int
+) -> Iterator[tuple[ProcessPoolExecutor, "_Shared | None"]]:
+    """Worker processes for the job's chunks, and the shared memory forked ones write to.
 
-    Forked workers write the encodings into shared memory, whose pages are given back as
-    soon as a chunk is copied out of them.
+    Forked workers inherit the records instead of receiving them pickled, and write the
+    encodings into memory shared with this process (sized for the table) instead of
+    returning them pickled; spawned ones return them (no shared memory).
     """
     context = multiprocessing.get_context(_start_method())
     forked = context.get_start_method() == "fork"
     if forked and job.encoders.backend is Backend.COMPILED:
         job.encoders.load_compiled()
-    # Sized for the table, but only the pages of chunks not yet taken are ever held.
     shared = _Shared.of(spans[-1][1], job) if forked else None
     with ProcessPoolExecutor(
         max_workers=min(workers, len(spans)),
@@ -449,6 +450,18 @@ def _streamed_in_workers(
         initializer=_install,
         initargs=(job, shared),
     ) as pool:
+        yield pool, shared
+
+
+def _streamed_in_workers(
+    job: "_Job", spans: list[tuple[int, int]], workers: int, progress: Callable[[int], None] | None
+) -> Iterator[EncodedRecords]:
+    """Each chunk's result, in order, as `_in_workers` computes it.
+
+    The shared memory's pages are given back as soon as a chunk is copied out of them, so
+    only the pages of chunks not yet taken are ever held.
+    """
+    with _worker_pool(job, spans, workers) as (pool, shared):
         # A future keeps its result: each is let go once taken, or the results (the
         # encodings themselves, when spawned workers pickle them back) would add up.
         futures = deque(pool.submit(_run_installed, span) for span in spans)
@@ -465,19 +478,7 @@ def _in_workers(
     job: "_Job", spans: list[tuple[int, int]], workers: int, progress: Callable[[int], None] | None
 ) -> tuple[list[EncodedRecords], "_Shared | None"]:
     """Every chunk's result, and all encodings in shared arrays when no record was left out."""
-    context = multiprocessing.get_context(_start_method())
-    forked = context.get_start_method() == "fork"
-    if forked and job.encoders.backend is Backend.COMPILED:
-        job.encoders.load_compiled()
-    # Forked workers inherit the records instead of receiving them pickled, and write the
-    # encodings into memory shared with this process instead of returning them pickled.
-    shared = _Shared.of(spans[-1][1], job) if forked else None
-    with ProcessPoolExecutor(
-        max_workers=min(workers, len(spans)),
-        mp_context=context,
-        initializer=_install,
-        initargs=(job, shared),
-    ) as pool:
+    with _worker_pool(job, spans, workers) as (pool, shared):
         outcomes = zip(pool.map(_run_installed, spans), spans, strict=True)
         results = [_report(result, span, progress) for result, span in outcomes]
     if shared is None:
