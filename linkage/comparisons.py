@@ -86,15 +86,16 @@ def comparison_layout(schema: LinkageSchema) -> ComparisonLayout:
             ComparisonMethod.EXACT: _EXACT_WORDS,
             ComparisonMethod.DATE: _DATE_WORDS,
         }[spec.method]
-        entries.append(
-            {
-                "name": spec.name,
-                "method": spec.method.value,
-                "offset": offset,
-                "words": words,
-                "crosswise": spec.crosswise,
-            }
-        )
+        entry: dict[str, object] = {
+            "name": spec.name,
+            "method": spec.method.value,
+            "offset": offset,
+            "words": words,
+            "crosswise": spec.crosswise,
+        }
+        if spec.personal:  # other layouts keep their text (batches their digest)
+            entry["personal"] = True
+        entries.append(entry)
         offset += words
     document: dict[str, object] = {
         "format": LAYOUT_FORMAT,

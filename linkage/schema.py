@@ -149,6 +149,10 @@ class ComparisonSpec(_Frozen):
     bits: int = Field(default=128, ge=64, le=512, multiple_of=64)  # bloom and bands only
     bits_per_token: int = Field(default=3, ge=1, le=16)  # bloom and bands only
     crosswise: str | None = None
+    # An identifier of one person (document, social security number), not of a household
+    # or a family: relatives and namesakes share it only by chance, and scoring holds its
+    # related class to that (`linkage.match.scoring`).
+    personal: bool = False
 
 
 SALT_TRANSFORMS = {

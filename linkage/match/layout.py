@@ -29,6 +29,9 @@ class ComparisonEntry:
     offset: int
     words: int
     crosswise: str | None
+    # An identifier of one person (a document number): relatives and namesakes share it
+    # only by chance (`linkage.match.scoring`).
+    personal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,10 @@ class ComparisonLayout:
         """Parse and check a layout document; every inconsistency is a BatchError."""
         try:
             document = json.loads(text)
-            entries = tuple(ComparisonEntry(**entry) for entry in document["comparisons"])
+            entries = tuple(
+                ComparisonEntry(**(entry | {"personal": entry.get("personal", False) is True}))
+                for entry in document["comparisons"]
+            )
             words = int(document["words"])
             names = tuple(str(name) for name in document.get("families", ()))
             read = tuple(

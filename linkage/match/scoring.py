@@ -295,13 +295,30 @@ def _m_steps(
             FieldModel(
                 plan=plan,
                 m=smoothed(np.where(shared[family][:, None], pooled, own[family]), plan),
-                r=level_frequencies(patterns, guess[:, 1] * counts, plan),
+                r=_related(
+                    level_frequencies(patterns, guess[:, 1] * counts, plan), us[family], plan
+                ),
                 u=us[family],
                 shares=(float(shares[0]), float(shares[1]), float(shares[2])),
                 rounds=rounds,
             )
         )
     return models
+
+
+def _related(
+    r: npt.NDArray[np.float64], u: npt.NDArray[np.float64], plan: LevelPlan
+) -> npt.NDArray[np.float64]:
+    """The related class's levels, with those of personal identifiers taken from chance.
+
+    Relatives, namesakes and housemates share a surname, an address, a phone, even a date
+    of birth (twins), but not a document number: where they agree on one, it is by
+    chance. Left free, the related class learns such agreement too (in a family salted
+    by the document every pair agrees on it) and takes the true matches that have an
+    error elsewhere: a nickname, a surname cut short, a phone typo.
+    """
+    personal = np.array([entry.personal for entry in plan.layout.entries], dtype=bool)
+    return np.where(personal[:, None], u, r)
 
 
 def level_digits(levels: npt.NDArray[np.int8]) -> list[str]:

@@ -157,6 +157,15 @@ def test_the_layout_round_trips_and_refuses_a_slot_out_of_place() -> None:
         ComparisonLayout.parse(broken)
 
 
+def test_only_a_personal_identifier_is_marked_personal_in_the_layout() -> None:
+    layout = comparison_layout(load_schema())
+    classic = comparison_layout(load_schema("person-classic"))
+
+    assert [e.name for e in layout.entries if e.personal] == ["document_number"]
+    assert ComparisonLayout.parse(layout.text) == layout
+    assert '"personal"' not in classic.text  # a schema without one keeps its layout text
+
+
 def test_the_encoder_repr_shows_no_key() -> None:
     encoder = ComparisonEncoder(load_schema("person-classic"), SECRET)
 

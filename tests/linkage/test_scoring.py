@@ -48,11 +48,13 @@ U = np.array(
 )
 
 
-def plan() -> LevelPlan:
+def plan(personal: tuple[int, ...] = ()) -> LevelPlan:
     entries, offset = [], 1
     for index, method in enumerate(METHODS):
         words = {"bloom": 2, "date": 3, "exact": 1}[method]
         entry = {"name": f"c{index}", "method": method, "offset": offset, "words": words}
+        if index in personal:
+            entry["personal"] = True
         entries.append(entry | {"crosswise": None})
         offset += words
     document = {"format": LAYOUT_FORMAT, "words": offset, "comparisons": entries}
@@ -155,6 +157,26 @@ def test_families_pool_what_matches_look_like_where_their_salt_is_silent() -> No
     pooled_error = np.abs(models[1].m[0, 1:5] - truth).sum()
     alone_error = np.abs(alone[1].m[0, 1:5] - truth).sum()
     assert pooled_error < alone_error
+
+
+def test_the_related_class_agrees_on_a_personal_identifier_only_by_chance() -> None:
+    # A family salted by the document number (c4): every pair agrees on it, and nearly all
+    # are one person, some with a name or date error a relative would show too.
+    rng = np.random.default_rng(11)
+    matches = draw(rng, M, 3000, 0.05)
+    matches[:, 4] = 2
+    family = FamilyPairs(matches, draw(rng, U, 20_000, 0.05), np.ones(3000, dtype=bool))
+    no = np.zeros((1, 5), dtype=bool)
+
+    held = fit_families(plan(personal=(4,)), [family], no)[0]
+    free = fit_families(plan(), [family], no)[0]
+
+    np.testing.assert_array_equal(held.r[4], held.u[4])
+    assert not np.array_equal(held.r[3], held.u[3])  # a phone is shared by households
+    linked_held = posterior(held.match_weight(matches)) >= MIN_POSTERIOR
+    linked_free = posterior(free.match_weight(matches)) >= MIN_POSTERIOR
+    assert linked_held.mean() > 0.99
+    assert linked_free.mean() < linked_held.mean()
 
 
 def test_the_cuts_estimate_every_threshold_from_all_candidates() -> None:
