@@ -250,16 +250,24 @@ def endtoend_figures(
     return figures | rematch_figures(out, workers, read)
 
 
-def rematch_figures(out: Path, workers: int = 0, read: str = "digests") -> dict[str, Any]:
+def rematch_figures(
+    out: Path, workers: int = 0, read: str = "digests", leave_out: Sequence[str] = ()
+) -> dict[str, Any]:
     """Read the sides `endtoend` encoded and match them again (after a change to the engine).
 
     `read`: "digests" as a run reads an upload (`read_for_matching`), "spilled" the same
     with the comparison words on disk, sealed, read back a family at a time
     (`linkage.spill`), "whole" with `read_batch` (every column in memory, filters included).
+    `leave_out`: salt families matched as if no record were in them (their digests set to
+    0 after reading; digests only), to size a run without them.
     """
     start = time.perf_counter()
     a, b = (_read_side(out / f"scale_{side}.arrow", read) for side in ("a", "b"))
+    for side in (a, b):
+        _leave_out(side, leave_out)
     figures: dict[str, Any] = {"read_s": time.perf_counter() - start, "read": read}
+    if leave_out:
+        figures["left_out_families"] = list(leave_out)
     figures["read_rss_gib"] = _peak_gib()
     return figures | match_figures(a, b, out, workers)
 
@@ -267,6 +275,18 @@ def rematch_figures(out: Path, workers: int = 0, read: str = "digests") -> dict[
 def _refmaps(out: Path) -> dict[str, dict[str, str]]:
     """Each side's reference -> rec_id: the truth, which a run never holds (read after it)."""
     return {side: dict(read_refmap(out / f"scale_{side}.refs.csv")) for side in ("a", "b")}
+
+
+def _leave_out(side: MatchBatch, families: Sequence[str]) -> None:
+    if not families:
+        return
+    if not isinstance(side, DigestedBatch):
+        raise SystemExit("--leave-out needs sides read as digests (--read digests or spilled)")
+    names = ComparisonLayout.parse(side.comparisons.layout).family_names
+    for name in families:
+        if name not in names:
+            raise SystemExit(f"--leave-out: no salt family {name!r} (families: {names})")
+        side.digests[:, names.index(name)] = 0  # 0: not in the family
 
 
 def _read_side(path: Path, read: str) -> MatchBatch:
@@ -516,6 +536,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="endtoend, rematch: read the batches as a run does (digests; spilled: their "
         "comparison words on disk, sealed) or whole, filters and all",
     )
+    parser.add_argument(
+        "--leave-out",
+        nargs="+",
+        default=[],
+        metavar="FAMILY",
+        help="rematch: match as if these salt families were empty (to size a run without them)",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.what == "encode":
@@ -535,7 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             + figures["match_and_write_s"]
         )
     else:
-        figures = rematch_figures(args.out, args.dask_workers, args.read)
+        figures = rematch_figures(args.out, args.dask_workers, args.read, args.leave_out)
     for key, value in figures.items():
         print(f"{key:<28} {value}")
     return 0
