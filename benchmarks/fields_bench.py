@@ -39,6 +39,7 @@ import argparse
 import csv
 import os
 import resource
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -479,6 +480,9 @@ class _StagePeaks:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def stage(self, name: str) -> None:
+        # Printed as it goes, so a run the kernel kills for memory still says where.
+        peak = self.peaks.get(self.current, 0.0)
+        print(f"stage {self.current!r} ended at peak {peak:.2f} GiB", file=sys.stderr, flush=True)
         self.current = name
 
     def __enter__(self) -> "_StagePeaks":

@@ -160,3 +160,64 @@ def test_hits_hold_the_members_and_links_the_dictionaries_gave(
 
     assert len(expected) > 20 and any(len(g.links) > 1 for g in expected)
     assert found == expected
+
+
+def _component(seed: int, members: int, agencies: int, ties: bool):
+    """A connected-ish component: persons of a few records, bridges between them."""
+    rng = np.random.default_rng(seed)
+    agency = rng.integers(0, agencies, members)
+    pairs = set()
+    for a in range(members):
+        for b in rng.choice(members, size=3, replace=False).tolist():
+            if agency[a] != agency[b]:
+                pairs.add((min(a, b), max(a, b)))
+    left, right = (np.array(side, dtype=np.int64) for side in zip(*sorted(pairs), strict=True))
+    values = np.array([0.5, 0.7, 0.9, 1.0]) if ties else None
+    score = rng.choice(values, len(left)) if ties else rng.uniform(0.0, 1.0, len(left))
+    return agency, left, right, score
+
+
+def _dense_labels(agency, left, right, score, threshold, only_known):
+    size = len(agency)
+    similarity = np.zeros((size, size))
+    similarity[left, right] = similarity[right, left] = score
+    if only_known:
+        cross = np.zeros_like(similarity)
+        cross[left, right] = cross[right, left] = 1.0
+    else:
+        cross = (agency[:, None] != agency[None, :]).astype(np.float64)
+    return grouping._average_link(similarity, cross, threshold)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("only_known", [False, True])
+def test_large_components_agglomerate_over_their_links_as_the_dense_matrices_did(
+    seed: int, only_known: bool
+) -> None:
+    agency, left, right, score = _component(seed, 150 + 20 * seed, 2 + seed % 4, seed % 2 == 0)
+    threshold = 0.5 if only_known else 0.1  # every pair counted: means are small
+
+    dense = _dense_labels(agency, left, right, score, threshold, only_known)
+    sparse = grouping._average_link_sparse(
+        (left, right, score), agency, threshold, only_known=only_known
+    )
+
+    assert len(np.unique(dense)) < len(agency)  # some merges happened
+    np.testing.assert_array_equal(sparse, dense)
+
+
+def test_a_giant_component_is_grouped_without_members_squared_memory() -> None:
+    # 200,000 records in one chain of links: dense matrices would take 320 GB each.
+    records = 200_000
+    agency = np.arange(records) % 2
+    left = np.arange(records - 1, dtype=np.int64)
+    right = left + 1
+    score = np.where(left % 4 == 3, 0.55, 0.95)  # weaker links every fourth
+
+    found = group_records(agency, left, right, score, threshold=0.5, cap=3)
+
+    # As the dense version groups a short chain (checked at 2,000 records): the weak links
+    # do not hold, each stretch of four makes one group (three of its records, alternating
+    # agencies, reach the threshold on average; the fourth stays out).
+    assert found.groups == records // 4
+    assert (np.bincount(found.group[found.group >= 0]) == 3).all()
