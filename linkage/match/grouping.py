@@ -217,13 +217,9 @@ def _cohere(
             (local_left, local_right, score), member_agency, threshold, only_known=only_known
         )
     else:
-        similarity = np.zeros((len(members), len(members)))
-        similarity[local_left, local_right] = similarity[local_right, local_left] = score
-        if only_known:
-            cross = np.zeros_like(similarity)
-            cross[local_left, local_right] = cross[local_right, local_left] = 1.0
-        else:
-            cross = (member_agency[:, None] != member_agency[None, :]).astype(np.float64)
+        similarity, cross = _dense_matrices(
+            (local_left, local_right, score), member_agency, only_known=only_known
+        )
         labels = _average_link(similarity, cross, threshold)
     for label in np.unique(labels):
         cluster = members[labels == label]
@@ -231,6 +227,25 @@ def _cohere(
             group[cluster] = next_group
             next_group += 1
     return next_group
+
+
+def _dense_matrices(
+    links: ScoredPairs, member_agency: npt.NDArray[np.int64], *, only_known: bool
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """`_average_link`'s inputs, as members x members matrices.
+
+    The links' scores, and which pairs a mean counts: the compared pairs (`only_known`),
+    or every cross-agency pair.
+    """
+    left, right, score = links
+    similarity = np.zeros((len(member_agency), len(member_agency)))
+    similarity[left, right] = similarity[right, left] = score
+    if only_known:
+        cross = np.zeros_like(similarity)
+        cross[left, right] = cross[right, left] = 1.0
+    else:
+        cross = (member_agency[:, None] != member_agency[None, :]).astype(np.float64)
+    return similarity, cross
 
 
 # Components larger than this are agglomerated over their links alone (`_average_link_sparse`):

@@ -178,15 +178,8 @@ def _component(seed: int, members: int, agencies: int, ties: bool):
 
 
 def _dense_labels(agency, left, right, score, threshold, only_known):
-    size = len(agency)
-    similarity = np.zeros((size, size))
-    similarity[left, right] = similarity[right, left] = score
-    if only_known:
-        cross = np.zeros_like(similarity)
-        cross[left, right] = cross[right, left] = 1.0
-    else:
-        cross = (agency[:, None] != agency[None, :]).astype(np.float64)
-    return grouping._average_link(similarity, cross, threshold)
+    matrices = grouping._dense_matrices((left, right, score), agency, only_known=only_known)
+    return grouping._average_link(*matrices, threshold)
 
 
 @pytest.mark.parametrize("seed", range(8))
