@@ -291,6 +291,9 @@ class LinkageSchema(_Frozen):
             raw["tokenize"] = spec.tokenization.model_dump(mode="json")
         if not self.comparisons:  # schemas without comparisons keep their fingerprint
             del document["comparisons"]
+        for raw in document.get("comparisons", ()):
+            if not raw["personal"]:  # nor do those without a personal comparison
+                del raw["personal"]
         if not self.hardening.salt_families:  # nor do schemas without salt families
             del document["hardening"]["salt_families"]
         if not self.hardening.group_filters:  # nor salted ones with value filters
