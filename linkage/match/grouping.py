@@ -291,9 +291,10 @@ def _average_link_sparse(
             continue  # merged away, or its mean changed since (a newer entry holds it)
         label[clusters.members[b]] = a
         for c in clusters.merge(a, b):
-            value = clusters.mean(min(a, c), max(a, c))
+            low, high = min(a, c), max(a, c)
+            value = clusters.mean(low, high)
             if value >= threshold:
-                heapq.heappush(heap, (-value, min(a, c), max(a, c)))
+                heapq.heappush(heap, (-value, low, high))
     return label
 
 
