@@ -21,8 +21,9 @@ from linkage.match.fields import (
     kept_threshold,
     score_pairs,
 )
-from linkage.match.group_tasks import family_levels, score_levels
-from linkage.match.grouping import group_records
+from linkage.match.floor import BelowFloor, best_of, floor_for
+from linkage.match.group_tasks import FamilyLevels, PatternScores, family_levels, score_levels
+from linkage.match.grouping import ComparedInside, group_records, pairs_inside
 from linkage.match.layout import ComparisonLayout
 from linkage.match.levels import LEVEL_NAMES
 from linkage.match.pool import (
@@ -34,7 +35,13 @@ from linkage.match.pool import (
     pool_batches,
     record_counts,
 )
-from linkage.match.scoring import PosteriorProfile, weight_histogram
+from linkage.match.scoring import (
+    PosteriorProfile,
+    PosteriorTail,
+    agreed,
+    level_digits,
+    weight_histogram,
+)
 from linkage.match.tasks import Runner as Runner
 from linkage.match.tasks import TaskDone as TaskDone
 from linkage.match.tasks import run_here as run_here
@@ -220,7 +227,7 @@ def _match_fields(
     """Candidates from the CLK, then Fellegi-Sunter scores, posterior cut and grouping."""
     progress("choosing threshold", 0.0)
     scored = _scored(pool, settings, runner, progress)
-    profile = PosteriorProfile.of(scored.posterior)
+    profile = PosteriorProfile.of(scored.posterior, scored.tail())
     threshold = settings.threshold if settings.threshold is not None else profile.threshold()
     progress("grouping", _COMPARED)
     keep = np.flatnonzero(scored.posterior >= threshold)
@@ -234,7 +241,7 @@ def _match_fields(
         cap=settings.cap,
         rank=scored.weight[keep],
         # Salt families compare only records that share a salt: the others are unknown.
-        compared=(scored.left, scored.right, scored.posterior) if scored.families else None,
+        compared=scored.compared() if scored.families else None,
     )
     groups = hit_groups(
         pool,
@@ -271,7 +278,7 @@ def _match_fields(
         prior=scored.prior,
         recall_basis=basis,
         recall_interval=interval,
-        weight_histogram=weight_histogram(scored.weight),
+        weight_histogram=scored.weight_histogram(),
         comparison_levels=comparison_levels(pool.layout),
         class_models=scored.class_models,
         class_shares=scored.class_shares,
@@ -323,6 +330,37 @@ class _Scored:
     levels: Levels = _no_levels
     class_models: tuple[tuple[str, str, str, float, float, float], ...] = ()
     class_shares: tuple[tuple[str, float, float, float], ...] = ()
+    # Pairs scored below a large run's floor, not in the arrays above (`floor`).
+    below: BelowFloor | None = None
+
+    def tail(self) -> PosteriorTail:
+        """The pairs below the floor, for the estimates (none in most runs)."""
+        return self.below.tail() if self.below is not None else PosteriorTail()
+
+    def weight_histogram(self) -> tuple[tuple[float, int], ...]:
+        """The match weights of all candidate pairs, those below the floor included."""
+        if self.below is None:
+            return weight_histogram(self.weight)
+        weight, pairs = self.below.weights()
+        return weight_histogram(
+            np.concatenate([self.weight, weight]),
+            np.concatenate([np.ones(len(self.weight)), pairs]),
+        )
+
+    def compared(self) -> ComparedInside:
+        """Every compared pair inside the larger components, each once with its best score."""
+        held = (self.left, self.right, self.posterior)
+        below = self.below
+        if below is None:
+            return lambda component, big: pairs_inside(held, component, big)
+
+        def inside(component: npt.NDArray[np.int64], big: npt.NDArray[np.bool_]) -> _Pairs:
+            left, right, score = zip(
+                pairs_inside(held, component, big), below.inside(component, big), strict=True
+            )
+            return best_of((np.concatenate(left), np.concatenate(right), np.concatenate(score)))
+
+        return inside
 
     @classmethod
     def of(cls, scored: "ScoredCandidates") -> "_Scored":
@@ -363,10 +401,10 @@ def _family_scores(
     layout = pool.layout
     if layout is None:
         raise LinkageError("salt families need comparison encodings in every batch")
-    parts = (
-        _grouped_families(pool, layout, runner, progress, pooled=settings.pool_families)
+    parts, below = (
+        _grouped_families(pool, layout, settings, runner, progress)
         if layout.group_filters
-        else _valued_families(pool, layout, settings, runner, progress)
+        else (_valued_families(pool, layout, settings, runner, progress), None)
     )
     if not parts:
         return _no_candidates()
@@ -444,10 +482,12 @@ def _family_scores(
         families=True,
         runners_up=_runners_up(posterior[order], np.flatnonzero(first)),
         occasions=len(parts),
+        below=below,
     )
 
 
 _Family = tuple[int, npt.NDArray[np.int64], _Scored]  # family, its rows in the pool, scores
+_Pairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]
 
 
 def _valued_families(
@@ -470,13 +510,18 @@ def _valued_families(
 
 
 def _grouped_families(
-    pool: Pool, layout: ComparisonLayout, runner: Runner, progress: Progress, *, pooled: bool
-) -> list[_Family]:
+    pool: Pool,
+    layout: ComparisonLayout,
+    settings: MatchSettings,
+    runner: Runner,
+    progress: Progress,
+) -> tuple[list[_Family], BelowFloor | None]:
     """Families with group filters: the pairs of each group, scored family by family.
 
     Pairs and their levels come from block tasks on the runner (`group_tasks`); with
-    `pooled`, the families' models are learned together, matches' levels pooled where a
-    family's salt does not read the field (`scoring.fit_families`).
+    `settings.pool_families`, the families' models are learned together, matches' levels
+    pooled where a family's salt does not read the field (`scoring.fit_families`). In a
+    large run, the pairs below the floor stay in their families' compact arrays (`floor`).
     """
 
     def share(family: int, stage: str, fraction: float) -> None:
@@ -484,17 +529,43 @@ def _grouped_families(
 
     found = family_levels(pool, layout, runner, share)
     if not found:
-        return []
+        return [], None
     progress("learning weights", _COMPARED)
-    scores = score_levels(layout, found, pooled=pooled)
-    return [
-        (
-            f.family,
-            f.rows,
-            _Scored.of(ScoredCandidates(f.pairs, s, 1.0, len(f.pairs.left), f.methods)),
-        )
-        for f, s in zip(found, scores, strict=True)
+    scores = score_levels(layout, found, pooled=settings.pool_families)
+    floor = floor_for(sum(len(f.pattern) for f in found), settings.threshold)
+    below = [s.posterior < floor for s in scores]
+    parts = [
+        (f.family, f.rows, _held_scores(f, s, ~low))
+        for f, s, low in zip(found, scores, below, strict=True)
     ]
+    return parts, BelowFloor(found, scores, below) if floor > 0 else None
+
+
+def _held_scores(
+    found: FamilyLevels, scores: PatternScores, held: npt.NDArray[np.bool_]
+) -> _Scored:
+    """A family's pairs whose level pattern is `held`, with their scores.
+
+    Records are indices into the family's records, as the other families' parts.
+    """
+    kept = np.flatnonzero(held[found.pattern])
+    pattern = found.pattern[kept]
+    model, patterns = scores.model, scores.patterns
+    return _Scored(
+        left=found.left[kept].astype(np.int64),
+        right=found.right[kept].astype(np.int64),
+        posterior=scores.posterior[pattern],
+        weight=scores.weight[pattern],
+        agreed=lambda indices: agreed(model.plan, patterns[pattern[indices]]),
+        levels=lambda indices: [":" + text for text in level_digits(patterns[pattern[indices]])],
+        class_models=tuple(("", *row) for row in model.class_rows()),
+        class_shares=(("", *model.shares),),
+        comparisons=len(found.pattern),
+        methods=found.methods,
+        candidate_threshold=1.0,
+        field_weights=tuple(model.rows()),
+        prior=model.prior,
+    )
 
 
 def _runners_up(
@@ -623,7 +694,7 @@ def score_batches(batches: Sequence[Batch], settings: MatchSettings | None = Non
     return ScoreSummary(
         scored.field_weights,
         scored.prior,
-        PosteriorProfile.of(scored.posterior),
+        PosteriorProfile.of(scored.posterior, scored.tail()),
         records,
         scored.left,
         scored.right,

@@ -169,7 +169,7 @@ def learned_scores(
     plan: LevelPlan, families: Sequence[FamilyPairs], shared: npt.NDArray[np.bool_]
 ) -> list[FieldScores]:
     """Models learned together on the families' levels, and each family's scores."""
-    models = fit_families(plan, families, shared)
+    models = fit_families(plan, [family.patterns() for family in families], shared)
     out = []
     for family, model in zip(families, models, strict=True):
         weight = model.match_weight(family.levels)

@@ -31,13 +31,18 @@ import numpy as np
 import numpy.typing as npt
 
 from linkage.errors import LinkageError
-from linkage.match.dice import DicePairs
-from linkage.match.fields import FieldScores, learned_scores, random_pairs
+from linkage.match.fields import random_pairs
 from linkage.match.groups import GroupPairs, pairs_of_equal_digests
 from linkage.match.layout import ComparisonLayout
 from linkage.match.levels import LevelPlan, pair_levels
 from linkage.match.pool import Pool, RunWords
-from linkage.match.scoring import FamilyPairs
+from linkage.match.scoring import (
+    FieldModel,
+    LevelPatterns,
+    fit_families,
+    level_patterns,
+    posterior,
+)
 from linkage.match.tasks import Runner, threads_allowed
 
 BLOCK_RECORDS = 250_000  # a family's records per block task, about (digest ranges)
@@ -48,12 +53,34 @@ FamilyProgress = Callable[[int, str, float], None]
 
 @dataclass(frozen=True, slots=True, repr=False)
 class BlockPairs:
-    """A block's pairs (indices into its family's records), their levels, records left out."""
+    """A block's pairs (indices into its family's records), their levels, records left out.
 
-    left: npt.NDArray[np.int64]
-    right: npt.NDArray[np.int64]
-    levels: npt.NDArray[np.int8]
+    Levels travel as the block's distinct patterns and each pair's pattern: 12 bytes a
+    pair with the indices, where rows of levels and int64 indices took 25 and more.
+    """
+
+    left: npt.NDArray[np.int32]
+    right: npt.NDArray[np.int32]
+    patterns: npt.NDArray[np.int8]  # the block's distinct level patterns (`level_patterns`)
+    pattern: npt.NDArray[np.int32]  # each pair's row in `patterns`
     left_out: int
+
+    @classmethod
+    def of(
+        cls,
+        left: npt.NDArray[np.int64],
+        right: npt.NDArray[np.int64],
+        levels: npt.NDArray[np.int8],
+        left_out: int,
+    ) -> "BlockPairs":
+        """Pairs with their levels, the levels packed as patterns."""
+        patterns, pattern = level_patterns(levels)
+        return cls(left.astype(np.int32), right.astype(np.int32), patterns, pattern, left_out)
+
+    @property
+    def levels(self) -> npt.NDArray[np.int8]:
+        """Each pair's levels, a row each."""
+        return self.patterns[self.pattern]
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -107,7 +134,7 @@ class GroupBlock:
         found: GroupPairs = pairs_of_equal_digests(self.digest, self.agency)
         words, threads = self.words.take(), threads_allowed()
         levels = pair_levels(self.plan, words, found.left, found.right, threads=threads)
-        return BlockPairs(
+        return BlockPairs.of(
             self.members[found.left], self.members[found.right], levels, found.left_out
         )
 
@@ -130,7 +157,7 @@ class RandomLevels:
         """The pairs' levels."""
         words, threads = self.words.take(), threads_allowed()
         levels = pair_levels(self.plan, words, self.left, self.right, threads=threads)
-        return BlockPairs(self.left, self.right, levels, 0)
+        return BlockPairs.of(self.left, self.right, levels, 0)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Only the records the pairs touch travel, the pairs renumbered among them.
@@ -142,13 +169,28 @@ class RandomLevels:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class FamilyLevels:
-    """One family's candidates with their levels, ready for the models to be learned."""
+    """One family's candidates with their level patterns, ready for the models to be learned.
+
+    A pair is three int32 (12 bytes): at national scale a family holds tens of millions.
+    """
 
     family: int
     rows: npt.NDArray[np.int64]  # the family's records: their rows in the pool
-    pairs: DicePairs  # indices into `rows`; score 1 (equal filters)
+    left: npt.NDArray[np.int32]  # each pair's records: indices into `rows`
+    right: npt.NDArray[np.int32]
+    pattern: npt.NDArray[np.int32]  # each pair's row in `levels.patterns`
     methods: dict[str, str]  # agency pair -> "salt groups" (with records left out)
-    levels: FamilyPairs  # the pairs' levels, the random pairs' levels, EM's start (all)
+    levels: LevelPatterns  # the distinct patterns, their counts, EM's start (all), random levels
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PatternScores:
+    """A family's learned model and the weight and posterior of each of its level patterns."""
+
+    model: FieldModel
+    patterns: npt.NDArray[np.int8]
+    weight: npt.NDArray[np.float64]
+    posterior: npt.NDArray[np.float64]
 
 
 def family_levels(
@@ -177,26 +219,36 @@ def family_levels(
         mine = _tasks(family, plan, digests[rows, family], agency, source)
         families.append((family, rows, agencies, len(mine)))
         tasks.extend(mine)
-    results = runner(None, tasks, _counter(tasks, progress, pool.family_words.release))
+    results: list[BlockPairs | None] = list(
+        runner(None, tasks, _counter(tasks, progress, pool.family_words.release))
+    )
     out, at = [], 0
     for family, rows, agencies, count in families:
-        out.append(_family(pool, family, rows, agencies, results[at : at + count]))
+        blocks = [block for block in results[at : at + count] if block is not None]
+        results[at : at + count] = [None] * count  # each family's blocks let go once joined
+        out.append(_family(pool, family, rows, agencies, blocks))
         at += count
     return out
 
 
 def score_levels(
     layout: ComparisonLayout, families: Sequence[FamilyLevels], *, pooled: bool = False
-) -> list[FieldScores]:
+) -> list[PatternScores]:
     """Each family's model learned on its levels (together, with `pooled`), and its scores.
 
-    The steps of `fields.score_families` after its levels, on the blocks' levels.
+    The steps of `fields.score_families` after its levels, on the blocks' level patterns:
+    the same models, and per pattern the weight and posterior its pairs would get.
     """
     plan = LevelPlan.of(layout.one_family())
     shared = layout.shared_matches()[[found.family for found in families]]
     if not pooled:
         shared[:] = False
-    return learned_scores(plan, [found.levels for found in families], shared)
+    models = fit_families(plan, [found.levels for found in families], shared)
+    out = []
+    for found, model in zip(families, models, strict=True):
+        weight = model.pattern_weight(found.levels.patterns)
+        out.append(PatternScores(model, found.levels.patterns, weight, posterior(weight)))
+    return out
 
 
 def _renumbered(
@@ -267,21 +319,24 @@ def _family(
     agencies: npt.NDArray[np.int64],
     blocks: Sequence[BlockPairs],
 ) -> FamilyLevels:
-    """A family's blocks put together, in task order (digest ranges, then random pairs)."""
+    """A family's blocks put together, in task order (digest ranges, then random pairs).
+
+    The blocks' pattern tables merge into the family's (`level_patterns` orders patterns
+    by value alone), each pair's pattern renumbered into it.
+    """
     pairs, random = blocks[:-1], blocks[-1]
+    patterns, merged = level_patterns(np.concatenate([b.patterns for b in pairs]))
+    offsets = np.cumsum([0] + [len(b.patterns) for b in pairs])
+    pattern = np.concatenate(
+        [merged[at + b.pattern] for at, b in zip(offsets.tolist(), pairs, strict=False)]
+    )
     left = np.concatenate([b.left for b in pairs])
     right = np.concatenate([b.right for b in pairs])
-    levels = np.concatenate([b.levels for b in pairs])
     left_out = sum(b.left_out for b in pairs)
     method = "salt groups" + (f" ({left_out} records in oversized groups)" if left_out else "")
     names = [pool.agencies[a] for a in agencies.tolist()]
     methods = {f"{a}-{b}": method for a, b in combinations(names, 2)}
-    same = np.ones(len(left), dtype=np.float64)  # equal filters: Dice 1
-    start = np.ones(len(left), dtype=bool)  # every candidate a match in EM's first round
-    return FamilyLevels(
-        family,
-        rows,
-        DicePairs(left, right, same),
-        methods,
-        FamilyPairs(levels, random.levels, start),
-    )
+    counts = np.bincount(pattern, minlength=len(patterns)).astype(np.float64)
+    start = np.ones(len(patterns))  # every candidate a match in EM's first round
+    found = LevelPatterns(patterns, counts, start, random.levels)
+    return FamilyLevels(family, rows, left, right, pattern, methods, found)

@@ -18,6 +18,7 @@ several cities): same-agency pairs are never compared, so they neither help nor 
 """
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,9 @@ import numpy.typing as npt
 from numba import njit
 
 ScoredPairs = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]
+# The compared pairs whose two records are in one component marked big (component of
+# each record, big per component root), for a caller that holds them elsewhere.
+ComparedInside = Callable[[npt.NDArray[np.int64], npt.NDArray[np.bool_]], ScoredPairs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,7 @@ def group_records(
     threshold: float,
     cap: int = 3,
     rank: npt.NDArray[np.float64] | None = None,
-    compared: ScoredPairs | None = None,
+    compared: ScoredPairs | ComparedInside | None = None,
 ) -> Grouping:
     """Group records from scored cross-agency pairs.
 
@@ -61,7 +65,9 @@ def group_records(
             score). Given, the coherence check averages over compared pairs only, with
             their own scores: a pair never compared (salt families that share no salt,
             `linkage.salting`) is unknown rather than a disagreement. None: every
-            cross-agency pair counts, a missing link as 0.
+            cross-agency pair counts, a missing link as 0. Or a function that gives the
+            compared pairs inside the larger components once they are known (each pair
+            once), for a run that does not hold them all (`floor`).
 
     Returns:
         A group number per record (-1: no group); groups with a single record are dropped.
@@ -77,9 +83,8 @@ def group_records(
     pairs_of, larger = roots[sizes == 2], roots[sizes > 2]
     big = np.zeros(len(agency), dtype=bool)
     big[larger] = True
-    known = (
-        _known_pairs(component, _inside(compared, component, big)) if compared is not None else None
-    )
+    inside = compared if compared is None or callable(compared) else _inside_of(compared)
+    known = _known_pairs(component, inside(component, big)) if inside is not None else None
     made, total = [], 0  # groups each larger component made, and all of them so far
     for members, pair_index in _by_component(component, left, big):
         links = (left[pair_index], right[pair_index], score[pair_index])
@@ -98,13 +103,17 @@ def group_records(
     return Grouping(group=group, groups=len(pairs_of) + int(before[-1]))
 
 
-def _inside(
+def pairs_inside(
     compared: ScoredPairs, component: npt.NDArray[np.int64], big: npt.NDArray[np.bool_]
 ) -> ScoredPairs:
     """The compared pairs whose ends are both in one of the `big` components."""
     left, right, score = compared
     keep = np.flatnonzero(big[component[left]] & (component[left] == component[right]))
     return left[keep], right[keep], score[keep]
+
+
+def _inside_of(compared: ScoredPairs) -> ComparedInside:
+    return lambda component, big: pairs_inside(compared, component, big)
 
 
 def _known_pairs(component: npt.NDArray[np.int64], compared: ScoredPairs) -> dict[int, ScoredPairs]:

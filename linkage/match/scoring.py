@@ -70,10 +70,11 @@ class FieldModel:
 
     def match_weight(self, levels: npt.NDArray[np.int8]) -> npt.NDArray[np.float64]:
         """Log2-odds of a match against both other classes, per pair."""
-        patterns, inverse, _ = _patterns(levels)
-        return self._pattern_weight(patterns)[inverse]
+        patterns, inverse = level_patterns(levels)
+        return self.pattern_weight(patterns)[inverse]
 
-    def _pattern_weight(self, levels: npt.NDArray[np.int8]) -> npt.NDArray[np.float64]:
+    def pattern_weight(self, levels: npt.NDArray[np.int8]) -> npt.NDArray[np.float64]:
+        """`match_weight` of rows taken one by one (distinct patterns: no sorting)."""
         logs = self.class_logs(levels)
         rest = np.logaddexp(logs[:, 1], logs[:, 2])
         bits: npt.NDArray[np.float64] = (logs[:, 0] - rest) / np.log(2.0)
@@ -188,7 +189,22 @@ def fit(
         The fitted model.
     """
     none = np.zeros((1, len(plan.layout.entries)), dtype=bool)
-    return fit_families(plan, [FamilyPairs(levels, random_levels, start)], none)[0]
+    return fit_families(plan, [FamilyPairs(levels, random_levels, start).patterns()], none)[0]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class LevelPatterns:
+    """One salt family's (or a whole run's) candidates as what EM reads of them.
+
+    EM sees a candidate only through its level pattern, so a family's candidates are its
+    distinct patterns (in `level_patterns` order), how many pairs show each, and the
+    share of those that start as matches; the random pairs' levels give u.
+    """
+
+    patterns: npt.NDArray[np.int8]  # distinct level patterns, one row each
+    counts: npt.NDArray[np.float64]  # pairs per pattern
+    start: npt.NDArray[np.float64]  # per pattern, the share of its pairs EM starts as matches
+    random_levels: npt.NDArray[np.int8]  # of random cross-agency pairs: u
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -199,9 +215,18 @@ class FamilyPairs:
     random_levels: npt.NDArray[np.int8]  # of random cross-agency pairs: u
     start: npt.NDArray[np.bool_]  # the candidates taken as matches in the first round
 
+    def patterns(self) -> LevelPatterns:
+        """The pairs as EM reads them: distinct patterns, counts and starting shares."""
+        patterns, inverse = level_patterns(self.levels)
+        counts = np.bincount(inverse, minlength=len(patterns)).astype(np.float64)
+        started = np.bincount(inverse, weights=self.start, minlength=len(patterns))
+        return LevelPatterns(
+            patterns, counts, started / np.maximum(counts, 1.0), self.random_levels
+        )
+
 
 def fit_families(
-    plan: LevelPlan, families: Sequence[FamilyPairs], shared: npt.NDArray[np.bool_]
+    plan: LevelPlan, families: Sequence[LevelPatterns], shared: npt.NDArray[np.bool_]
 ) -> list[FieldModel]:
     """EM over several salt families at once, matches' levels pooled where the salt is silent.
 
@@ -218,27 +243,25 @@ def fit_families(
 
     Args:
         plan: The comparisons (the same layout in every family).
-        families: Per family, its pairs' levels, random pairs' levels and EM start.
+        families: Per family, its pairs' level patterns, random pairs' levels and EM start.
         shared: families x comparisons: True where the family's salt does not read it.
 
     Returns:
         One fitted model per family, in order.
     """
-    found = [_patterns(family.levels) for family in families]
+    found = [(family.patterns, family.counts) for family in families]
     us = [level_frequencies(f.random_levels, np.ones(len(f.random_levels)), plan) for f in families]
     guesses = []
-    for family, (patterns, inverse, counts) in zip(families, found, strict=True):
-        first = np.clip(
-            np.bincount(inverse, weights=family.start, minlength=len(patterns)) / counts, 0.05, 0.95
-        )
+    for family in families:
+        first = np.clip(family.start, 0.05, 0.95)
         guesses.append(np.stack([first, 0.9 * (1.0 - first), 0.1 * (1.0 - first)], axis=1))
     models = _m_steps(plan, found, guesses, us, shared, 0)
-    if not any(len(patterns) for patterns, _, _ in found):  # nothing to learn m from
+    if not any(len(patterns) for patterns, _ in found):  # nothing to learn m from
         return models
     for round_number in range(1, EM_ROUNDS + 1):
         models = _m_steps(plan, found, guesses, us, shared, round_number)
         change, updated = 0.0, []
-        for model, (patterns, _, _), guess in zip(models, found, guesses, strict=True):
+        for model, (patterns, _), guess in zip(models, found, guesses, strict=True):
             if not len(patterns):
                 updated.append(guess)
                 continue
@@ -252,27 +275,31 @@ def fit_families(
     return models
 
 
-def _patterns(
+def level_patterns(
     levels: npt.NDArray[np.int8],
-) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int32]]:
+    """The distinct rows of `levels` in one fixed order, and each pair's row among them.
+
+    The order depends on the patterns alone, so tables made from parts of a family's
+    pairs merge into the table of the whole (`group_tasks`): EM sums over patterns in
+    this order and gives the same model either way.
+    """
     if not len(levels):
-        return levels, np.zeros(0, np.int64), np.zeros(0)
+        return levels, np.zeros(0, np.int32)
     if levels.shape[1] > _PACKED_COLUMNS:
-        patterns, inverse, counts = np.unique(
-            levels, axis=0, return_inverse=True, return_counts=True
-        )
-        return patterns, inverse.reshape(-1), counts.astype(np.float64)
+        patterns, inverse = np.unique(levels, axis=0, return_inverse=True)
+        return patterns, inverse.reshape(-1).astype(np.int32)
     # One int64 per pair (base MAX_LEVELS digits): sorting numbers beats sorting rows.
     radix = MAX_LEVELS ** np.arange(levels.shape[1], dtype=np.int64)
-    _, first, inverse, counts = np.unique(
-        levels.astype(np.int64) @ radix, return_index=True, return_inverse=True, return_counts=True
+    _, first, inverse = np.unique(
+        levels.astype(np.int64) @ radix, return_index=True, return_inverse=True
     )
-    return levels[first], inverse.reshape(-1), counts.astype(np.float64)
+    return levels[first], inverse.reshape(-1).astype(np.int32)
 
 
 def _m_steps(
     plan: LevelPlan,
-    found: Sequence[tuple[npt.NDArray[np.int8], npt.NDArray[np.int64], npt.NDArray[np.float64]]],
+    found: Sequence[tuple[npt.NDArray[np.int8], npt.NDArray[np.float64]]],
     guesses: Sequence[npt.NDArray[np.float64]],
     us: Sequence[npt.NDArray[np.float64]],
     shared: npt.NDArray[np.bool_],
@@ -281,13 +308,13 @@ def _m_steps(
     """Every family's model from its guesses, m pooled over the families where shared."""
     own = [
         level_counts(patterns, guess[:, 0] * counts)
-        for (patterns, _, counts), guess in zip(found, guesses, strict=True)
+        for (patterns, counts), guess in zip(found, guesses, strict=True)
     ]
     pooled = np.zeros_like(own[0])
     for family, counts in enumerate(own):
         pooled += np.where(shared[family][:, None], counts, 0.0)
     models = []
-    for family, ((patterns, _, counts), guess) in enumerate(zip(found, guesses, strict=True)):
+    for family, ((patterns, counts), guess) in enumerate(zip(found, guesses, strict=True)):
         total = counts.sum()
         shares = counts @ guess / total if total else np.full(3, 1 / 3)
         shares = np.clip(shares, 1e-9, 1.0)
@@ -326,7 +353,7 @@ def level_digits(levels: npt.NDArray[np.int8]) -> list[str]:
 
     One string per distinct level pattern, shared by its pairs.
     """
-    patterns, inverse, _ = _patterns(levels)
+    patterns, inverse = level_patterns(levels)
     text = ["".join(str(int(level)) for level in row) for row in patterns]
     return [text[i] for i in inverse.tolist()]
 
@@ -342,7 +369,7 @@ def agreed(plan: LevelPlan, levels: npt.NDArray[np.int8]) -> list[tuple[str, ...
         names = LEVEL_NAMES[entry.method]
         for level in AGREED_LEVELS[entry.method]:
             agreeing[index, names.index(level)] = True
-    patterns, inverse, _ = _patterns(levels)
+    patterns, inverse = level_patterns(levels)
     flat = patterns.astype(np.int64) + MAX_LEVELS * np.arange(levels.shape[1])
     names = plan.layout.names
     shared = [tuple(names[i] for i in np.flatnonzero(row)) for row in agreeing.ravel()[flat]]
@@ -353,13 +380,30 @@ CUTS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)  # posterior th
 WEIGHT_BINS = np.arange(-40.0, 104.0, 4.0)  # match weight histogram edges, bits
 
 
-def weight_histogram(weight: npt.NDArray[np.float64]) -> tuple[tuple[float, int], ...]:
-    """(bin start in bits, candidate pairs) per 4-bit bin; the ends take what lies beyond."""
+def weight_histogram(
+    weight: npt.NDArray[np.float64], pairs: npt.NDArray[np.float64] | None = None
+) -> tuple[tuple[float, int], ...]:
+    """(bin start in bits, candidate pairs) per 4-bit bin; the ends take what lies beyond.
+
+    `pairs`: how many candidate pairs each weight stands for (default one each).
+    """
     clipped = np.clip(weight, WEIGHT_BINS[0], WEIGHT_BINS[-1] - 1e-9)
-    counts, _ = np.histogram(clipped, bins=WEIGHT_BINS)
+    counts, _ = np.histogram(clipped, bins=WEIGHT_BINS, weights=pairs)
+    counts = np.rint(counts).astype(np.int64)
     return tuple(
         (float(edge), int(count)) for edge, count in zip(WEIGHT_BINS, counts, strict=False)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PosteriorTail:
+    """Candidate pairs scored below a run's floor and not held (`floor`).
+
+    How many there were and their posteriors' sum: all the estimates need of them.
+    """
+
+    pairs: int = 0
+    posterior_sum: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,16 +411,19 @@ class PosteriorProfile:
     """Expected precision and recall of each posterior cut, from the model (no labels)."""
 
     posteriors: npt.NDArray[np.float64]  # of the candidate pairs, in decreasing order
+    tail: PosteriorTail = PosteriorTail()  # pairs below every cut, not in `posteriors`
 
     @classmethod
-    def of(cls, posteriors: npt.NDArray[np.float64]) -> "PosteriorProfile":
-        """The profile of the candidates' posteriors."""
-        return cls(posteriors=np.sort(posteriors)[::-1].copy())
+    def of(
+        cls, posteriors: npt.NDArray[np.float64], tail: PosteriorTail | None = None
+    ) -> "PosteriorProfile":
+        """The profile of the candidates' posteriors (and of those counted in `tail`)."""
+        return cls(posteriors=np.sort(posteriors)[::-1].copy(), tail=tail or PosteriorTail())
 
     def estimate(self, threshold: float) -> tuple[float, float]:
         """Expected (precision, recall) of linking the pairs at or above `threshold`."""
         above = self.posteriors[self.posteriors >= threshold]
-        total = float(self.posteriors.sum())
+        total = float(self.posteriors.sum()) + self.tail.posterior_sum
         if not len(above) or total <= 0:
             return 1.0, 0.0
         return float(above.mean()), float(above.sum()) / total
@@ -386,7 +433,8 @@ class PosteriorProfile:
         if not len(self.posteriors):
             return MIN_POSTERIOR
         found = np.cumsum(self.posteriors)
-        f1 = 2.0 * found / (np.arange(1, len(found) + 1) + found[-1])
+        expected = found[-1] + self.tail.posterior_sum if self.tail.pairs else found[-1]
+        f1 = 2.0 * found / (np.arange(1, len(found) + 1) + expected)
         best = float(self.posteriors[int(np.argmax(f1))])
         return round(max(MIN_POSTERIOR, min(best, 0.999)), 3)
 
@@ -406,4 +454,5 @@ class PosteriorProfile:
     def histogram(self, bins: int = 20) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
         """Candidate pairs per posterior bin: (bin starts, counts)."""
         counts, edges = np.histogram(self.posteriors, bins=bins, range=(0.0, 1.0))
+        counts[0] += self.tail.pairs  # the tail lies below the floor, far below one bin
         return edges[:-1], counts

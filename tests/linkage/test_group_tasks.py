@@ -96,11 +96,11 @@ def test_blocks_give_what_each_family_scored_in_one_piece_gives(
         families, levels, scores, expected, strict=True
     ):
         assert np.array_equal(found.rows, rows)
-        assert np.array_equal(found.pairs.left, pairs.left)
-        assert np.array_equal(found.pairs.right, pairs.right)
-        assert np.array_equal(mine.levels, theirs.levels)
-        assert np.array_equal(mine.posterior, theirs.posterior)
-        assert np.array_equal(mine.weight, theirs.weight)
+        assert np.array_equal(found.left, pairs.left)
+        assert np.array_equal(found.right, pairs.right)
+        assert np.array_equal(mine.patterns[found.pattern], theirs.levels)
+        assert np.array_equal(mine.posterior[found.pattern], theirs.posterior)
+        assert np.array_equal(mine.weight[found.pattern], theirs.weight)
 
 
 def test_a_run_cut_into_many_blocks_gives_the_hits_of_one_block_per_family(
