@@ -19,7 +19,9 @@ Memory: a block holds references to the pool's arrays and copies its own records
 comparison words only when it runs; pickled for a cluster it carries those rows alone
 (`__reduce__`), never the whole pool. Tasks run family by family, and once a family's
 last result is in, its words are let go (`Pool.family_words`): for batches read as
-digests that frees them, and the run ends its comparing step without any.
+digests that frees them, and the run ends its comparing step without any. A block's
+pairs come back as three int32 each (two records and a level pattern, `BlockPairs`),
+12 bytes a candidate: a run of 10,000,000 records a side has about 215 million.
 """
 
 from collections.abc import Callable, Sequence
