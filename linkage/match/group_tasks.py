@@ -48,6 +48,7 @@ from linkage.match.scoring import (
 from linkage.match.tasks import Runner, threads_allowed
 
 BLOCK_RECORDS = 250_000  # a family's records per block task, about (digest ranges)
+MAX_AGENCIES = 127  # a block holds its records' agencies as int8
 
 # family, stage ("choosing threshold" once, then "comparing"), share of its tasks done
 FamilyProgress = Callable[[int, str, float], None]
@@ -70,8 +71,8 @@ class BlockPairs:
     @classmethod
     def of(
         cls,
-        left: npt.NDArray[np.int64],
-        right: npt.NDArray[np.int64],
+        left: npt.NDArray[np.int64] | npt.NDArray[np.int32],
+        right: npt.NDArray[np.int64] | npt.NDArray[np.int32],
         levels: npt.NDArray[np.int8],
         left_out: int,
     ) -> "BlockPairs":
@@ -97,7 +98,7 @@ class _Words:
     source: RunWords | tuple[npt.NDArray[np.uint64], ...]
     family: int
     bounds: npt.NDArray[np.int64]
-    rows: npt.NDArray[np.int64]
+    rows: npt.NDArray[np.int32]  # pool rows (int32: a run holds far fewer than 2**31)
 
     def take(self) -> npt.NDArray[np.uint64]:
         """The records' words, a row each, in `rows` order."""
@@ -110,14 +111,15 @@ class _Words:
                 out[mine] = words[self.rows[mine] - self.bounds[index]]
         return out
 
-    def of(self, rows: npt.NDArray[np.int64]) -> "_Words":
+    def of(self, rows: npt.NDArray[np.int64] | npt.NDArray[np.int32]) -> "_Words":
         """Some of these records (indices into `rows`)."""
         return _Words(self.source, self.family, self.bounds, self.rows[rows])
 
     def packed(self) -> "_Words":
         """The same records as an array of their own (what a worker is sent)."""
         count = len(self.rows)
-        return _Words((self.take(),), self.family, np.array([0, count]), np.arange(count))
+        rows = np.arange(count, dtype=np.int32)
+        return _Words((self.take(),), self.family, np.array([0, count]), rows)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -126,14 +128,15 @@ class GroupBlock:
 
     family: int
     plan: LevelPlan
-    members: npt.NDArray[np.int64]  # indices into the family's records, ascending
+    # 13 bytes a record: all of a run's blocks are made before the first runs.
+    members: npt.NDArray[np.int32]  # indices into the family's records, ascending
     digest: npt.NDArray[np.uint64]  # the members' digests
-    agency: npt.NDArray[np.int64]  # the members' agencies
+    agency: npt.NDArray[np.int8]  # the members' agencies (among the family's)
     words: _Words  # the members' comparison words
 
     def run(self, shared: None) -> BlockPairs:
         """The block's pairs of equal digests and their levels."""
-        found: GroupPairs = pairs_of_equal_digests(self.digest, self.agency)
+        found: GroupPairs = pairs_of_equal_digests(self.digest, self.agency.astype(np.int64))
         words, threads = self.words.take(), threads_allowed()
         levels = pair_levels(self.plan, words, found.left, found.right, threads=threads)
         return BlockPairs.of(
@@ -217,7 +220,9 @@ def family_levels(
         agencies, agency = _renumbered(pool.agency[rows], len(pool.agencies))
         if len(agencies) < 2:
             continue
-        source = _Words(pool.family_words, family, bounds, rows)
+        if len(agencies) > MAX_AGENCIES:
+            raise LinkageError(f"a run compares at most {MAX_AGENCIES} agencies")
+        source = _Words(pool.family_words, family, bounds, rows.astype(np.int32))
         mine = _tasks(family, plan, digests[rows, family], agency, source)
         families.append((family, rows, agencies, len(mine)))
         tasks.extend(mine)
@@ -280,9 +285,10 @@ def _tasks(
     bounds = np.searchsorted(block[order], np.arange(blocks + 1))
     tasks: list[GroupBlock | RandomLevels] = []
     for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        members = order[start:stop]
+        members = order[start:stop].astype(np.int32)
         words = source.of(members)
-        tasks.append(GroupBlock(family, plan, members, digest[members], agency[members], words))
+        small = agency[members].astype(np.int8)
+        tasks.append(GroupBlock(family, plan, members, digest[members], small, words))
     starts = np.searchsorted(agency, np.arange(int(agency.max()) + 1))
     left, right = random_pairs(starts, len(agency))
     tasks.append(RandomLevels(family, plan, left, right, source))
