@@ -52,8 +52,8 @@ def split_febrl3(febrl3: Path, folder: Path) -> tuple[Path, Path, int]:
     return paths[0], paths[1], links
 
 
-def _same_person(a: str, b: str) -> bool:
-    return a.split("-")[1] == b.split("-")[1]
+def _same_person(record: str) -> str:
+    return record.split("-")[1]
 
 
 def run(a: Path, b: Path, true: int, out: Path) -> dict[str, Any]:
