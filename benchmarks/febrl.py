@@ -169,10 +169,58 @@ def _repeated(rows: list[list[str]], n_records: int, distinct: bool) -> Iterator
         yield [f"{rec_id}-c{copy}", *values]
 
 
-def write_large_sides(folder: Path, records: int) -> tuple[Path, Path]:
+# Copy k of person N takes each field group from person N + k * step (mod 5,000), in the
+# same version (org or dup-0): a different donor per group, the pairing new in every copy.
+_DONOR_STEPS = {"given_name": 1237, "surname": 2711, "address": 3571, "date_of_birth": 4013}
+_ADDRESS_COLUMNS = ("street_number", "address_1", "address_2", "suburb", "postcode", "state")
+_FEBRL4_PERSONS = 5000
+
+
+def _recombined(rows: list[list[str]], n_records: int) -> Iterator[list[str]]:
+    """Copies of FEBRL4 as new people: each copy recombines the persons' fields.
+
+    `_distinct_copy` makes a copy's people by adding letters to every name, so a person's
+    copies are near-twins (one name with a different ending, dates 37 days apart) and, at
+    millions of records, every salt group fills with them: 85% of the candidate pairs at
+    3,000,000 a side scored as matches. Here copy k of person N takes its given name,
+    surname, address and date of birth from four different persons (`_DONOR_STEPS`), its
+    date moved by up to five years, and keeps its own identity number (shifted per copy,
+    as before). Org and dup-0 take their fields from the same donors, so a true pair shows
+    the donors' own FEBRL errors, field by field; names keep FEBRL's frequencies, so
+    namesakes are as common as in its name tables. Copy 0 is FEBRL4 itself.
+    """
+    at = {row[0]: index for index, row in enumerate(rows)}
+    column = {name: index for index, name in enumerate(FEBRL_COLUMNS)}
+    for k in range(n_records):
+        copy, i = divmod(k, len(rows))
+        rec_id, *values = rows[i]
+        if copy:
+            _, number, version = rec_id.split("-", 2)
+            donors = {
+                group: rows[at[f"rec-{(int(number) + copy * step) % _FEBRL4_PERSONS}-{version}"]][
+                    1:
+                ]
+                for group, step in _DONOR_STEPS.items()
+            }
+            values = list(values)
+            for name in ("given_name", "surname"):
+                values[column[name]] = donors[name][column[name]]
+            for name in _ADDRESS_COLUMNS:
+                values[column[name]] = donors["address"][column[name]]
+            born = donors["date_of_birth"][column["date_of_birth"]]
+            values[column["date_of_birth"]] = _shift_date(born, (copy * 97) % 3651 - 1825)
+            values[column["soc_sec_id"]] = _shift_number(values[column["soc_sec_id"]], 7919 * copy)
+        yield [f"{rec_id}-c{copy}", *values]
+
+
+def write_large_sides(folder: Path, records: int, recombined: bool = False) -> tuple[Path, Path]:
     """Two sides of `records` rows each, in one pass: the original rows of
     `write_large_csv(..., 2 * records, distinct_values=True)` as side A (`scale_a.csv`) and
-    its duplicates as side B (`scale_b.csv`), without writing the large file first."""
+    its duplicates as side B (`scale_b.csv`), without writing the large file first.
+
+    `recombined`: copies made by `_recombined` instead (new people from the fields of
+    others, rather than near-twins of one person).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     sides = (folder / "scale_a.csv", folder / "scale_b.csv")
     with (
@@ -182,7 +230,9 @@ def write_large_sides(folder: Path, records: int) -> tuple[Path, Path]:
         side_a, side_b = csv.writer(file_a), csv.writer(file_b)
         side_a.writerow(HEADER)
         side_b.writerow(HEADER)
-        for row in _repeated(_febrl4_rows(), 2 * records, True):
+        rows = _febrl4_rows()
+        made = _recombined(rows, 2 * records) if recombined else _repeated(rows, 2 * records, True)
+        for row in made:
             if "-org" in row[0]:
                 side_a.writerow(row)
             if "-dup-" in row[0]:

@@ -246,11 +246,17 @@ def scale_figures(records: int, out: Path) -> dict[str, Any]:
 
 
 def endtoend_figures(
-    records: int, out: Path, schema: Path = FIELDS_SCHEMA, workers: int = 0, read: str = "digests"
+    records: int,
+    out: Path,
+    schema: Path = FIELDS_SCHEMA,
+    workers: int = 0,
+    read: str = "digests",
+    recombined: bool = False,
 ) -> dict[str, Any]:
     """Encode into batch files, read them for matching, match with the defaults and write
-    hits, timing each step."""
-    side_a, side_b = write_large_sides(out / "data", records)
+    hits, timing each step. `recombined`: the sides' copies are new people made of other
+    persons' fields (`febrl._recombined`), not near-twins."""
+    side_a, side_b = write_large_sides(out / "data", records, recombined)
     figures: dict[str, Any] = {}
     start = time.perf_counter()
     encode_file(side_a, "a", out / "scale_a.arrow", schema)
@@ -557,6 +563,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="FAMILY",
         help="rematch: match as if these salt families were empty (to size a run without them)",
     )
+    parser.add_argument(
+        "--recombined",
+        action="store_true",
+        help="endtoend: copies of FEBRL4 as new people recombined from others' fields "
+        "(febrl._recombined), not near-twins with letters added",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.what == "encode":
@@ -567,7 +579,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures = scale_figures(args.records, args.out)
     elif args.what == "endtoend":
         figures = endtoend_figures(
-            args.records, args.out, args.schema, args.dask_workers, args.read
+            args.records, args.out, args.schema, args.dask_workers, args.read, args.recombined
         )
         figures["end_to_end_s"] = (
             figures["encode_a_s"]
