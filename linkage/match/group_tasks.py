@@ -210,20 +210,18 @@ def family_levels(
     one = layout.one_family()
     plan = LevelPlan.of(one)
     bounds = pool.part_bounds()
-    digests = (
-        pool.digest_parts[0] if len(pool.digest_parts) == 1 else np.concatenate(pool.digest_parts)
-    )
-    present = digests != 0  # `family_digests`: 0 for a record not in the family
     families, tasks = [], []
     for family in range(layout.families):
-        rows = np.flatnonzero(present[:, family])
+        # A family's column at a time: all of them at once are 8 bytes a record and family.
+        digests = np.concatenate([part[:, family] for part in pool.digest_parts])
+        rows = np.flatnonzero(digests)  # `family_digests`: 0 for a record not in the family
         agencies, agency = _renumbered(pool.agency[rows], len(pool.agencies))
         if len(agencies) < 2:
             continue
         if len(agencies) > MAX_AGENCIES:
             raise LinkageError(f"a run compares at most {MAX_AGENCIES} agencies")
         source = _Words(pool.family_words, family, bounds, rows.astype(np.int32))
-        mine = _tasks(family, plan, digests[rows, family], agency, source)
+        mine = _tasks(family, plan, digests[rows], agency, source)
         families.append((family, rows, agencies, len(mine)))
         tasks.extend(mine)
     results: list[BlockPairs | None] = list(
