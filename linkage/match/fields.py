@@ -136,7 +136,8 @@ class FamilyCandidates:
     starts: npt.NDArray[np.int64]  # first row of each agency
     left: npt.NDArray[np.int64]
     right: npt.NDArray[np.int64]
-    start: npt.NDArray[np.bool_]  # candidates taken as matches in EM's first round
+    # Candidates taken as matches in EM's first round; None: `scoring.agreement_start`.
+    start: npt.NDArray[np.bool_] | None
 
 
 def score_families(
@@ -169,7 +170,7 @@ def learned_scores(
     plan: LevelPlan, families: Sequence[FamilyPairs], shared: npt.NDArray[np.bool_]
 ) -> list[FieldScores]:
     """Models learned together on the families' levels, and each family's scores."""
-    models = fit_families(plan, [family.patterns() for family in families], shared)
+    models = fit_families(plan, [family.patterns(plan) for family in families], shared)
     out = []
     for family, model in zip(families, models, strict=True):
         weight = model.match_weight(family.levels)

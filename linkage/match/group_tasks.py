@@ -41,6 +41,7 @@ from linkage.match.pool import Pool, RunWords
 from linkage.match.scoring import (
     FieldModel,
     LevelPatterns,
+    agreement_start,
     fit_families,
     level_patterns,
     posterior,
@@ -231,7 +232,7 @@ def family_levels(
     for family, rows, agencies, count in families:
         blocks = [block for block in results[at : at + count] if block is not None]
         results[at : at + count] = [None] * count  # each family's blocks let go once joined
-        out.append(_family(pool, family, rows, agencies, blocks))
+        out.append(_family(pool, plan, family, rows, agencies, blocks))
         at += count
     return out
 
@@ -320,6 +321,7 @@ def _counter(
 
 def _family(
     pool: Pool,
+    plan: LevelPlan,
     family: int,
     rows: npt.NDArray[np.int64],
     agencies: npt.NDArray[np.int64],
@@ -343,6 +345,6 @@ def _family(
     names = [pool.agencies[a] for a in agencies.tolist()]
     methods = {f"{a}-{b}": method for a, b in combinations(names, 2)}
     counts = np.bincount(pattern, minlength=len(patterns)).astype(np.float64)
-    start = np.ones(len(patterns))  # every candidate a match in EM's first round
+    start = agreement_start(plan, patterns, random.levels)  # EM's first round
     found = LevelPatterns(patterns, counts, start, random.levels)
     return FamilyLevels(family, rows, left, right, pattern, methods, found)

@@ -83,8 +83,8 @@ def test_blocks_give_what_each_family_scored_in_one_piece_gives(
         families.append((family, rows, found))
         values = sub.comparisons
         assert values is not None
-        ones = np.ones(len(found.left), dtype=bool)
-        candidates.append(FamilyCandidates(values, sub.starts, found.left, found.right, ones))
+        # EM starts from the patterns (`scoring.agreement_start`), as the blocks' families do.
+        candidates.append(FamilyCandidates(values, sub.starts, found.left, found.right, None))
     shared = layout.shared_matches()[[f for f, *_ in families]] & pooled
     expected = score_families(layout.one_family(), candidates, shared)
 

@@ -143,7 +143,7 @@ def test_families_pool_what_matches_look_like_where_their_salt_is_silent() -> No
     families = [FamilyPairs(*_family(rng, 3000, 3000)), FamilyPairs(*_family(rng, 300, 10))]
     shared = np.array([[True, True, False, True, True], [True, True, False, True, True]])
 
-    models = fit_families(plan(), [f.patterns() for f in families], shared)
+    models = fit_families(plan(), [f.patterns(plan()) for f in families], shared)
     alone = [fit(plan(), f.levels, f.random_levels, f.start) for f in families]
 
     # Pooled comparisons: one m for both families, between what each learned alone.
@@ -168,8 +168,8 @@ def test_the_related_class_agrees_on_a_personal_identifier_only_by_chance() -> N
     family = FamilyPairs(matches, draw(rng, U, 20_000, 0.05), np.ones(3000, dtype=bool))
     no = np.zeros((1, 5), dtype=bool)
 
-    held = fit_families(plan(personal=(4,)), [family.patterns()], no)[0]
-    free = fit_families(plan(), [family.patterns()], no)[0]
+    held = fit_families(plan(personal=(4,)), [family.patterns(plan(personal=(4,)))], no)[0]
+    free = fit_families(plan(), [family.patterns(plan())], no)[0]
 
     np.testing.assert_array_equal(held.r[4], held.u[4])
     assert not np.array_equal(held.r[3], held.u[3])  # a phone is shared by households
