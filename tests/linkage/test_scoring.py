@@ -199,3 +199,26 @@ def test_the_weight_histogram_counts_every_pair_the_ends_included() -> None:
 
     assert sum(count for _, count in bins) == len(weight)
     assert bins[0][1] == 1 and bins[-1][1] == 1  # the far values fall in the end bins
+
+
+def test_em_started_from_agreement_keeps_strangers_of_a_full_salt_group_apart() -> None:
+    # A family salted by the date (c2): every pair agrees on it. Seven in ten candidates
+    # are strangers whom the salt brought together, the rest matches.
+    rng = np.random.default_rng(5)
+    strangers, matches = draw(rng, U, 7000, 0.05), draw(rng, M, 3000, 0.05)
+    strangers[:, 2] = matches[:, 2] = 4
+    levels = np.concatenate([strangers, matches])
+    random_levels = draw(rng, U, 20_000, 0.05)
+    no = np.zeros((1, 5), dtype=bool)
+
+    def linked(start: np.ndarray | None) -> np.ndarray:
+        family = FamilyPairs(levels, random_levels, start)
+        model = fit_families(plan(), [family.patterns(plan())], no)[0]
+        return posterior(model.match_weight(levels)) >= MIN_POSTERIOR
+
+    started = linked(None)  # `agreement_start`
+    all_matches = linked(np.ones(len(levels), dtype=bool))
+
+    assert started[7000:].mean() > 0.95 and started[:7000].mean() < 0.01
+    # Started from every candidate as a match, EM took the strangers for the matches.
+    assert all_matches[:7000].mean() > 0.9 and all_matches[7000:].mean() < 0.1
