@@ -22,7 +22,7 @@ from linkage.match.fields import (
     score_pairs,
 )
 from linkage.match.floor import BelowFloor, best_of, floor_for
-from linkage.match.group_tasks import FamilyLevels, PatternScores, family_levels, score_levels
+from linkage.match.group_tasks import FamilyLevels, family_levels, score_levels
 from linkage.match.grouping import ComparedInside, group_records, pairs_inside
 from linkage.match.layout import ComparisonLayout
 from linkage.match.levels import LEVEL_NAMES
@@ -541,16 +541,14 @@ def _grouped_families(
     return parts, BelowFloor(found, scores, below) if floor > 0 else None
 
 
-def _held_scores(
-    found: FamilyLevels, scores: PatternScores, held: npt.NDArray[np.bool_]
-) -> _Scored:
+def _held_scores(found: FamilyLevels, scores: FieldScores, held: npt.NDArray[np.bool_]) -> _Scored:
     """A family's pairs whose level pattern is `held`, with their scores.
 
     Records are indices into the family's records, as the other families' parts.
     """
     kept = np.flatnonzero(held[found.pattern])
     pattern = found.pattern[kept]
-    model, patterns = scores.model, scores.patterns
+    model, patterns = scores.model, scores.levels
     return _Scored(
         left=found.left[kept].astype(np.int64),
         right=found.right[kept].astype(np.int64),

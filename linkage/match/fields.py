@@ -35,7 +35,10 @@ CANDIDATE_GROWTH = 1.5  # kept candidates per pair at the CLK threshold, at most
 
 @dataclass(frozen=True, slots=True, repr=False)
 class FieldScores:
-    """The model and, per candidate pair, its levels, match weight and posterior."""
+    """The model and, per candidate pair, its levels, match weight and posterior.
+
+    Or per distinct level pattern, for salt families' blocks (`group_tasks.score_levels`).
+    """
 
     model: FieldModel
     levels: npt.NDArray[np.int8]

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from linkage.match.group_tasks import FamilyLevels, PatternScores
+from linkage.match.fields import FieldScores
+from linkage.match.group_tasks import FamilyLevels
 from linkage.match.grouping import ScoredPairs
 from linkage.match.scoring import MIN_POSTERIOR, PosteriorTail
 
@@ -53,7 +54,7 @@ class BelowFloor:
     """The pairs each family scored below the floor, in its compact arrays."""
 
     families: Sequence[FamilyLevels]
-    scores: Sequence[PatternScores]
+    scores: Sequence[FieldScores]
     below: Sequence[npt.NDArray[np.bool_]]  # per family, per level pattern: below the floor
 
     def tail(self) -> PosteriorTail:
@@ -98,7 +99,7 @@ class BelowFloor:
 
     def _each(
         self,
-    ) -> Sequence[tuple[FamilyLevels, PatternScores, npt.NDArray[np.bool_]]]:
+    ) -> Sequence[tuple[FamilyLevels, FieldScores, npt.NDArray[np.bool_]]]:
         return [
             (found, scores, below)
             for found, scores, below in zip(self.families, self.scores, self.below, strict=True)

@@ -33,13 +33,12 @@ import numpy as np
 import numpy.typing as npt
 
 from linkage.errors import LinkageError
-from linkage.match.fields import random_pairs
+from linkage.match.fields import FieldScores, random_pairs
 from linkage.match.groups import GroupPairs, pairs_of_equal_digests
 from linkage.match.layout import ComparisonLayout
 from linkage.match.levels import LevelPlan, pair_levels
 from linkage.match.pool import Pool, RunWords
 from linkage.match.scoring import (
-    FieldModel,
     LevelPatterns,
     agreement_start,
     fit_families,
@@ -186,17 +185,7 @@ class FamilyLevels:
     right: npt.NDArray[np.int32]
     pattern: npt.NDArray[np.int32]  # each pair's row in `levels.patterns`
     methods: dict[str, str]  # agency pair -> "salt groups" (with records left out)
-    levels: LevelPatterns  # the distinct patterns, their counts, EM's start (all), random levels
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class PatternScores:
-    """A family's learned model and the weight and posterior of each of its level patterns."""
-
-    model: FieldModel
-    patterns: npt.NDArray[np.int8]
-    weight: npt.NDArray[np.float64]
-    posterior: npt.NDArray[np.float64]
+    levels: LevelPatterns  # the distinct patterns, their counts, EM's start, random levels
 
 
 def family_levels(
@@ -239,11 +228,12 @@ def family_levels(
 
 def score_levels(
     layout: ComparisonLayout, families: Sequence[FamilyLevels], *, pooled: bool = False
-) -> list[PatternScores]:
+) -> list[FieldScores]:
     """Each family's model learned on its levels (together, with `pooled`), and its scores.
 
     The steps of `fields.score_families` after its levels, on the blocks' level patterns:
-    the same models, and per pattern the weight and posterior its pairs would get.
+    the same models, and per distinct pattern (the scores' rows: index them with
+    `FamilyLevels.pattern`) the weight and posterior its pairs would get.
     """
     plan = LevelPlan.of(layout.one_family())
     shared = layout.shared_matches()[[found.family for found in families]]
@@ -253,7 +243,7 @@ def score_levels(
     out = []
     for found, model in zip(families, models, strict=True):
         weight = model.pattern_weight(found.levels.patterns)
-        out.append(PatternScores(model, found.levels.patterns, weight, posterior(weight)))
+        out.append(FieldScores(model, found.levels.patterns, weight, posterior(weight)))
     return out
 
 

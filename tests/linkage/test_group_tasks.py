@@ -98,7 +98,7 @@ def test_blocks_give_what_each_family_scored_in_one_piece_gives(
         assert np.array_equal(found.rows, rows)
         assert np.array_equal(found.left, pairs.left)
         assert np.array_equal(found.right, pairs.right)
-        assert np.array_equal(mine.patterns[found.pattern], theirs.levels)
+        assert np.array_equal(mine.levels[found.pattern], theirs.levels)
         assert np.array_equal(mine.posterior[found.pattern], theirs.posterior)
         assert np.array_equal(mine.weight[found.pattern], theirs.weight)
 
