@@ -12,9 +12,11 @@ pair, `group_tasks.FamilyLevels`), and the run asks of them only what it needs:
   coherence check (`grouping`): scanned family by family, a chunk at a time, once the
   components are known.
 
-Why: at 10,000,000 records a side the hardened FEBRL schema's families give 215.6 million
-candidate pairs, nearly all strangers who share a salt group (a date of birth and a
-coarse name key). Expanded, they took about 275 bytes a pair in the caller, 59 GB. Below
+Why: at 10,000,000 records a side the hardened FEBRL schema's families gave 157.9 million
+candidate pairs on recombined FEBRL sides (215.6 million on near-twin copies), most of
+them people who share a salt group (a date of birth and a coarse name key) and little
+else. Expanded, they took about 275 bytes a pair in the caller: 59 GB for the 215.6
+million, and the run was killed at 23.7 GB. Below
 the floor a pair cannot be linked (the threshold is never below `MIN_POSTERIOR`, nor
 below a threshold the run is given), so only the estimates change, and by little: a pair
 below the floor in several families counts once in each, and a pair kept in one family
