@@ -18,6 +18,11 @@ import pytest
 
 from tests.web.seed import Seeded, seeded_hub
 
+# Seconds a test waits for the seeded hub's API: the suite's two passes and a browser
+# share two cores, and httpx's default of 5 s was once not enough (a ReadTimeout in CI).
+API_TIMEOUT = 60.0
+
+
 CHROMIUM = Path(os.environ.get("FIELDLINK_TEST_CHROMIUM", "/usr/bin/chromium"))
 _HERE = Path(__file__).parent
 SERIOUS = ("serious", "critical")

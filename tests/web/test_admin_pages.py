@@ -14,13 +14,15 @@ import httpx
 import pytest
 
 from tests.contract.live_hub import enrol
-from tests.web.conftest import choose_language, serious_violations, sign_in
+from tests.web.conftest import API_TIMEOUT, choose_language, serious_violations, sign_in
 from tests.web.seed import Seeded
 
 
 def _api(seeded: Seeded, who: str, path: str) -> httpx.Response:
     return httpx.get(
-        f"{seeded.url}/v1{path}", headers={"Authorization": f"Bearer {seeded.token(who)}"}
+        f"{seeded.url}/v1{path}",
+        headers={"Authorization": f"Bearer {seeded.token(who)}"},
+        timeout=API_TIMEOUT,
     )
 
 

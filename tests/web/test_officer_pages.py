@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from tests.contract.live_hub import enrol
-from tests.web.conftest import choose_language, serious_violations, sign_in
+from tests.web.conftest import API_TIMEOUT, choose_language, serious_violations, sign_in
 from tests.web.seed import Seeded
 
 
@@ -22,6 +22,7 @@ def _api(seeded: Seeded, who: str, path: str, **params: Any) -> Any:
         f"{seeded.url}/v1{path}",
         params=params,
         headers={"Authorization": f"Bearer {seeded.token(who)}"},
+        timeout=API_TIMEOUT,
     )
     answer.raise_for_status()
     return answer.json()
