@@ -184,9 +184,11 @@ def _recombined(rows: list[list[str]], n_records: int) -> Iterator[list[str]]:
     millions of records, every salt group fills with them: 85% of the candidate pairs at
     3,000,000 a side scored as matches. Here copy k of person N takes its given name,
     surname, address and date of birth from four different persons (`_DONOR_STEPS`), its
-    date moved by up to five years, and keeps its own identity number (shifted per copy,
-    as before). Org and dup-0 take their fields from the same donors, so a true pair shows
-    the donors' own FEBRL errors, field by field; names keep FEBRL's frequencies, so
+    date moved by up to five years and its street number and postcode shifted per copy
+    (unshifted, each FEBRL address was home to 2,000 people at 10M a side, and its
+    residents linked), and keeps its own identity number (shifted per copy, as before).
+    Org and dup-0 take their fields from the same donors, so a true pair shows the
+    donors' own FEBRL errors, field by field; names keep FEBRL's frequencies, so
     namesakes are as common as in its name tables. Copy 0 is FEBRL4 itself.
     """
     at = {row[0]: index for index, row in enumerate(rows)}
@@ -207,6 +209,8 @@ def _recombined(rows: list[list[str]], n_records: int) -> Iterator[list[str]]:
                 values[column[name]] = donors[name][column[name]]
             for name in _ADDRESS_COLUMNS:
                 values[column[name]] = donors["address"][column[name]]
+            for name in ("street_number", "postcode"):  # one home per donor address, not 2,000
+                values[column[name]] = _shift_number(values[column[name]], 7919 * copy)
             born = donors["date_of_birth"][column["date_of_birth"]]
             values[column["date_of_birth"]] = _shift_date(born, (copy * 97) % 3651 - 1825)
             values[column["soc_sec_id"]] = _shift_number(values[column["soc_sec_id"]], 7919 * copy)

@@ -28,5 +28,9 @@ def test_recombined_copies_are_new_people_whose_true_pairs_share_their_donors() 
         # Identity numbers stay one per person and copy.
         numbers = [v[FEBRL_COLUMNS.index("soc_sec_id")] for v in org.values()]
         assert len(set(numbers)) > 0.99 * len(numbers)
+    # A home is not shared by the copies that took one donor's address.
+    home = [FEBRL_COLUMNS.index(n) for n in ("street_number", "address_1", "postcode")]
+    homes = [tuple(v[i] for i in home) for rid, v in made.items() if "-org-" in rid]
+    assert len(set(homes)) > 0.9 * len(homes)
     # A person's copies are different people: another date of birth too.
     assert made["rec-1070-org-c1"][born] != made["rec-1070-org-c2"][born]
