@@ -38,8 +38,6 @@ from linkage.match.pool import (
 from linkage.match.scoring import (
     PosteriorProfile,
     PosteriorTail,
-    agreed,
-    level_digits,
     weight_histogram,
 )
 from linkage.match.tasks import Runner as Runner
@@ -364,19 +362,47 @@ class _Scored:
 
     @classmethod
     def of(cls, scored: "ScoredCandidates") -> "_Scored":
-        model = scored.scores.model
-        return cls(
-            left=scored.pairs.left,
-            right=scored.pairs.right,
-            posterior=scored.scores.posterior,
-            weight=scored.scores.weight,
-            agreed=scored.scores.agreed,
-            levels=lambda indices: [":" + text for text in scored.scores.level_text(indices)],
-            class_models=tuple(("", *row) for row in model.class_rows()),
-            class_shares=(("", *model.shares),),
-            comparisons=scored.comparisons,
-            methods=scored.methods,
+        """A run's candidates with their scores, a row each."""
+        pairs = scored.pairs
+        return cls.of_rows(
+            pairs.left,
+            pairs.right,
+            scored.scores,
+            scored.comparisons,
+            scored.methods,
             candidate_threshold=scored.candidate_threshold,
+        )
+
+    @classmethod
+    def of_rows(
+        cls,
+        left: npt.NDArray[np.int64],
+        right: npt.NDArray[np.int64],
+        scores: FieldScores,
+        comparisons: int,
+        methods: dict[str, str],
+        *,
+        candidate_threshold: float = 1.0,
+        row: npt.NDArray[np.int32] | None = None,
+    ) -> "_Scored":
+        """Pairs whose scores are rows of `scores`: pair i's is row `row[i]` (None: row i)."""
+
+        def rows(indices: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+            return indices if row is None else row[indices].astype(np.int64)
+
+        model = scores.model
+        return cls(
+            left=left,
+            right=right,
+            posterior=scores.posterior if row is None else scores.posterior[row],
+            weight=scores.weight if row is None else scores.weight[row],
+            agreed=lambda indices: scores.agreed(rows(indices)),
+            levels=lambda indices: [":" + text for text in scores.level_text(rows(indices))],
+            class_models=tuple(("", *line) for line in model.class_rows()),
+            class_shares=(("", *model.shares),),
+            comparisons=comparisons,
+            methods=methods,
+            candidate_threshold=candidate_threshold,
             field_weights=tuple(model.rows()),
             prior=model.prior,
         )
@@ -533,36 +559,25 @@ def _grouped_families(
     progress("learning weights", _COMPARED)
     scores = score_levels(layout, found, pooled=settings.pool_families)
     floor = floor_for(sum(len(f.pattern) for f in found), settings.threshold)
-    below = [s.posterior < floor for s in scores]
     parts = [
-        (f.family, f.rows, _held_scores(f, s, ~low))
-        for f, s, low in zip(found, scores, below, strict=True)
+        (f.family, f.rows, _held_scores(f, s, floor)) for f, s in zip(found, scores, strict=True)
     ]
-    return parts, BelowFloor(found, scores, below) if floor > 0 else None
+    return parts, BelowFloor(found, scores, floor) if floor > 0 else None
 
 
-def _held_scores(found: FamilyLevels, scores: FieldScores, held: npt.NDArray[np.bool_]) -> _Scored:
-    """A family's pairs whose level pattern is `held`, with their scores.
+def _held_scores(found: FamilyLevels, scores: FieldScores, floor: float) -> _Scored:
+    """A family's pairs whose posterior reaches `floor`, with their scores.
 
     Records are indices into the family's records, as the other families' parts.
     """
-    kept = np.flatnonzero(held[found.pattern])
-    pattern = found.pattern[kept]
-    model, patterns = scores.model, scores.levels
-    return _Scored(
-        left=found.left[kept].astype(np.int64),
-        right=found.right[kept].astype(np.int64),
-        posterior=scores.posterior[pattern],
-        weight=scores.weight[pattern],
-        agreed=lambda indices: agreed(model.plan, patterns[pattern[indices]]),
-        levels=lambda indices: [":" + text for text in level_digits(patterns[pattern[indices]])],
-        class_models=tuple(("", *row) for row in model.class_rows()),
-        class_shares=(("", *model.shares),),
-        comparisons=len(found.pattern),
-        methods=found.methods,
-        candidate_threshold=1.0,
-        field_weights=tuple(model.rows()),
-        prior=model.prior,
+    kept = np.flatnonzero((scores.posterior >= floor)[found.pattern])
+    return _Scored.of_rows(
+        found.left[kept].astype(np.int64),
+        found.right[kept].astype(np.int64),
+        scores,
+        len(found.pattern),
+        found.methods,
+        row=found.pattern[kept],
     )
 
 

@@ -56,8 +56,8 @@ class BelowFloor:
     """The pairs each family scored below the floor, in its compact arrays."""
 
     families: Sequence[FamilyLevels]
-    scores: Sequence[FieldScores]
-    below: Sequence[npt.NDArray[np.bool_]]  # per family, per level pattern: below the floor
+    scores: Sequence[FieldScores]  # a row per level pattern
+    floor: float
 
     def tail(self) -> PosteriorTail:
         """How many pairs are below the floor and their posteriors' sum."""
@@ -102,11 +102,12 @@ class BelowFloor:
     def _each(
         self,
     ) -> Sequence[tuple[FamilyLevels, FieldScores, npt.NDArray[np.bool_]]]:
-        return [
-            (found, scores, below)
-            for found, scores, below in zip(self.families, self.scores, self.below, strict=True)
-            if below.any()
+        # Per family with any, which of its level patterns are below the floor.
+        each = [
+            (found, scores, scores.posterior < self.floor)
+            for found, scores in zip(self.families, self.scores, strict=True)
         ]
+        return [(found, scores, below) for found, scores, below in each if below.any()]
 
 
 def best_of(pairs: ScoredPairs) -> ScoredPairs:

@@ -462,7 +462,7 @@ class PosteriorProfile:
         if not len(self.posteriors):
             return MIN_POSTERIOR
         found = np.cumsum(self.posteriors)
-        expected = found[-1] + self.tail.posterior_sum if self.tail.pairs else found[-1]
+        expected = found[-1] + self.tail.posterior_sum  # + 0.0 without a tail: exact
         f1 = 2.0 * found / (np.arange(1, len(found) + 1) + expected)
         best = float(self.posteriors[int(np.argmax(f1))])
         return round(max(MIN_POSTERIOR, min(best, 0.999)), 3)
