@@ -190,13 +190,14 @@ def febrl_figures(out: Path) -> dict[str, Any]:
     refmaps = {"a": ref_a, "b": ref_b}
     figures = {}
     for scoring, (hits, report, seconds) in run_both([a, b]).items():
-        quality = pair_quality(hits, refmaps, _febrl_true, 5000)
+        quality = pair_quality(hits, refmaps, _febrl_person, 5000)
         figures[scoring] = quality | {"threshold": report.threshold, "seconds": seconds}
     return figures
 
 
-def _febrl_true(record: str) -> str:
-    # rec-N-org[-cK] in A matches rec-N-dup-0[-cK] in B: both read rec-N-dup-0[-cK].
+def _febrl_person(record: str) -> str:
+    # The person a record id stands for: rec-N-org[-cK] in A and rec-N-dup-0[-cK] in B
+    # both read rec-N-dup-0[-cK].
     return record.replace("-org", "-dup-0")
 
 
@@ -233,7 +234,7 @@ def scale_figures(records: int, out: Path) -> dict[str, Any]:
     b, ref_b = encode_side(side_b, "b", out / "scale_b.arrow")
     figures: dict[str, Any] = {"records": [len(a), len(b)]}
     for scoring, (hits, report, seconds) in run_both([a, b]).items():
-        quality = pair_quality(hits, {"a": ref_a, "b": ref_b}, _febrl_true, min(len(a), len(b)))
+        quality = pair_quality(hits, {"a": ref_a, "b": ref_b}, _febrl_person, min(len(a), len(b)))
         figures[scoring] = quality | {
             "seconds": seconds,
             "threshold": report.threshold,
@@ -391,7 +392,7 @@ def match_figures(a: MatchBatch, b: MatchBatch, out: Path, workers: int = 0) -> 
     )
     figures["load_after"] = os.getloadavg()[0]
     refmaps = _refmaps(out)
-    quality = pair_quality(hits, refmaps, _febrl_true, min(len(a), len(b)))
+    quality = pair_quality(hits, refmaps, _febrl_person, min(len(a), len(b)))
     completeness = group_completeness(a, b, refmaps)
     if completeness is not None:
         figures["pair_completeness_vs_truth"] = completeness

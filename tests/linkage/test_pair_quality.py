@@ -2,7 +2,7 @@
 
 from itertools import product
 
-from benchmarks.fields_bench import _febrl_true, pair_quality
+from benchmarks.fields_bench import _febrl_person, pair_quality
 from linkage.hits import Group, Hits, Member
 
 
@@ -25,7 +25,7 @@ def test_pair_quality_counts_the_true_pairs_of_every_group() -> None:
     )
     hits = Hits(0.9, 2, tuple(Group(members=tuple(g), links=()) for g in groups))
 
-    quality = pair_quality(hits, refmaps, _febrl_true, 3)
+    quality = pair_quality(hits, refmaps, _febrl_person, 3)
 
     pairs = [
         (refmaps["a"][x.reference], refmaps["b"][y.reference])
@@ -33,6 +33,6 @@ def test_pair_quality_counts_the_true_pairs_of_every_group() -> None:
         for x, y in product(g, g)
         if x.agency == "a" and y.agency == "b"
     ]
-    correct = sum(_febrl_true(x) == y for x, y in pairs)
+    correct = sum(_febrl_person(x) == y for x, y in pairs)
     assert (quality["pairs"], correct) == (len(pairs), 3) == (10, 3)
     assert quality["precision"] == 3 / 10 and quality["recall"] == 1.0
